@@ -1,0 +1,144 @@
+"""Bring the box up and down under supervisord, and read its state."""
+
+import logging
+import os
+import subprocess
+import time
+
+import psutil
+
+from hybridhost import exception
+from hybridhost import render
+from hybridhost import supervisor_rpc
+from hybridhost.render import files as rendered_files
+from hybridhost.render import supervisor as supervisor_render
+
+LOG = logging.getLogger(__name__)
+
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+# Program states from which supervisord will not move on its own.
+SETTLED = {"RUNNING", "FATAL", "STOPPED", "EXITED"}
+
+
+def supervisord_conf(plan):
+    return os.path.join(plan.config_dir, "conf", "supervisord.conf")
+
+
+def client_for(conf, timeout=10):
+    return supervisor_rpc.SupervisorClient(supervisor_render.socket_path(conf), timeout)
+
+
+def render_to_disk(conf, out_dir=None):
+    plan, files = render.render(conf)
+    changed = rendered_files.write(files, out_dir or plan.config_dir)
+    return plan, changed
+
+
+def _run(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise exception.CommandFailed(command=" ".join(argv), code=proc.returncode,
+                                      output=(proc.stderr or proc.stdout).strip())
+    return proc.stdout
+
+
+def prepare_ovsdb(db_file):
+    """Create (or upgrade) the OVS database file ovsdb-server will serve."""
+    os.makedirs(os.path.dirname(db_file), exist_ok=True)
+    if not os.path.exists(db_file):
+        _run(["ovsdb-tool", "create", db_file, OVS_SCHEMA])
+        _run(["ovsdb-tool", "transact", db_file,
+              '["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{}}]'])
+        return "created"
+    if _run(["ovsdb-tool", "needs-conversion", db_file, OVS_SCHEMA]).strip() == "yes":
+        _run(["ovsdb-tool", "convert", db_file, OVS_SCHEMA])
+        return "converted"
+    return "kept"
+
+
+def prepare_directories(conf, plan):
+    paths = [conf.paths.state_root, conf.paths.log_root, plan.agent.state_path,
+             plan.agent.lock_path, conf.ovs.run_dir]
+    for side in plan.sides:
+        paths += [side.state_path, side.instances_path, side.lock_path]
+    for path in paths:
+        os.makedirs(path, exist_ok=True)
+    os.makedirs(conf.paths.run_root, mode=0o700, exist_ok=True)
+    os.chmod(conf.paths.run_root, 0o700)
+
+
+def prepare(conf, plan):
+    prepare_directories(conf, plan)
+    if conf.host.manage_services and "ovsdb-server" in conf.host.managed_services:
+        state = prepare_ovsdb(conf.ovs.db_file)
+        LOG.info("OVS database %(db)s %(state)s", {"db": conf.ovs.db_file, "state": state})
+
+
+def is_up(conf):
+    try:
+        client_for(conf, timeout=3).state()
+    except exception.SupervisorUnreachable:
+        return False
+    return True
+
+
+def start_supervisord(conf, plan, foreground=False):
+    argv = [os.path.join(plan.bin_dir, "supervisord"), "-c", supervisord_conf(plan)]
+    if foreground:
+        os.execv(argv[0], argv + ["-n"])
+    # supervisord daemonizes; the parent returns once the child is forked.
+    _run(argv)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if is_up(conf):
+            return
+        time.sleep(0.2)
+    raise exception.StartTimeout(seconds=30, what="supervisord's control socket",
+                                 log=os.path.join(conf.paths.log_root, "supervisord.log"))
+
+
+def wait_settled(client, timeout, report):
+    """Wait until every program is RUNNING or has given up; report each change."""
+    start = time.monotonic()
+    seen = {}
+    while True:
+        programs = client.programs()
+        for program in programs:
+            if seen.get(program.full_name) != program.state:
+                seen[program.full_name] = program.state
+                report(time.monotonic() - start, program)
+        if all(p.state in SETTLED for p in programs):
+            return programs
+        if time.monotonic() - start > timeout:
+            return programs
+        time.sleep(0.5)
+
+
+def descendants(pid):
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def down(conf, stop_timeout):
+    """Stop every program and supervisord; kill whatever they left. Returns leftovers killed."""
+    client = client_for(conf, timeout=stop_timeout)
+    try:
+        pid = client.pid()
+    except exception.SupervisorUnreachable:
+        return None
+    processes = [psutil.Process(pid)] + descendants(pid)
+    client.stop_all()
+    client.shutdown()
+    gone, alive = psutil.wait_procs(processes[:1], timeout=stop_timeout)
+    leftovers = [p for p in processes if p.is_running()]
+    for process in leftovers:
+        LOG.warning("Killing leftover process %(pid)s (%(name)s)",
+                    {"pid": process.pid, "name": process.name()})
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(leftovers, timeout=5)
+    return leftovers

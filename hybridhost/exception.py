@@ -1,0 +1,125 @@
+"""The one error tree of hybridhost.
+
+Every failure a user can meet is a ``HybridhostError`` whose message says what is
+wrong and, where there is one, how to fix it. Foreign errors (XML-RPC faults, Docker
+API errors, netlink errors, OVSDB timeouts) are translated once, in the adapter that
+talks to that component, with ``raise ... from err``.
+"""
+
+
+class HybridhostError(Exception):
+    """Base class: ``msg_fmt`` is filled from the keyword arguments."""
+
+    msg_fmt = "An unknown hybridhost error occurred."
+    #: The process exit code the command line uses for this error.
+    exit_code = 1
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError, ValueError):
+                # A template/argument mismatch is a programming error, but the user
+                # must still see something useful rather than a second traceback.
+                message = "%s (%r)" % (self.msg_fmt, kwargs)
+        super().__init__(message)
+
+    @property
+    def message(self):
+        return self.args[0]
+
+
+class ConfigInvalid(HybridhostError):
+    """hybridhost.conf (or the command line) is malformed or contradictory."""
+
+    msg_fmt = "%(option)s: %(reason)s"
+    exit_code = 2
+
+
+class RenderRuleBroken(ConfigInvalid):
+    """A rendered result would break one of the box's identity or capacity rules."""
+
+    msg_fmt = "%(rule)s: %(reason)s Fix: %(fix)s"
+
+
+class RenderedFilesDiffer(HybridhostError):
+    msg_fmt = "%(count)d rendered file(s) on disk differ from hybridhost.conf; run 'hybridhost render'."
+
+
+class NotRendered(HybridhostError):
+    msg_fmt = ("No rendered supervisord configuration at %(path)s. "
+               "Run 'hybridhost render' first (or check [paths] config_dir).")
+
+
+class SupervisorUnreachable(HybridhostError):
+    msg_fmt = ("supervisord is not answering on %(url)s: %(reason)s. "
+               "Start the box with 'hybridhost up'.")
+
+
+class SupervisorFault(HybridhostError):
+    msg_fmt = "supervisord refused %(call)s: %(fault)s"
+
+
+class ProgramNotRunning(HybridhostError):
+    msg_fmt = "%(program)s is %(state)s, not RUNNING"
+
+
+class StartTimeout(HybridhostError):
+    msg_fmt = ("Timed out after %(seconds)ss waiting for %(what)s. "
+               "Look at %(log)s for the reason.")
+
+
+class DependencyNotReady(HybridhostError):
+    msg_fmt = "%(need)s is not ready after %(seconds)ss: %(reason)s"
+
+
+class DockerUnavailable(HybridhostError):
+    msg_fmt = "The Docker engine at %(url)s is not usable: %(reason)s"
+
+
+class OvsdbUnavailable(HybridhostError):
+    msg_fmt = "OVSDB at %(connection)s is not usable: %(reason)s"
+
+
+class BridgeMissing(HybridhostError):
+    msg_fmt = "Open vSwitch bridge %(bridge)s does not exist"
+
+
+class LibvirtUnavailable(HybridhostError):
+    msg_fmt = "libvirt at %(uri)s is not usable: %(reason)s"
+
+
+class CommandFailed(HybridhostError):
+    msg_fmt = "%(command)s failed (exit %(code)s): %(output)s"
+
+
+# --- The Docker virt driver (hybridhost.virt.docker) -------------------------------
+
+
+class ContainerNotFound(HybridhostError):
+    msg_fmt = "No container of this service for instance %(uuid)s"
+
+
+class DockerOperationFailed(HybridhostError):
+    msg_fmt = "Docker refused to %(operation)s %(target)s: %(reason)s"
+
+
+class ImageInvalid(HybridhostError):
+    msg_fmt = "Image %(image_id)s cannot be used as a container image: %(reason)s"
+
+
+class ImageNotFound(HybridhostError):
+    msg_fmt = "Image %(ref)s is not on the Docker engine"
+
+
+class VifPlugFailed(HybridhostError):
+    msg_fmt = "Could not plug port %(port_id)s into container %(uuid)s: %(reason)s"
+
+
+class VifUnplugFailed(HybridhostError):
+    msg_fmt = "Could not unplug port %(port_id)s: %(reason)s"
+
+
+class OvsdbOperationFailed(HybridhostError):
+    msg_fmt = "OVSDB refused to %(operation)s %(target)s: %(reason)s"

@@ -1,0 +1,26 @@
+"""Render every file of the box from hybridhost.conf, or refuse with the rule broken."""
+
+from hybridhost import plan as box_plan
+from hybridhost.render import neutron
+from hybridhost.render import nova
+from hybridhost.render import rules
+from hybridhost.render import supervisor
+
+
+def render(conf, detected=None):
+    """Return ``(plan, files)``: files maps a path relative to the config dir to its text.
+
+    Raises ``RenderRuleBroken`` (and renders nothing) when a rule would be broken.
+    """
+    plan = box_plan.build(conf, detected)
+    files = {
+        rules.DOCKER_CONF: nova.render_docker(conf, plan),
+        rules.KVM_CONF: nova.render_kvm(conf, plan),
+        rules.AGENT_CONF: neutron.render_agent(conf, plan),
+        "conf/supervisord.conf": supervisor.render_supervisord(conf, plan),
+    }
+    if conf.host.manage_services and "libvirtd" in conf.host.managed_services:
+        files["conf/libvirtd.conf"] = supervisor.render_libvirtd(conf, plan)
+    files.update(supervisor.render_program_files(conf, plan))
+    rules.check_all(files, plan)
+    return plan, dict(sorted(files.items()))

@@ -1,0 +1,45 @@
+"""The single neutron Open vSwitch agent's configuration."""
+
+import os
+
+from hybridhost.render import ini
+
+
+def render_agent(conf, plan):
+    agent = plan.agent
+    ovs = conf.ovs
+    sections = [
+        ("DEFAULT", [
+            ("host", agent.host),
+            ("state_path", agent.state_path),
+            ("log_dir", os.path.dirname(agent.log_file)),
+            ("log_file", os.path.basename(agent.log_file)),
+            ("transport_url", conf.openstack.transport_url),
+            ("use_stderr", False),
+        ]),
+        ("agent", [
+            # Run as root without sudo: privsep and helpers are started through 'env'.
+            ("root_helper", "env"),
+            ("tunnel_types", ovs.tunnel_types or None),
+        ]),
+        ("ovs", [
+            ("integration_bridge", ovs.integration_bridge),
+            ("tunnel_bridge", ovs.tunnel_bridge),
+            ("datapath_type", ovs.datapath_type),
+            ("local_ip", ovs.local_ip),
+            ("bridge_mappings", ovs.bridge_mappings or None),
+            ("ovsdb_connection", ovs.ovsdb_connection),
+            ("of_listen_address", "127.0.0.1"),
+            ("of_listen_port", ovs.of_listen_port),
+        ]),
+        ("securitygroup", [
+            ("firewall_driver", ovs.firewall_driver),
+            ("enable_security_group", ovs.firewall_driver != "noop"),
+        ]),
+        ("oslo_concurrency", [("lock_path", agent.lock_path)]),
+        ("privsep", [("helper_command", "%s --config-file %s" % (
+            os.path.join(plan.bin_dir, "privsep-helper"), agent.config_file))]),
+    ]
+    return ini.render(sections, comment=(
+        "The ONE neutron-openvswitch-agent of the box. Its host is the libvirt side's;\n"
+        "the Docker side binds container ports to the same host."))

@@ -1,0 +1,106 @@
+"""nova-docker.conf and nova-kvm.conf: one nova-compute service each."""
+
+import os
+
+from hybridhost.render import ini
+
+# Privsep contexts nova-compute (and os-vif, os-brick inside it) may start. Each gets
+# an explicit helper so no 'sudo' is needed and the venv's privsep-helper is used.
+NOVA_PRIVSEP_SECTIONS = ("nova_sys_admin", "vif_plug_ovs_privileged",
+                          "vif_plug_linux_bridge_privileged", "privsep_osbrick")
+DOCKER_PRIVSEP_SECTION = "hybridhost_docker_privileged"
+DOCKER_DRIVER = "hybridhost_docker.DockerDriver"
+MiB_PER_GiB = 1024
+
+
+def _keystone_auth(conf, endpoint=None, **extra):
+    os_ = conf.openstack
+    items = [
+        ("auth_type", "password"),
+        ("auth_url", os_.auth_url),
+        ("username", os_.username),
+        ("password", os_.password),
+        ("project_name", os_.project_name),
+        ("user_domain_name", os_.user_domain_name),
+        ("project_domain_name", os_.project_domain_name),
+        ("region_name", os_.region_name),
+        ("valid_interfaces", os_.interface),
+    ]
+    items.extend(extra.items())
+    items.append(("endpoint_override", endpoint))
+    return items
+
+
+def _privsep_helper(plan, side, section):
+    helper = "%s --config-file %s" % (os.path.join(plan.bin_dir, "privsep-helper"),
+                                      side.config_file)
+    return (section, [("helper_command", helper)])
+
+
+def _common_sections(conf, plan, side, reserved, compute_driver):
+    return [
+        ("DEFAULT", [
+            ("host", side.host),
+            ("compute_driver", compute_driver),
+            ("state_path", side.state_path),
+            ("instances_path", side.instances_path),
+            ("log_dir", os.path.dirname(side.log_file)),
+            ("log_file", os.path.basename(side.log_file)),
+            ("transport_url", conf.openstack.transport_url),
+            ("my_ip", conf.ovs.local_ip),
+            ("reserved_host_cpus", reserved.vcpus),
+            ("reserved_host_memory_mb", reserved.memory_mb),
+            ("reserved_host_disk_mb", reserved.disk_gb * MiB_PER_GiB),
+            ("cpu_allocation_ratio", conf.host.cpu_allocation_ratio),
+            ("ram_allocation_ratio", 1.0),
+            ("disk_allocation_ratio", 1.0),
+            ("use_stderr", False),
+        ]),
+        ("oslo_concurrency", [("lock_path", side.lock_path)]),
+        ("workarounds", [("disable_rootwrap", True)]),
+        ("os_vif_ovs", [("ovsdb_connection", conf.ovs.ovsdb_connection)]),
+        ("glance", _keystone_auth(conf, conf.openstack.glance_endpoint)),
+        ("neutron", _keystone_auth(conf, conf.openstack.neutron_endpoint,
+                                   ovs_bridge=conf.ovs.integration_bridge)),
+        ("placement", _keystone_auth(conf, conf.openstack.placement_endpoint)),
+    ] + [_privsep_helper(plan, side, section) for section in NOVA_PRIVSEP_SECTIONS]
+
+
+def render_docker(conf, plan):
+    side = plan.docker
+    # The driver reports exactly its share as inventory, so nova reserves nothing.
+    none_reserved = type(side.share)(0, 0, 0)
+    sections = _common_sections(conf, plan, side, none_reserved, DOCKER_DRIVER)
+    sections += [
+        _privsep_helper(plan, side, DOCKER_PRIVSEP_SECTION),
+        ("hybridhost_docker", [
+            ("docker_url", conf.docker.url),
+            ("min_api_version", conf.docker.min_api_version),
+            ("nodename", side.nodename),
+            ("network_binding_host", plan.agent.host),
+            ("vcpus", side.share.vcpus),
+            ("memory_mb", side.share.memory_mb),
+            ("disk_gb", side.share.disk_gb),
+            ("integration_bridge", conf.ovs.integration_bridge),
+            ("ovsdb_connection", conf.ovs.ovsdb_connection),
+            ("vif_prefix", conf.ovs.vif_prefix),
+        ]),
+    ]
+    return ini.render(sections, comment="nova-compute of the Docker (container) side.")
+
+
+def render_kvm(conf, plan):
+    side = plan.kvm
+    # libvirt reports the whole machine; reserving the rest leaves exactly the share.
+    reserved = plan.machine - side.share
+    sections = _common_sections(conf, plan, side, reserved, "libvirt.LibvirtDriver")
+    libvirt_items = [
+        ("virt_type", conf.libvirt.virt_type),
+        ("connection_uri", conf.libvirt.connection_uri),
+    ]
+    if conf.libvirt.virt_type == "qemu":
+        libvirt_items.append(("cpu_mode", "none"))
+    sections.append(("libvirt", libvirt_items))
+    return ini.render(sections, comment=(
+        "nova-compute of the libvirt (VM) side. Its nodename is libvirt's hostname (%s)."
+        % side.nodename))

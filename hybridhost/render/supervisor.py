@@ -1,0 +1,199 @@
+"""supervisord.conf and the supervisord.d/ program files.
+
+supervisord has no dependencies between programs, so each dependent program's command
+is wrapped in ``hybridhost wait-for``: it execs the real command once what it needs
+answers (OVSDB, the integration bridge, the Docker engine, libvirt's socket).
+"""
+
+import os
+import shlex
+
+from hybridhost.render import ini
+
+HOST_GROUP = "host-services"
+BOX_GROUP = "hybridhost"
+SBIN = "/usr/sbin"
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# A dependent program waits at most this long per attempt, less than its startsecs, so
+# that while what it needs is not ready supervisord shows it STARTING/BACKOFF (not
+# RUNNING) and retries; startretries is sized to cover [supervisor] dependency_timeout.
+WAIT_ATTEMPT_SECONDS = 3
+STARTSECS = 5
+
+
+def start_retries(dependency_timeout):
+    """Fewest retries whose waits and supervisord back-offs (1 s, 2 s, ...) cover it."""
+    retries, covered = 0, 0
+    while covered < dependency_timeout:
+        retries += 1
+        covered += retries + WAIT_ATTEMPT_SECONDS
+    return retries
+
+
+def socket_path(plan_or_conf):
+    return os.path.join(plan_or_conf.paths.run_root, "supervisor.sock")
+
+
+def _listen_remote(connection):
+    """OVSDB client connection -> ovsdb-server's passive remote."""
+    kind, _, rest = connection.partition(":")
+    if kind == "unix":
+        return "punix:" + rest
+    address, _, port = rest.rpartition(":")
+    return "p%s:%s:%s" % (kind, port, address)
+
+
+def _docker_socket(url):
+    return url[len("unix://"):] if url.startswith("unix://") else None
+
+
+def _cmd(*argv):
+    return " ".join(shlex.quote(str(arg)) for arg in argv)
+
+
+def _wait_for(conf, plan, needs):
+    argv = [os.path.join(plan.bin_dir, "hybridhost"), "wait-for",
+            "--timeout", WAIT_ATTEMPT_SECONDS]
+    for flag, value in needs:
+        argv += [flag, value]
+    return argv + ["--"]
+
+
+def _program(conf, name, command, priority, startsecs):
+    log_root = conf.paths.log_root
+    return ("program:%s" % name, [
+        ("command", command),
+        ("priority", priority),
+        ("autostart", True),
+        ("autorestart", True),
+        ("startsecs", startsecs),
+        ("startretries", start_retries(conf.supervisor.dependency_timeout)),
+        ("stopsignal", "TERM"),
+        ("stopwaitsecs", conf.supervisor.stop_timeout),
+        # nova and neutron fork helpers (privsep, dnsmasq, ovsdb clients): stop them all.
+        ("stopasgroup", True),
+        ("killasgroup", True),
+        ("redirect_stderr", True),
+        ("stdout_logfile", os.path.join(log_root, "%s.stdout.log" % name)),
+        ("stdout_logfile_maxbytes", "20MB"),
+        ("stdout_logfile_backups", 3),
+    ])
+
+
+def _host_programs(conf, plan):
+    ovs, run_root = conf.ovs, conf.paths.run_root
+    ovsdb = ("--ovsdb", ovs.ovsdb_connection)
+    programs = {
+        "ovsdb-server": (_cmd(
+            os.path.join(SBIN, "ovsdb-server"), ovs.db_file,
+            "--remote=" + _listen_remote(ovs.ovsdb_connection),
+            "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
+            "--pidfile=%s" % os.path.join(ovs.run_dir, "ovsdb-server.pid"),
+            "--unixctl=%s" % os.path.join(ovs.run_dir, "ovsdb-server.ctl")), 10, 2),
+        "ovs-vswitchd": (_cmd(*_wait_for(conf, plan, [ovsdb]),
+                              os.path.join(SBIN, "ovs-vswitchd"), ovs.ovsdb_connection,
+                              "--pidfile=%s" % os.path.join(ovs.run_dir, "ovs-vswitchd.pid"),
+                              "--unixctl=%s" % os.path.join(ovs.run_dir, "ovs-vswitchd.ctl")),
+                         11, STARTSECS),
+        "dockerd": (_cmd(
+            os.path.join(SBIN, "dockerd"), "--host=" + conf.docker.url,
+            "--data-root=" + conf.docker.data_root,
+            "--exec-root=" + os.path.join(run_root, "docker"),
+            "--pidfile=" + os.path.join(run_root, "dockerd.pid"),
+            # Containers get neutron networking only; restarts of dockerd keep them.
+            "--live-restore", "--iptables=false", "--ip-masq=false", "--bridge=none"),
+            12, 3),
+        "virtlogd": (_cmd(os.path.join(SBIN, "virtlogd")), 13, 2),
+        "libvirtd": (_cmd(os.path.join(SBIN, "libvirtd"), "--config",
+                          os.path.join(plan.config_dir, "conf", "libvirtd.conf")), 14, 3),
+    }
+    return [(name, programs[name]) for name in conf.host.managed_services]
+
+
+def _box_programs(conf, plan):
+    ovs = conf.ovs
+    ovsdb = ("--ovsdb", ovs.ovsdb_connection)
+    bridge = ("--bridge", ovs.integration_bridge)
+    agent = plan.agent
+    docker_needs = [ovsdb, bridge, ("--docker", conf.docker.url)]
+    kvm_needs = [ovsdb, bridge, ("--unix-socket", conf.libvirt.socket)]
+    return [
+        (agent.program, (_cmd(*_wait_for(conf, plan, [ovsdb]),
+                              os.path.join(plan.bin_dir, "neutron-openvswitch-agent"),
+                              "--config-file", agent.config_file), 20, STARTSECS)),
+        (plan.docker.program, (_cmd(*_wait_for(conf, plan, docker_needs),
+                                    os.path.join(plan.bin_dir, "nova-compute"),
+                                    "--config-file", plan.docker.config_file), 30, STARTSECS)),
+        (plan.kvm.program, (_cmd(*_wait_for(conf, plan, kvm_needs),
+                                 os.path.join(plan.bin_dir, "nova-compute"),
+                                 "--config-file", plan.kvm.config_file), 31, STARTSECS)),
+    ]
+
+
+def _group_file(conf, group, priority, programs, comment):
+    sections = [("group:%s" % group, [
+        ("programs", ",".join(name for name, _ in programs)),
+        ("priority", priority),
+    ])]
+    sections += [_program(conf, name, command, prio, startsecs)
+                 for name, (command, prio, startsecs) in programs]
+    return ini.render(sections, comment=comment)
+
+
+def render_program_files(conf, plan):
+    files = {"supervisord.d/hybridhost.conf": _group_file(
+        conf, BOX_GROUP, 20, _box_programs(conf, plan),
+        "The box: two nova-computes and the ONE neutron OVS agent they share.")}
+    if conf.host.manage_services:
+        files["supervisord.d/host-services.conf"] = _group_file(
+            conf, HOST_GROUP, 10, _host_programs(conf, plan),
+            "Host services, run here because the box has no init system for them.")
+    return files
+
+
+def render_supervisord(conf, plan):
+    run_root, log_root = conf.paths.run_root, conf.paths.log_root
+    sock = socket_path(conf)
+    sections = [
+        ("unix_http_server", [("file", sock), ("chmod", "0700")]),
+    ]
+    if conf.supervisor.inet_port:
+        sections.append(("inet_http_server", [
+            ("port", "127.0.0.1:%d" % conf.supervisor.inet_port),
+            ("username", conf.supervisor.inet_username),
+            ("password", conf.supervisor.inet_password),
+        ]))
+    sections += [
+        ("supervisord", [
+            ("identifier", "hybridhost-%s" % plan.box),
+            ("logfile", os.path.join(log_root, "supervisord.log")),
+            ("pidfile", os.path.join(run_root, "supervisord.pid")),
+            ("childlogdir", log_root),
+            ("nodaemon", False),
+            ("minfds", 65536),
+            ("environment", 'PATH="%s:%s",OVS_RUNDIR="%s"' % (
+                plan.bin_dir, _SYSTEM_PATH, conf.ovs.run_dir)),
+        ]),
+        ("rpcinterface:supervisor", [
+            ("supervisor.rpcinterface_factory", "supervisor.rpcinterface:make_main_rpcinterface"),
+        ]),
+        ("supervisorctl", [("serverurl", "unix://" + sock)]),
+        ("include", [("files", os.path.join(plan.config_dir, "supervisord.d", "*.conf"))]),
+    ]
+    return ini.render(sections, comment="supervisord for box %s: control socket %s (mode 0700)."
+                      % (plan.box, sock))
+
+
+def render_libvirtd(conf, plan):
+    """libvirtd.conf for a libvirtd hybridhost runs: root-only socket, no polkit."""
+    lines = [ini.HEADER,
+             'unix_sock_group = "root"',
+             'unix_sock_ro_perms = "0700"',
+             'unix_sock_rw_perms = "0700"',
+             'auth_unix_ro = "none"',
+             'auth_unix_rw = "none"',
+             'listen_tls = 0',
+             'listen_tcp = 0',
+             'log_outputs = "3:file:%s"' % os.path.join(conf.paths.log_root, "libvirtd.log"),
+             ""]
+    return "\n".join(lines)

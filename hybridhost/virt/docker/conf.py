@@ -1,0 +1,51 @@
+"""Options of the Docker virt driver, read by nova-compute-docker from nova-docker.conf.
+
+The renderer writes them from hybridhost.conf; nova itself does not know them, so they
+live in their own group, ``[hybridhost_docker]``.
+"""
+
+from oslo_config import cfg
+from oslo_privsep import priv_context
+
+PRIVSEP_SECTION = "hybridhost_docker_privileged"
+
+GROUP = cfg.OptGroup("hybridhost_docker", help="hybridhost's Docker virt driver.")
+
+OPTS = [
+    cfg.StrOpt("docker_url", default="unix:///var/run/docker.sock",
+               help="Docker API endpoint."),
+    cfg.StrOpt("min_api_version", default="1.41",
+               help="Refuse to start against an engine older than this API version."),
+    cfg.StrOpt("nodename", required=True,
+               help="Hypervisor nodename and placement provider name of this side. Must "
+                    "differ from the libvirt side's (the machine's hostname)."),
+    cfg.HostDomainOpt("network_binding_host", required=True,
+                      help="Host the single neutron OVS agent runs as (the libvirt side's "
+                           "host); every container port is bound to it."),
+    cfg.IntOpt("vcpus", min=1, required=True,
+               help="vCPU inventory: exactly this side's share of the machine."),
+    cfg.IntOpt("memory_mb", min=1, required=True,
+               help="MEMORY_MB inventory: this side's share of the machine."),
+    cfg.IntOpt("disk_gb", min=1, required=True,
+               help="DISK_GB inventory: this side's share of the machine."),
+    cfg.StrOpt("integration_bridge", default="br-int",
+               help="OVS bridge container VIFs are plugged into."),
+    cfg.StrOpt("ovsdb_connection", default="unix:/var/run/openvswitch/db.sock",
+               help="OVSDB the VIF plugger writes to."),
+    cfg.StrOpt("vif_prefix", default="hhd", regex=r"^[a-z]{2,4}$",
+               help="Name prefix of the host end of container veths (not 'tap')."),
+    cfg.IntOpt("pids_limit", default=1024, min=16,
+               help="Maximum number of processes in one container."),
+    cfg.IntOpt("stop_timeout", default=10, min=0, max=300,
+               help="Seconds a container gets after SIGTERM on power off."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    """Options of nova-docker.conf that nova's own namespace does not cover."""
+    return [(GROUP, OPTS), (PRIVSEP_SECTION, priv_context.OPTS)]
