@@ -283,6 +283,20 @@ def _check_values(conf):
                            "render --help' and README.rst's configuration reference)."
                            % _short(err)) from err
     _reject_unknown_options(conf)
+    _check_combinations(conf)
+
+
+def _check_combinations(conf):
+    if conf.supervisor.inet_port and not conf.supervisor.inet_password:
+        raise exception.ConfigInvalid(
+            option="[supervisor] inet_password",
+            reason="inet_port is set, so an unauthenticated XML-RPC server would be "
+                   "reachable; set inet_password (or remove inet_port).")
+    if not conf.docker.url.startswith("unix://"):
+        raise exception.ConfigInvalid(
+            option="[docker] url",
+            reason="only unix:// sockets are supported (a TCP Docker API is root "
+                   "for anyone who reaches it).")
 
 
 def _short(err):

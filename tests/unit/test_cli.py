@@ -1,0 +1,136 @@
+import json
+import os
+
+import pytest
+
+from hybridhost import box
+from hybridhost.cmd import main as cli
+from tests.unit import confutils
+from tests.unit import fakes
+
+
+def _run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestRender:
+    def test_render_then_check(self, tmp_path, capsys):
+        path = confutils.write_conf(tmp_path)
+        code, out, _ = _run(capsys, "--config-file", path, "render")
+        assert code == 0 and "7 file(s) rendered for box box" in out
+        code, out, _ = _run(capsys, "--config-file", path, "render", "--check")
+        assert code == 0 and "up to date" in out
+
+    def test_check_reports_drift_with_a_diff(self, tmp_path, capsys):
+        path = confutils.write_conf(tmp_path)
+        _run(capsys, "--config-file", path, "render")
+        target = tmp_path / "etc" / "conf" / "nova-kvm.conf"
+        target.write_text(target.read_text().replace("virt_type = qemu", "virt_type = kvm"))
+        code, out, err = _run(capsys, "--config-file", path, "render", "--check")
+        assert code == 1
+        assert "-virt_type = kvm" in out and "+virt_type = qemu" in out
+        assert "1 file(s)" in err
+
+    def test_output_dir(self, tmp_path, capsys):
+        path = confutils.write_conf(tmp_path)
+        code, out, _ = _run(capsys, "--config-file", path, "render", "--output",
+                            str(tmp_path / "elsewhere"))
+        assert code == 0
+        assert (tmp_path / "elsewhere" / "conf" / "nova-docker.conf").exists()
+        assert "refer to each other under" in out
+
+    @pytest.mark.parametrize("extra, words", [
+        ("[host]\ntotal_vcpus = lots\n", "[host] total_vcpus"),
+        ("[host]\ndocker_compute_host = x\nkvm_compute_host = x\n", "distinct host"),
+        ("[host]\ndocker_vcpus = 7\nkvm_vcpus = 7\n", "capacity"),
+    ])
+    def test_bad_config_exit_2_short_error_nothing_written(self, tmp_path, capsys,
+                                                           extra, words):
+        path = confutils.write_conf(tmp_path, extra)
+        code, out, err = _run(capsys, "--config-file", path, "render")
+        assert code == 2
+        assert words in err and "Traceback" not in err
+        assert err.count("\n") <= 2
+        assert not (tmp_path / "etc").exists()
+
+    def test_missing_config_file(self, tmp_path, capsys):
+        code, _, err = _run(capsys, "--config-file", str(tmp_path / "none.conf"), "render")
+        assert code == 2 and "none.conf" in err
+
+
+class TestStatus:
+    @pytest.fixture
+    def conf_path(self, tmp_path):
+        return confutils.write_conf(tmp_path)
+
+    def _fake(self, monkeypatch, states):
+        fake = fakes.FakeSupervisorClient(states)
+        monkeypatch.setattr(box, "client_for", lambda conf, timeout=10: fake)
+        return fake
+
+    def test_all_running_exit_0(self, monkeypatch, capsys, conf_path):
+        self._fake(monkeypatch, {"hybridhost:nova-compute-docker": "RUNNING",
+                                 "host-services:dockerd": "RUNNING"})
+        code, out, _ = _run(capsys, "--config-file", conf_path, "status")
+        assert code == 0
+        assert "hybridhost:nova-compute-docker" in out and "RUNNING" in out
+
+    def test_one_not_running_exit_3_and_json(self, monkeypatch, capsys, conf_path):
+        self._fake(monkeypatch, {"hybridhost:nova-compute-docker": "RUNNING",
+                                 "hybridhost:nova-compute-kvm": "FATAL"})
+        code, out, _ = _run(capsys, "--config-file", conf_path, "status", "--json")
+        assert code == 3
+        data = json.loads(out)
+        assert {p["name"]: p["state"] for p in data["programs"]} == {
+            "hybridhost:nova-compute-docker": "RUNNING",
+            "hybridhost:nova-compute-kvm": "FATAL"}
+
+    def test_supervisord_down_exit_3_with_hint(self, capsys, conf_path):
+        code, _, err = _run(capsys, "--config-file", conf_path, "status")
+        assert code == 3 and "hybridhost up" in err
+
+    def test_down_when_not_running_is_fine(self, capsys, conf_path):
+        code, out, _ = _run(capsys, "--config-file", conf_path, "down")
+        assert code == 0 and "not running" in out
+
+
+class TestWaitFor:
+    def test_execs_when_ready(self, tmp_path):
+        # wait-for replaces its process: run it in a child to observe the exec.
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            os._exit(cli.main(["wait-for", "--timeout", "2", "--unix-socket", "/",
+                               "--", "true"]) or 0)
+        _, status = os.waitpid(pid, 0)
+        # "/" is not a socket: times out with exit 1 and never execs 'true'.
+        assert os.waitstatus_to_exitcode(status) == 1
+
+    def test_execs_the_command_once_the_socket_answers(self, tmp_path):
+        import socket
+
+        path = str(tmp_path / "dep.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+        try:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - child
+                os._exit(cli.main(["wait-for", "--timeout", "5", "--unix-socket", path,
+                                   "--", "sh", "-c", "exit 7"]) or 0)
+            _, status = os.waitpid(pid, 0)
+        finally:
+            server.close()
+        assert os.waitstatus_to_exitcode(status) == 7
+
+    def test_needs_a_command(self, capsys):
+        code, _, err = _run(capsys, "wait-for", "--timeout", "1")
+        assert code == 2 and "no command" in err
+
+    def test_help_explains(self, capsys):
+        with pytest.raises(SystemExit):
+            cli.main(["--help"])
+        out = capsys.readouterr().out
+        for command in ("render", "up", "down", "status", "doctor"):
+            assert command in out
