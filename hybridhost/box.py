@@ -16,8 +16,9 @@ from hybridhost.render import supervisor as supervisor_render
 LOG = logging.getLogger(__name__)
 
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-# Program states from which supervisord will not move on its own.
-SETTLED = {"RUNNING", "FATAL", "STOPPED", "EXITED"}
+# Program states from which supervisord will not move on its own (every program has
+# autorestart, so EXITED and BACKOFF are on the way to a retry).
+SETTLED = {"RUNNING", "FATAL", "STOPPED"}
 
 
 def supervisord_conf(plan):
@@ -97,9 +98,9 @@ def start_supervisord(conf, plan, foreground=False):
                                  log=os.path.join(conf.paths.log_root, "supervisord.log"))
 
 
-def wait_settled(client, timeout, report):
+def wait_settled(client, timeout, report, start=None):
     """Wait until every program is RUNNING or has given up; report each change."""
-    start = time.monotonic()
+    start = time.monotonic() if start is None else start
     seen = {}
     while True:
         programs = client.programs()

@@ -89,7 +89,7 @@ def cmd_up(args):
             time.monotonic() - started, box.client_for(conf).url), flush=True)
     if args.no_wait:
         return EXIT_OK
-    programs = box.wait_settled(box.client_for(conf), args.wait, _progress)
+    programs = box.wait_settled(box.client_for(conf), args.wait, _progress, started)
     bad = [p for p in programs if not p.running]
     if bad:
         for program in bad:

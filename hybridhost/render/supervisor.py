@@ -18,7 +18,7 @@ _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # that while what it needs is not ready supervisord shows it STARTING/BACKOFF (not
 # RUNNING) and retries; startretries is sized to cover [supervisor] dependency_timeout.
 WAIT_ATTEMPT_SECONDS = 3
-STARTSECS = 5
+STARTSECS = 8
 
 
 def start_retries(dependency_timeout):
@@ -170,7 +170,7 @@ def render_supervisord(conf, plan):
             ("pidfile", os.path.join(run_root, "supervisord.pid")),
             ("childlogdir", log_root),
             ("nodaemon", False),
-            ("minfds", 65536),
+            ("minfds", 16384),
             ("environment", 'PATH="%s:%s",OVS_RUNDIR="%s"' % (
                 plan.bin_dir, _SYSTEM_PATH, conf.ovs.run_dir)),
         ]),

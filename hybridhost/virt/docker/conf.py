@@ -5,6 +5,9 @@ live in their own group, ``[hybridhost_docker]``.
 """
 
 from oslo_config import cfg
+
+from hybridhost.virt.docker.limits import ALLOWED_CAPS
+from hybridhost.virt.docker.limits import DEFAULT_CAPS
 from oslo_privsep import priv_context
 
 PRIVSEP_SECTION = "hybridhost_docker_privileged"
@@ -38,6 +41,12 @@ OPTS = [
                help="Maximum number of processes in one container."),
     cfg.IntOpt("stop_timeout", default=10, min=0, max=300,
                help="Seconds a container gets after SIGTERM on power off."),
+    cfg.ListOpt("cap_add", default=list(DEFAULT_CAPS),
+                item_type=cfg.types.String(choices=list(ALLOWED_CAPS)),
+                help="Capabilities added back after dropping all of them. The default is "
+                     "the documented minimal set; NET_RAW (raw sockets, e.g. busybox ping) "
+                     "may be added. SYS_ADMIN, NET_ADMIN and the like are never allowed. "
+                     "Possible values: " + ", ".join(ALLOWED_CAPS) + "."),
 ]
 
 

@@ -1,0 +1,543 @@
+"""nova 34 ComputeDriver running instances as Docker containers.
+
+nova loads it as ``compute_driver = hybridhost_docker.DockerDriver`` through the
+shim package ``nova.virt.hybridhost_docker``. The layers below it:
+
+* :mod:`.engine` - the Docker engine, filtered to this service's labelled containers;
+* :mod:`.images` - Glance ``docker save`` tarballs, by Glance ID;
+* :mod:`.vifs` / :mod:`.ovs` / :mod:`hybridhost.privileged.net` - neutron ports as
+  veths on the integration bridge;
+* :mod:`.limits` - the security and resource envelope of a container;
+* :mod:`.events` - Docker events -> nova lifecycle events.
+
+The driver binds container ports to the one neutron OVS agent's host
+(``[hybridhost_docker] network_binding_host``) and reports exactly the Docker side's
+share of the machine under its own nodename.
+"""
+
+import functools
+import json
+import logging
+import platform
+import shlex
+import threading
+import time
+
+from oslo_utils import versionutils
+import os_resource_classes as orc
+
+from nova.compute import power_state
+from nova.compute import task_states
+import nova.conf
+from nova import exception as nova_exception
+from nova.objects import fields as obj_fields
+from nova.virt import driver
+from nova.virt import hardware
+
+from hybridhost import exception
+import hybridhost.privileged.net
+from hybridhost.virt.docker import conf as docker_conf
+from hybridhost.virt.docker import engine as engine_mod
+from hybridhost.virt.docker import events
+from hybridhost.virt.docker import images
+from hybridhost.virt.docker import limits
+from hybridhost.virt.docker import ovs
+from hybridhost.virt.docker import vifs
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+docker_conf.register_opts(CONF)
+
+CONSOLE_LOG_MAX_BYTES = 100 * 1024
+TRAIT_HV_DOCKER = "CUSTOM_HV_DOCKER"
+POWER_STATES = {
+    "running": power_state.RUNNING,
+    "restarting": power_state.RUNNING,
+    "paused": power_state.PAUSED,
+    "created": power_state.SHUTDOWN,
+    "exited": power_state.SHUTDOWN,
+    "removing": power_state.SHUTDOWN,
+    "dead": power_state.CRASHED,
+}
+
+
+class OperationNotSupported(nova_exception.NovaException):
+    msg_fmt = "The Docker driver does not support %(operation)s (instance %(uuid)s)."
+
+
+def _uuid_of(args, kwargs):
+    for value in list(args) + list(kwargs.values()):
+        if hasattr(value, "uuid"):
+            return value.uuid
+    return "-"
+
+
+def unsupported(operation, wrap=None):
+    """Refuse ``operation`` before anything is done, with a clear fault."""
+
+    def decorator(func):
+        @functools.wraps(func)
+        def refuse(self, *args, **kwargs):
+            uuid = _uuid_of(args, kwargs)
+            LOG.warning("Refusing %(op)s for instance %(uuid)s", {"op": operation, "uuid": uuid})
+            error = OperationNotSupported(operation=operation, uuid=uuid)
+            raise wrap(error) if wrap else error
+        return refuse
+    return decorator
+
+
+def _precheck_error(error):
+    return nova_exception.MigrationPreCheckError(reason=error.format_message())
+
+
+def _uptime_text(now=None):
+    with open("/proc/uptime") as uptime, open("/proc/loadavg") as loadavg:
+        seconds = int(float(uptime.read().split()[0]))
+        load = loadavg.read().split()[:3]
+    days, rest = divmod(seconds, 86400)
+    clock = time.strftime("%H:%M:%S", time.localtime(now))
+    return " %s up %d days, %d:%02d,  load average: %s" % (
+        clock, days, rest // 3600, rest % 3600 // 60, ", ".join(load))
+
+
+class DockerDriver(driver.ComputeDriver):
+    """Instances as Docker containers; see the module docstring."""
+
+    capabilities = dict(driver.ComputeDriver.capabilities,
+                        supports_attach_interface=True,
+                        supports_image_type_raw=True)
+
+    def __init__(self, virtapi, engine=None, ovs_ports=None, net=None, image_service=None):
+        super().__init__(virtapi)
+        self._engine = engine
+        self._ovs = ovs_ports
+        self._net = net or hybridhost.privileged.net
+        self._image_service = image_service
+        self._image_store = None
+        self._watcher = None
+        self._engine_version = None
+        self._plugged_pid = {}
+        self._locks = {}
+        self._locks_guard = threading.Lock()
+
+    # --- wiring -----------------------------------------------------------------
+
+    @property
+    def conf(self):
+        return CONF.hybridhost_docker
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = engine_mod.Engine.connect(
+                self.conf.docker_url, self.conf.min_api_version, CONF.host)
+        return self._engine
+
+    @property
+    def ovs(self):
+        if self._ovs is None:
+            self._ovs = ovs.OvsPorts(self.conf.ovsdb_connection, owner=CONF.host)
+        return self._ovs
+
+    @property
+    def plugger(self):
+        return vifs.VifPlugger(self.ovs, self._net)
+
+    @property
+    def spec_store(self):
+        return vifs.SpecStore(CONF.instances_path)
+
+    @property
+    def image_store(self):
+        if self._image_store is None:
+            service = self._image_service or images.GlanceImageService()
+            self._image_store = images.ImageStore(self.engine, service)
+        return self._image_store
+
+    def _lock(self, uuid):
+        with self._locks_guard:
+            return self._locks.setdefault(uuid, threading.RLock())
+
+    def _specs(self, network_info):
+        return vifs.specs_from_network_info(
+            network_info, self.conf.vif_prefix, self.conf.integration_bridge)
+
+    # --- host -------------------------------------------------------------------
+
+    def init_host(self, host):
+        version = self.engine.check(self.conf.min_api_version)
+        self._engine_version = version.get("Version", "0")
+        LOG.info("Docker engine %(version)s (API %(api)s) at %(url)s",
+                 {"version": self._engine_version, "api": version.get("ApiVersion"),
+                  "url": self.conf.docker_url})
+        if not self.ovs.bridge_exists(self.conf.integration_bridge):
+            LOG.warning("Integration bridge %s does not exist (yet)", self.conf.integration_bridge)
+        self._replug_running()
+        self._watcher = events.EventWatcher(self.engine, self.emit_event, self._on_container_start)
+        self._watcher.start()
+
+    def _replug_running(self):
+        for info in self.engine.list_own():
+            if info.status == "running":
+                try:
+                    self._ensure_plugged(info.uuid)
+                except exception.HybridhostError as err:
+                    LOG.warning("Could not re-plug instance %(uuid)s: %(err)s",
+                                {"uuid": info.uuid, "err": err})
+
+    def cleanup_host(self, host):
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def _on_container_start(self, uuid):
+        """A container started: re-plug it unless the driver just did."""
+        with self._lock(uuid):
+            info = self.engine.find(uuid)
+            if info is None or info.status != "running":
+                return
+            if self._plugged_pid.get(uuid) == info.pid:
+                return
+            LOG.info("Instance %s started outside the driver; re-plugging", uuid)
+            self._plug_all(uuid, info.pid, self.spec_store.load(uuid))
+
+    def _ensure_plugged(self, uuid):
+        with self._lock(uuid):
+            info = self.engine.get(uuid)
+            plugger = self.plugger
+            for spec in self.spec_store.load(uuid):
+                plugger.ensure(uuid, info.pid, spec)
+            self._plugged_pid[uuid] = info.pid
+
+    # --- inventory of guests ------------------------------------------------------
+
+    def get_info(self, instance, use_cache=True):
+        info = self.engine.find(instance.uuid)
+        if info is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return hardware.InstanceInfo(state=POWER_STATES.get(info.status, power_state.NOSTATE),
+                                     internal_id=info.id)
+
+    def list_instances(self):
+        return [info.name for info in self.engine.list_own()]
+
+    def list_instance_uuids(self):
+        return [info.uuid for info in self.engine.list_own()]
+
+    def instance_exists(self, instance):
+        return self.engine.find(instance.uuid) is not None
+
+    # --- spawn / destroy ----------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files, admin_password,
+              allocations, network_info=None, block_device_info=None, power_on=True,
+              accel_info=None):
+        if driver.block_device_info_get_mapping(block_device_info):
+            raise OperationNotSupported(operation="volumes", uuid=instance.uuid)
+        image_id = self._ensure_image(context, image_meta)
+        specs = self._specs(network_info)
+        try:
+            self._create(instance, image_id, image_meta)
+            self.spec_store.save(instance.uuid, specs)
+            if power_on:
+                self._start_waiting_for_vifs(instance, network_info, specs)
+        except Exception:
+            LOG.warning("Spawn of instance %s failed; cleaning up", instance.uuid)
+            self._teardown(instance, network_info)
+            raise
+        LOG.info("Instance %s spawned", instance.uuid)
+
+    def _ensure_image(self, context, image_meta):
+        try:
+            return self.image_store.ensure(context, image_meta.id, image_meta.container_format)
+        except exception.ImageInvalid as err:
+            raise nova_exception.ImageUnacceptable(image_id=image_meta.id, reason=err) from err
+
+    def _create(self, instance, image_id, image_meta):
+        flavor = instance.flavor
+        envelope = limits.limits_for(flavor.memory_mb, flavor.vcpus, self.conf.pids_limit,
+                                     self.conf.cap_add)
+        command = image_meta.properties.get("os_command_line")
+        self.engine.create(
+            instance.uuid, instance.name, image_id, limits.host_config_kwargs(envelope),
+            hostname=instance.hostname or None,
+            command=shlex.split(command) if command else None,
+            extra_labels={engine_mod.LABEL_GLANCE_IMAGE: image_meta.id or ""})
+
+    def _vif_events(self, network_info):
+        if not CONF.vif_plugging_timeout:
+            return []
+        return [("network-vif-plugged", vif["id"]) for vif in network_info or []
+                if vif.get("active", True) is False]
+
+    def _neutron_failed(self, event_name, instance):
+        LOG.error("Neutron reported failure on %(event)s for instance %(uuid)s",
+                  {"event": event_name, "uuid": instance.uuid})
+        if CONF.vif_plugging_is_fatal:
+            raise nova_exception.VirtualInterfaceCreateException()
+
+    def _start_waiting_for_vifs(self, instance, network_info, specs):
+        try:
+            with self.virtapi.wait_for_instance_event(
+                    instance, self._vif_events(network_info),
+                    timeout=CONF.vif_plugging_timeout, error_callback=self._neutron_failed):
+                self._start_and_plug(instance.uuid, specs)
+        except nova_exception.InstanceEventTimeout:
+            if CONF.vif_plugging_is_fatal:
+                raise nova_exception.VirtualInterfaceCreateException()
+            LOG.warning("Instance %s: no network-vif-plugged in time; going on", instance.uuid)
+
+    def _start_and_plug(self, uuid, specs):
+        with self._lock(uuid):
+            self.engine.start(uuid)
+            self._plug_all(uuid, self.engine.get(uuid).pid, specs)
+
+    def _plug_all(self, uuid, pid, specs):
+        plugger = self.plugger
+        for spec in specs:
+            plugger.plug(uuid, pid, spec)
+        self._plugged_pid[uuid] = pid
+
+    def _unplug_all(self, uuid, network_info):
+        known = {s.host_ifname: s for s in self.spec_store.load(uuid)}
+        known.update({s.host_ifname: s for s in self._specs(network_info)})
+        plugger = self.plugger
+        for spec in known.values():
+            plugger.unplug(spec)
+
+    def _teardown(self, instance, network_info, destroy_vifs=True):
+        uuid = instance.uuid
+        with self._lock(uuid):
+            self.engine.remove(uuid)
+            if destroy_vifs:
+                self._unplug_all(uuid, network_info)
+            self.spec_store.delete(uuid)
+            self._plugged_pid.pop(uuid, None)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        self._teardown(instance, network_info)
+        LOG.info("Instance %s destroyed", instance.uuid)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        self._teardown(instance, network_info, destroy_vifs=destroy_vifs)
+
+    # --- power --------------------------------------------------------------------
+
+    def reboot(self, context, instance, network_info, reboot_type, block_device_info=None,
+               bad_volumes_callback=None, accel_info=None, share_info=None):
+        timeout = 0 if reboot_type == "HARD" else self.conf.stop_timeout
+        with self._lock(instance.uuid):
+            self._stop(instance.uuid, timeout)
+            specs = self._refresh_specs(instance.uuid, network_info)
+            self._start_and_plug(instance.uuid, specs)
+        LOG.info("Instance %(uuid)s rebooted (%(type)s)",
+                 {"uuid": instance.uuid, "type": reboot_type})
+
+    def _refresh_specs(self, uuid, network_info):
+        if network_info is None:
+            return self.spec_store.load(uuid)
+        specs = self._specs(network_info)
+        self.spec_store.save(uuid, specs)
+        return specs
+
+    def _stop(self, uuid, timeout):
+        info = self.engine.get(uuid)
+        if info.status == "paused":
+            self.engine.unpause(uuid)
+        if info.status in ("running", "paused", "restarting"):
+            self.engine.stop(uuid, timeout=timeout)
+        for spec in self.spec_store.load(uuid):
+            self.plugger.unplug(spec)
+        self._plugged_pid.pop(uuid, None)
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        with self._lock(instance.uuid):
+            self._stop(instance.uuid, self.conf.stop_timeout if timeout else 0)
+
+    def power_on(self, context, instance, network_info, block_device_info=None,
+                 accel_info=None, share_info=None):
+        with self._lock(instance.uuid):
+            if self.engine.get(instance.uuid).status in ("running", "paused"):
+                return
+            self._start_and_plug(instance.uuid, self._refresh_specs(instance.uuid, network_info))
+
+    def pause(self, instance):
+        self.engine.pause(instance.uuid)
+
+    def unpause(self, instance):
+        self.engine.unpause(instance.uuid)
+
+    def resume_state_on_host_boot(self, context, instance, network_info, share_info,
+                                  block_device_info=None):
+        info = self.engine.get(instance.uuid)
+        if info.status == "running":
+            self.plug_vifs(instance, network_info)
+        else:
+            self.power_on(context, instance, network_info)
+
+    # --- network ------------------------------------------------------------------
+
+    def plug_vifs(self, instance, network_info):
+        """(Re)plug every VIF of a running container; only remember them otherwise."""
+        uuid = instance.uuid
+        with self._lock(uuid):
+            self.spec_store.save(uuid, self._specs(network_info))
+            info = self.engine.find(uuid)
+            if info is not None and info.status in ("running", "paused"):
+                self._ensure_plugged(uuid)
+
+    def unplug_vifs(self, instance, network_info):
+        uuid = instance.uuid
+        with self._lock(uuid):
+            gone = {s.port_id for s in self._specs(network_info)}
+            for spec in self._specs(network_info):
+                self.plugger.unplug(spec)
+            kept = [s for s in self.spec_store.load(uuid) if s.port_id not in gone]
+            if kept:
+                self.spec_store.save(uuid, kept)
+            else:
+                self.spec_store.delete(uuid)
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        uuid = instance.uuid
+        with self._lock(uuid):
+            existing = self.spec_store.load(uuid)
+            if any(s.port_id == vif["id"] for s in existing):
+                return
+            spec = vifs.next_spec(existing, vif, self.conf.vif_prefix, self.conf.integration_bridge)
+            info = self.engine.get(uuid)
+            try:
+                if info.status in ("running", "paused"):
+                    self.plugger.plug(uuid, info.pid, spec)
+            except exception.HybridhostError as err:
+                LOG.error("Attaching port %(port)s to %(uuid)s failed: %(err)s",
+                          {"port": vif["id"], "uuid": uuid, "err": err})
+                raise nova_exception.InterfaceAttachFailed(instance_uuid=uuid) from err
+            self.spec_store.save(uuid, existing + [spec])
+
+    def detach_interface(self, context, instance, vif):
+        uuid = instance.uuid
+        with self._lock(uuid):
+            existing = self.spec_store.load(uuid)
+            matches = [s for s in existing if s.port_id == vif["id"]]
+            try:
+                for spec in matches or self._specs([vif]):
+                    self.plugger.unplug(spec)
+            except exception.HybridhostError as err:
+                raise nova_exception.InterfaceDetachFailed(instance_uuid=uuid) from err
+            self.spec_store.save(uuid, [s for s in existing if s.port_id != vif["id"]])
+
+    def network_binding_host_id(self, context, instance):
+        return self.conf.network_binding_host
+
+    def manages_network_binding_host_id(self):
+        return True
+
+    # --- images and console -------------------------------------------------------
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        self.engine.get(instance.uuid)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                          expected_state=task_states.IMAGE_PENDING_UPLOAD)
+        self.image_store.snapshot(context, instance.uuid, image_id, {})
+
+    def get_console_output(self, context, instance):
+        return self.engine.logs(instance.uuid, CONSOLE_LOG_MAX_BYTES)
+
+    # --- resources ----------------------------------------------------------------
+
+    def get_available_nodes(self, refresh=False):
+        return [self.conf.nodename]
+
+    def _hypervisor_version(self):
+        if self._engine_version is None:
+            self._engine_version = self.engine.check(self.conf.min_api_version).get("Version", "0")
+        numeric = self._engine_version.split("+")[0].split("-")[0]
+        return versionutils.convert_version_to_int(numeric)
+
+    def get_available_resource(self, nodename):
+        conf = self.conf
+        arch = obj_fields.Architecture.canonicalize(platform.machine())
+        return {
+            "vcpus": conf.vcpus, "memory_mb": conf.memory_mb, "local_gb": conf.disk_gb,
+            "vcpus_used": 0, "memory_mb_used": 0, "local_gb_used": 0,
+            "hypervisor_type": obj_fields.HVType.DOCKER,
+            "hypervisor_version": self._hypervisor_version(),
+            "hypervisor_hostname": conf.nodename,
+            "cpu_info": json.dumps({"arch": arch}),
+            "disk_available_least": conf.disk_gb,
+            "supported_instances": [(arch, obj_fields.HVType.DOCKER, obj_fields.VMMode.EXE)],
+            "numa_topology": None,
+        }
+
+    def _inventory_entry(self, total, ratio, reserved):
+        return {"total": total, "min_unit": 1, "max_unit": total, "step_size": 1,
+                "allocation_ratio": ratio, "reserved": reserved}
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        ratios = self._get_allocation_ratios(provider_tree.data(nodename).inventory)
+        conf = self.conf
+        provider_tree.update_inventory(nodename, {
+            orc.VCPU: self._inventory_entry(conf.vcpus, ratios[orc.VCPU], CONF.reserved_host_cpus),
+            orc.MEMORY_MB: self._inventory_entry(conf.memory_mb, ratios[orc.MEMORY_MB],
+                                                 CONF.reserved_host_memory_mb),
+            orc.DISK_GB: self._inventory_entry(conf.disk_gb, ratios[orc.DISK_GB],
+                                               self._get_reserved_host_disk_gb_from_config()),
+        })
+        provider_tree.add_traits(nodename, TRAIT_HV_DOCKER)
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip
+
+    def get_host_uptime(self):
+        return _uptime_text()
+
+    # --- refused ------------------------------------------------------------------
+
+    def rebuild(self, context, instance, image_meta, injected_files, admin_password,
+                allocations, bdms, detach_block_devices, attach_block_devices,
+                network_info=None, evacuate=False, block_device_info=None,
+                preserve_ephemeral=False, accel_uuids=None, reimage_boot_volume=False):
+        if evacuate:
+            raise OperationNotSupported(operation="evacuate", uuid=instance.uuid)
+        raise NotImplementedError()  # nova's default rebuild: destroy + spawn, same host
+
+    @unsupported("live migration", wrap=_precheck_error)
+    def check_can_live_migrate_destination(self, *args, **kwargs):
+        pass
+
+    @unsupported("live migration", wrap=_precheck_error)
+    def check_can_live_migrate_source(self, *args, **kwargs):
+        pass
+
+    @unsupported("live migration")
+    def pre_live_migration(self, *args, **kwargs):
+        pass
+
+    @unsupported("live migration")
+    def live_migration(self, *args, **kwargs):
+        pass
+
+    @unsupported("resize or cold migration", wrap=nova_exception.InstanceFaultRollback)
+    def migrate_disk_and_power_off(self, *args, **kwargs):
+        pass
+
+    @unsupported("resize or cold migration")
+    def finish_migration(self, *args, **kwargs):
+        pass
+
+    @unsupported("rescue")
+    def rescue(self, *args, **kwargs):
+        pass
+
+    @unsupported("volume attach")
+    def attach_volume(self, *args, **kwargs):
+        pass
+
+    @unsupported("volume swap")
+    def swap_volume(self, *args, **kwargs):
+        pass

@@ -1,0 +1,107 @@
+"""Docker events -> nova lifecycle events, on a native thread.
+
+The watcher streams this service's container events (the engine adapter filters
+on the host label), turns start/die/pause/unpause into
+``nova.virt.event.LifecycleEvent`` and hands them to the driver's ``emit_event``.
+A ``start`` the driver did not cause itself (a ``docker start``/``restart`` from
+outside, or a daemon restart) creates a new network namespace, so ``on_start`` is
+also called to re-plug. A broken stream is re-opened from the last event seen.
+"""
+
+import logging
+import threading
+import time
+
+from nova.virt import event as virtevent
+
+from hybridhost import exception
+from hybridhost.virt.docker import engine as engine_mod
+
+LOG = logging.getLogger(__name__)
+
+TRANSITIONS = {
+    "start": virtevent.EVENT_LIFECYCLE_STARTED,
+    "die": virtevent.EVENT_LIFECYCLE_STOPPED,
+    "pause": virtevent.EVENT_LIFECYCLE_PAUSED,
+    "unpause": virtevent.EVENT_LIFECYCLE_RESUMED,
+}
+
+
+def lifecycle_event(docker_event):
+    """The LifecycleEvent for a decoded Docker event, or None if it maps to none."""
+    action = docker_event.get("Action") or docker_event.get("status")
+    attributes = (docker_event.get("Actor") or {}).get("Attributes") or {}
+    uuid = attributes.get(engine_mod.LABEL_UUID)
+    transition = TRANSITIONS.get(action)
+    if not uuid or transition is None:
+        return None
+    return virtevent.LifecycleEvent(uuid, transition)
+
+
+class EventWatcher:
+    """A daemon thread feeding ``emit(LifecycleEvent)`` and ``on_start(uuid)``."""
+
+    def __init__(self, engine, emit, on_start, retry_interval=2.0):
+        self.engine = engine
+        self.emit = emit
+        self.on_start = on_start
+        self.retry_interval = retry_interval
+        self._stopped = threading.Event()
+        self._stream = None
+        self._since = None
+        self._thread = None
+
+    def start(self):
+        self._since = int(time.time())
+        self._thread = threading.Thread(target=self._run, name="hh-docker-events", daemon=True)
+        self._thread.start()
+        LOG.info("Docker events watcher started for host %s", self.engine.host)
+
+    def stop(self, timeout=5):
+        self._stopped.set()
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:
+                LOG.debug("Closing the events stream failed", exc_info=True)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        LOG.info("Docker events watcher stopped")
+
+    @property
+    def alive(self):
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self):
+        while not self._stopped.is_set():
+            try:
+                self._consume()
+            except exception.HybridhostError as err:
+                if not self._stopped.is_set():
+                    LOG.warning("Docker events stream lost (%s); retrying", err)
+            except Exception:
+                if not self._stopped.is_set():
+                    LOG.warning("Docker events stream failed; retrying", exc_info=True)
+            self._stopped.wait(self.retry_interval)
+
+    def _consume(self):
+        self._stream = self.engine.events(since=self._since)
+        for docker_event in self._stream:
+            if self._stopped.is_set():
+                return
+            self._since = int(docker_event.get("time") or self._since)
+            self.handle(docker_event)
+
+    def handle(self, docker_event):
+        event = lifecycle_event(docker_event)
+        if event is None:
+            return
+        LOG.debug("Docker event %(action)s for %(uuid)s",
+                  {"action": docker_event.get("Action"), "uuid": event.uuid})
+        try:
+            if event.transition == virtevent.EVENT_LIFECYCLE_STARTED:
+                self.on_start(event.uuid)
+            self.emit(event)
+        except Exception:
+            LOG.warning("Handling the Docker event for %s failed", event.uuid, exc_info=True)

@@ -1,0 +1,196 @@
+"""VIF plug/unplug orchestration: neutron port (nova VIF) -> veth + OVS row.
+
+:func:`specs_from_network_info` turns nova's network_info into frozen
+:class:`VifSpec` values (pure). :class:`VifPlugger` applies one spec: the privileged
+veth step first (``hybridhost.privileged.net``), then one OVSDB transaction; a failed
+OVS step removes the veth again. :class:`SpecStore` remembers the specs of each
+instance on disk so that a restarted container (or nova-compute) can be re-plugged
+without asking the control plane.
+"""
+
+import dataclasses
+import ipaddress
+import json
+import logging
+import os
+
+from hybridhost import exception
+import hybridhost.privileged.net
+
+LOG = logging.getLogger(__name__)
+
+HOST_IFNAME_MAX = 14
+DEFAULT_MTU = 1500
+DEFAULT_ROUTES = {4: "0.0.0.0/0", 6: "::/0"}
+
+
+@dataclasses.dataclass(frozen=True)
+class VifSpec:
+    port_id: str
+    mac: str
+    host_ifname: str
+    ifname: str
+    bridge: str
+    mtu: int
+    addresses: tuple  # 'ip/prefix' strings
+    routes: tuple  # (cidr, gateway) pairs
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data, addresses=tuple(data["addresses"]),
+                    routes=tuple(tuple(r) for r in data["routes"]))
+        return cls(**data)
+
+
+def host_ifname(prefix, port_id):
+    """'<prefix><port_id...>' cut to 14 characters (nova's tap names are 'tap'+11)."""
+    return (prefix + port_id)[:HOST_IFNAME_MAX]
+
+
+def _subnet_parts(subnet, want_default):
+    """(addresses, routes, versions that got a default route) of one subnet."""
+    net = ipaddress.ip_network(subnet["cidr"])
+    addresses = ["%s/%d" % (ip["address"], net.prefixlen) for ip in subnet.get("ips") or []]
+    routes = []
+    for route in subnet.get("routes") or []:
+        gateway = (route.get("gateway") or {}).get("address")
+        if gateway:
+            routes.append((str(ipaddress.ip_network(route["cidr"])), gateway))
+    gateway = (subnet.get("gateway") or {}).get("address")
+    defaults = set()
+    if gateway and addresses and net.version in want_default:
+        routes.append((DEFAULT_ROUTES[net.version], gateway))
+        defaults.add(net.version)
+    return addresses, routes, defaults
+
+
+def spec_for(vif, index, prefix, default_bridge, want_default=(4, 6)):
+    """The spec of ``vif`` as the container's eth<index>; returns (spec, defaults used)."""
+    network = vif["network"]
+    addresses, routes, defaults = [], [], set()
+    for subnet in network.get("subnets") or []:
+        sub_addrs, sub_routes, sub_defaults = _subnet_parts(subnet, set(want_default) - defaults)
+        addresses += sub_addrs
+        routes += sub_routes
+        defaults |= sub_defaults
+    details = vif.get("details") or {}
+    meta = network.get("meta") or {}
+    spec = VifSpec(port_id=vif["id"], mac=str(vif["address"]).lower(),
+                   host_ifname=host_ifname(prefix, vif["id"]), ifname="eth%d" % index,
+                   bridge=details.get("bridge_name") or network.get("bridge") or default_bridge,
+                   mtu=int(meta.get("mtu") or DEFAULT_MTU), addresses=tuple(addresses),
+                   routes=tuple(routes))
+    return spec, defaults
+
+
+def specs_from_network_info(network_info, prefix, default_bridge):
+    """One spec per VIF, eth0.. in network_info order; each IP version gets one default route."""
+    specs, wanted = [], {4, 6}
+    for index, vif in enumerate(network_info or []):
+        spec, used = spec_for(vif, index, prefix, default_bridge, want_default=wanted)
+        wanted -= used
+        specs.append(spec)
+    return specs
+
+
+def next_spec(existing, vif, prefix, default_bridge):
+    """The spec of an interface attached after ``existing`` specs (next free ethN)."""
+    used = {int(s.ifname[3:]) for s in existing}
+    index = next(i for i in range(len(used) + 1) if i not in used)
+    have_default = {ipaddress.ip_network(r[0]).version for s in existing for r in s.routes
+                    if r[0] in DEFAULT_ROUTES.values()}
+    return spec_for(vif, index, prefix, default_bridge, want_default={4, 6} - have_default)[0]
+
+
+class VifPlugger:
+    """Plugs specs into a running container (by pid) and unplugs them."""
+
+    def __init__(self, ovs_ports, net=hybridhost.privileged.net):
+        self.ovs = ovs_ports
+        self.net = net
+
+    def plug(self, uuid, pid, spec):
+        try:
+            self.net.plug_veth(spec.host_ifname, pid, spec.ifname, spec.mac, spec.mtu,
+                               list(spec.addresses), [list(r) for r in spec.routes])
+        except Exception as err:
+            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
+        try:
+            self.ovs.add_port(spec.bridge, spec.host_ifname, spec.port_id, spec.mac, uuid, spec.mtu)
+        except Exception as err:
+            self._delete_veth(spec)
+            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
+        LOG.info("Port %(port)s plugged into instance %(uuid)s as %(ifname)s (%(host)s)",
+                 {"port": spec.port_id, "uuid": uuid, "ifname": spec.ifname,
+                  "host": spec.host_ifname})
+
+    def _delete_veth(self, spec):
+        try:
+            return self.net.delete_veth(spec.host_ifname)
+        except Exception as err:
+            raise exception.VifUnplugFailed(port_id=spec.port_id, reason=err) from err
+
+    def unplug(self, spec):
+        """Remove the OVS row (if ours) and the veth. Idempotent."""
+        self.ovs.delete_port(spec.host_ifname)
+        if self._delete_veth(spec):
+            LOG.info("Port %(port)s unplugged (%(host)s)",
+                     {"port": spec.port_id, "host": spec.host_ifname})
+
+    def intact(self, pid, spec):
+        """True when the veth and the OVS row of ``spec`` are both in place for ``pid``."""
+        port = self.ovs.get_port(spec.host_ifname)
+        if port is None or port.iface_id != spec.port_id or port.mac != spec.mac:
+            return False
+        if port.owner != self.ovs.owner or port.ofport is None or port.ofport <= 0:
+            return False
+        try:
+            return bool(self.net.veth_intact(spec.host_ifname, pid, spec.ifname, spec.mac))
+        except Exception:
+            LOG.debug("Could not check veth %s", spec.host_ifname, exc_info=True)
+            return False
+
+    def ensure(self, uuid, pid, spec):
+        """Plug ``spec`` unless it is already intact. True if it plugged."""
+        if self.intact(pid, spec):
+            return False
+        self.plug(uuid, pid, spec)
+        return True
+
+
+class SpecStore:
+    """The VIF specs of each instance, one JSON file per instance under ``directory``."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def _path(self, uuid):
+        return os.path.join(self.directory, uuid, "hybridhost-vifs.json")
+
+    def load(self, uuid):
+        try:
+            with open(self._path(uuid)) as fileobj:
+                return [VifSpec.from_dict(d) for d in json.load(fileobj)]
+        except FileNotFoundError:
+            return []
+
+    def save(self, uuid, specs):
+        path = self._path(uuid)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as fileobj:
+            json.dump([s.to_dict() for s in specs], fileobj)
+        os.replace(tmp, path)
+
+    def delete(self, uuid):
+        try:
+            os.unlink(self._path(uuid))
+        except FileNotFoundError:
+            return
+        try:
+            os.rmdir(os.path.dirname(self._path(uuid)))
+        except OSError:
+            pass

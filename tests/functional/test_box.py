@@ -1,0 +1,198 @@
+"""A real box: supervisord rendered by hybridhost, with real ovsdb-server, ovs-vswitchd
+(userspace), dockerd and the real neutron OVS agent, in a temporary directory.
+
+No control plane runs here, so the nova-computes cannot become useful; what is checked
+is the supervision layer: host services and the agent reach RUNNING, the agent builds
+its netdev bridges, ``hybridhost status`` agrees with supervisord and supervisorctl,
+``up`` is idempotent and ``down`` leaves no process behind.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import psutil
+import pytest
+
+from hybridhost import readiness
+from hybridhost import supervisor_rpc
+from tests.functional import base
+
+BIN = os.path.dirname(sys.executable)
+STABLE = ("host-services:ovsdb-server", "host-services:ovs-vswitchd",
+          "host-services:dockerd", "hybridhost:neutron-openvswitch-agent")
+
+CONF = """\
+[host]
+name = hhf
+kvm_nodename = hhf
+total_vcpus = 4
+total_memory_mb = 8192
+total_disk_gb = 40
+managed_services = ovsdb-server,ovs-vswitchd,dockerd
+
+[paths]
+config_dir = {d}/etc
+state_root = {d}/state
+log_root = {d}/log
+run_root = {d}/run
+bin_dir = {bin}
+
+[docker]
+url = unix://{d}/run/docker.sock
+data_root = {d}/docker
+
+[libvirt]
+# No libvirtd in this test: nova-compute-kvm keeps waiting for this socket.
+socket = {d}/run/no-libvirt-sock
+
+[ovs]
+ovsdb_connection = unix:{d}/ovs/db.sock
+run_dir = {d}/ovs
+db_file = {d}/ovs/conf.db
+integration_bridge = br-hhf
+tunnel_bridge = br-hhft
+of_listen_port = 16633
+
+[openstack]
+# Nothing listens here: the agent and computes retry, which is all this test needs.
+transport_url = rabbit://guest:guest@127.0.0.1:1/
+"""
+
+
+def _hybridhost(conf_path, *argv, check=True, own_netns=False):
+    argv = [os.path.join(BIN, "hybridhost"), "--config-file", conf_path] + list(argv)
+    if own_netns:
+        # Userspace OVS creates a tap named 'ovs-netdev': two ovs-vswitchd cannot share a
+        # network namespace, so this box gets its own (with loopback up for the agent's
+        # OpenFlow controller and RabbitMQ on 127.0.0.1).
+        argv = ["unshare", "--net", "--", "sh", "-c",
+                'ip link set lo up && exec "$@"', "sh"] + argv
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError("hybridhost %s failed (%d):\n%s\n%s" % (
+            " ".join(argv), proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+@pytest.fixture(scope="module")
+def box():
+    base.require_root()
+    base.require_binaries("ovsdb-server", "ovs-vswitchd", "ovsdb-tool", "dockerd", "unshare",
+                          "ip")
+    base.require(os.path.exists(os.path.join(BIN, "hybridhost")),
+                 "hybridhost is not installed beside %s (pip install .)" % sys.executable)
+    base.require(os.path.exists(os.path.join(BIN, "neutron-openvswitch-agent")),
+                 "neutron is not installed beside %s" % sys.executable)
+    directory = tempfile.mkdtemp(prefix="hhf", dir="/tmp")
+    conf_path = os.path.join(directory, "hybridhost.conf")
+    with open(conf_path, "w") as handle:
+        handle.write(CONF.format(d=directory, bin=BIN))
+    box = type("Box", (), {})()
+    box.dir, box.conf = directory, conf_path
+    box.supervisord_conf = os.path.join(directory, "etc", "conf", "supervisord.conf")
+    box.client = supervisor_rpc.SupervisorClient(os.path.join(directory, "run",
+                                                              "supervisor.sock"))
+    box.up = _hybridhost(conf_path, "up", "--no-wait", own_netns=True)
+    yield box
+    _hybridhost(conf_path, "down", check=False)
+    _kill_leftovers(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _processes_using(directory):
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if directory in cmdline and process.pid != os.getpid():
+            found.append(process)
+    return found
+
+
+def _kill_leftovers(directory):
+    for process in _processes_using(directory):
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+def _states(client):
+    return {p.full_name: p for p in client.programs()}
+
+
+def _stable_running(client):
+    try:
+        states = _states(client)
+    except Exception:
+        return False
+    return all(states.get(name) and states[name].running for name in STABLE) and states
+
+
+class TestBox:
+    def test_host_services_and_agent_reach_running(self, box):
+        states = base.wait_until(lambda: _stable_running(box.client), 180,
+                                 what="host services and agent RUNNING")
+        assert set(states) == set(STABLE) | {"hybridhost:nova-compute-docker",
+                                             "hybridhost:nova-compute-kvm"}
+        assert "supervisord started" in box.up.stdout
+
+    def test_control_socket_is_root_only(self, box):
+        sock = os.path.join(box.dir, "run", "supervisor.sock")
+        assert os.stat(sock).st_mode & 0o777 == 0o700
+        assert os.stat(sock).st_uid == 0
+
+    def test_the_one_agent_built_netdev_bridges(self, box):
+        connection = "unix:%s/ovs/db.sock" % box.dir
+        base.wait_until(lambda: {"br-hhf", "br-hhft"} <= set(readiness.bridges(connection)),
+                        120, what="the agent's integration and tunnel bridges")
+        bridges = readiness.bridges(connection)
+        assert bridges["br-hhf"] == "netdev" and bridges["br-hhft"] == "netdev"
+        agents = [p for p in psutil.process_iter(["cmdline"])
+                  if any("neutron-openvswitch-agent" in part
+                         for part in (p.info["cmdline"] or [])[:2])
+                  and box.dir in " ".join(p.info["cmdline"] or [])]
+        assert len(agents) == 1
+
+    def test_dockerd_answers_on_the_configured_socket(self, box):
+        assert readiness.docker_version("unix://%s/run/docker.sock" % box.dir) >= "1.41"
+
+    def test_status_agrees_with_supervisord_and_supervisorctl(self, box):
+        base.wait_until(lambda: _stable_running(box.client), 120, what="stable programs")
+        proc = _hybridhost(box.conf, "status", "--json", check=False)
+        reported = {p["name"]: p for p in json.loads(proc.stdout)["programs"]}
+        rpc = _states(box.client)
+        ctl = subprocess.run([os.path.join(BIN, "supervisorctl"), "-c",
+                              box.supervisord_conf, "status"],
+                             capture_output=True, text=True, check=False)
+        ctl_states = {line.split()[0]: line.split()[1] for line in ctl.stdout.splitlines()}
+        assert set(reported) == set(rpc) == set(ctl_states)
+        for name in STABLE:
+            assert reported[name]["state"] == rpc[name].state == ctl_states[name] == "RUNNING"
+            assert reported[name]["pid"] == rpc[name].pid
+        # Stricter than supervisorctl (which counts STARTING/BACKOFF as fine): exit 3
+        # whenever any program is not RUNNING. nova-compute-kvm never is here.
+        assert rpc["hybridhost:nova-compute-kvm"].state != "RUNNING"
+        assert proc.returncode == 3
+
+    def test_up_again_changes_nothing(self, box):
+        before = {name: p.pid for name, p in _states(box.client).items() if name in STABLE}
+        proc = _hybridhost(box.conf, "up", "--no-wait")
+        assert "0 file(s) changed" in proc.stdout
+        assert "already running" in proc.stdout
+        after = {name: p.pid for name, p in _states(box.client).items() if name in STABLE}
+        assert before == after
+
+    def test_down_leaves_no_process_behind(self, box):
+        pid = box.client.pid()
+        tree = [psutil.Process(pid)] + psutil.Process(pid).children(recursive=True)
+        assert len(tree) >= 5
+        proc = _hybridhost(box.conf, "down")
+        assert "box stopped" in proc.stdout
+        assert [p.pid for p in tree if p.is_running()] == []
+        assert _processes_using(box.dir) == []
+        status = _hybridhost(box.conf, "status", check=False)
+        assert status.returncode == 3
