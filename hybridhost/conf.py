@@ -144,7 +144,7 @@ ovs_opts = [
                help="OVSDB connection (unix:PATH, or tcp on loopback)."),
     cfg.StrOpt("run_dir", default="/var/run/openvswitch",
                help="OVS run directory (OVS_RUNDIR): pid files and control sockets."),
-    cfg.StrOpt("db_file", default="/etc/openvswitch/conf.db",
+    cfg.StrOpt("db_file", default="/var/lib/openvswitch/conf.db",
                help="ovsdb-server's database file when hybridhost runs it."),
     cfg.StrOpt("integration_bridge", default="br-int", help="The integration bridge."),
     cfg.StrOpt("tunnel_bridge", default="br-tun", help="The tunnel bridge."),

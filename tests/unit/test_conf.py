@@ -67,3 +67,15 @@ class TestLoad:
         for _group, opts in hh_conf.list_opts():
             for opt in opts:
                 assert opt.help, opt.name
+
+
+def test_readme_configuration_reference_is_current():
+    import os
+
+    from hybridhost import docs
+
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.rst")
+    with open(readme) as handle:
+        text = handle.read()
+    assert docs.BEGIN in text
+    assert docs.update(text) == text, "run: python -m hybridhost.docs README.rst"

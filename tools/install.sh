@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install what hybridhost needs on a fresh Debian 12 machine (idempotent, as root):
+# Debian packages for the host services, and a virtualenv with the pinned OpenStack
+# 2026.2 releases (constraints.txt) and hybridhost itself, installed non-editable
+# (nova loads the driver shim only from site-packages: see shim/).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${HYBRIDHOST_VENV:-/opt/hybridhost/venv}"
+APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux procps
+              python3-venv gcc python3-dev)
+
+step() { printf '[%5ss] %s\n' "$SECONDS" "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tools/install.sh: run as root (it installs Debian packages and starts daemons)" >&2
+    exit 2
+fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    step "apt: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+else
+    step "apt: all packages present"
+fi
+
+PYTHON="${HYBRIDHOST_PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x "$VENV/bin/python" ]; then
+    step "venv: creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q -U pip wheel setuptools
+fi
+step "venv: installing hybridhost and its pinned dependencies"
+"$VENV/bin/pip" install -q -c "$HERE/constraints.txt" "$HERE" pytest
+# Reinstall our own package every time, so a changed tree is what gets tested.
+"$VENV/bin/pip" install -q --no-deps --force-reinstall "$HERE"
+step "venv: ready ($("$VENV/bin/hybridhost" --help >/dev/null && echo hybridhost OK))"
