@@ -1,6 +1,7 @@
 """The ``hybridhost`` command line."""
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -13,6 +14,8 @@ from hybridhost import exception
 LOG = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
+# Sub-command groups living in their own modules; each has register(subparsers).
+COMMAND_MODULES = ()
 
 DESCRIPTION = """\
 hybridhost turns one machine into a mixed OpenStack compute host: a Docker
@@ -254,6 +257,8 @@ def build_parser():
     wait_for.add_argument("--unix-socket", action="append", metavar="PATH")
     wait_for.add_argument("command", nargs=argparse.REMAINDER)
     wait_for.set_defaults(func=cmd_wait_for)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
