@@ -178,6 +178,20 @@ class TestBox:
         assert rpc["hybridhost:nova-compute-kvm"].state != "RUNNING"
         assert proc.returncode == 3
 
+    def test_doctor_checks_the_real_components(self, box):
+        base.wait_until(lambda: _stable_running(box.client), 120, what="stable programs")
+        proc = _hybridhost(box.conf, "doctor", check=False)
+        lines = {line.split()[1]: line.split()[0] for line in proc.stdout.splitlines()
+                 if line[:4].strip() in ("ok", "FAIL", "warn")}
+        assert lines["docker"] == "ok" and "API 1." in proc.stdout
+        assert lines["ovsdb"] == "ok" and lines["bridge"] == "ok"
+        assert "every bridge is netdev" in proc.stdout
+        assert lines["rendered"] == "ok" and lines["identities"] == "ok"
+        # No libvirtd in this box: doctor says so and names the fix; exit 1.
+        assert lines["libvirt"] == "FAIL"
+        assert "fix: start libvirtd, or set [host] manage_services" in proc.stdout
+        assert proc.returncode == 1
+
     def test_up_again_changes_nothing(self, box):
         before = {name: p.pid for name, p in _states(box.client).items() if name in STABLE}
         proc = _hybridhost(box.conf, "up", "--no-wait")
