@@ -132,7 +132,7 @@ def down(conf, stop_timeout):
     processes = [psutil.Process(pid)] + descendants(pid)
     client.stop_all()
     client.shutdown()
-    gone, alive = psutil.wait_procs(processes[:1], timeout=stop_timeout)
+    psutil.wait_procs(processes[:1], timeout=stop_timeout)
     leftovers = [p for p in processes if p.is_running()]
     for process in leftovers:
         LOG.warning("Killing leftover process %(pid)s (%(name)s)",
