@@ -123,3 +123,28 @@ class VifUnplugFailed(HybridhostError):
 
 class OvsdbOperationFailed(HybridhostError):
     msg_fmt = "OVSDB refused to %(operation)s %(target)s: %(reason)s"
+
+
+class UnsafeContainerConfig(HybridhostError):
+    msg_fmt = "Refusing to create the container of instance %(uuid)s: %(reason)s"
+
+
+# --- Lab artifacts and targeting (hybridhost.lab.guest, .container_image, .targeting) ---
+
+
+class LabBuildFailed(HybridhostError):
+    msg_fmt = "Could not build the lab %(artifact)s: %(reason)s"
+
+
+class CloudUnavailable(HybridhostError):
+    msg_fmt = "Cannot use cloud %(cloud)s: %(reason)s"
+    exit_code = 2
+
+
+class TargetingInvalid(HybridhostError):
+    msg_fmt = "%(what)s: %(reason)s"
+    exit_code = 2
+
+
+class TargetingFailed(HybridhostError):
+    msg_fmt = "Could not %(action)s %(target)s: %(reason)s"

@@ -6,15 +6,17 @@ Callers always ``import hybridhost.privileged.net`` so escalation is visible
 (nova's N362 rule).
 
 The daemon is started on first use. It runs ``[hybridhost_docker_privileged]
-helper_command`` when set (e.g. ``/opt/hh-venv/bin/privsep-helper --config-file
+helper_command`` when set (e.g. ``/opt/hybridhost/venv/bin/privsep-helper --config-file
 /etc/hybridhost/nova-docker.conf``), otherwise ``sudo privsep-helper``.
 
 Capabilities, and why each is needed:
 
 * ``CAP_NET_ADMIN``: create/delete veth pairs, set addresses, MTU and routes.
 * ``CAP_SYS_ADMIN``: ``setns(2)`` into a container's network namespace.
-* ``CAP_SYS_PTRACE``: open ``/proc/<pid>/ns/net`` of a container process that runs
-  under another uid than the daemon (the image's ``USER``).
+* ``CAP_SYS_PTRACE``: open ``/proc/<pid>/ns/net`` of a container process. The kernel
+  checks ptrace access for that, and a container's process holds capabilities the
+  daemon lacks (and may run under the image's ``USER``), so without it even a root
+  container is refused (EACCES).
 """
 
 from oslo_privsep import capabilities as caps

@@ -57,8 +57,11 @@ def check_pid(pid):
         raise ValueError("not a container process id: %r" % (pid,))
     try:
         target = os.stat("/proc/%d/ns/net" % pid)
-    except OSError:
+    except FileNotFoundError:
         raise ValueError("no process %d" % pid) from None
+    except OSError as err:
+        raise ValueError("cannot open the network namespace of process %d: %s"
+                         % (pid, err.strerror)) from None
     if target.st_ino == os.stat("/proc/self/ns/net").st_ino:
         raise ValueError("process %d shares the host network namespace" % pid)
     return pid

@@ -63,10 +63,11 @@ def tiny_layer(marker="hybridhost"):
     return buf.getvalue()
 
 
-def image_config(layer, cmd=None):
+def image_config(layer, cmd=None, user=None):
     config = {
         "architecture": "amd64", "os": "linux",
-        "config": {"Cmd": cmd or LONG_RUNNING, "Env": ["PATH=/bin"]},
+        "config": dict({"Cmd": cmd or LONG_RUNNING, "Env": ["PATH=/bin"]},
+                       **({"User": user} if user else {})),
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
         "history": [{"created_by": "hybridhost tests"}],
     }
@@ -74,14 +75,14 @@ def image_config(layer, cmd=None):
 
 
 def write_tarball(path, layer, layout="classic", repo_tags=None, cmd=None, manifest=None,
-                  extra=()):
+                  extra=(), user=None):
     """Write a ``docker save`` tarball; returns the image id Docker will give it.
 
     ``manifest`` overrides manifest.json (a list, or None to leave it out when
     ``layout == 'no-manifest'``); ``extra`` adds (name, bytes) or (name, symlink-target)
     members, e.g. to build broken archives.
     """
-    config = image_config(layer, cmd)
+    config = image_config(layer, cmd, user)
     config_hex = hashlib.sha256(config).hexdigest()
     layer_hex = hashlib.sha256(layer).hexdigest()
     with tarfile.open(path, "w") as tar:

@@ -15,6 +15,7 @@ The driver binds container ports to the one neutron OVS agent's host
 share of the machine under its own nodename.
 """
 
+import contextlib
 import functools
 import json
 import logging
@@ -30,6 +31,7 @@ from nova.compute import power_state
 from nova.compute import task_states
 import nova.conf
 from nova import exception as nova_exception
+from nova.network import model as network_model
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
@@ -50,6 +52,7 @@ docker_conf.register_opts(CONF)
 
 CONSOLE_LOG_MAX_BYTES = 100 * 1024
 TRAIT_HV_DOCKER = "CUSTOM_HV_DOCKER"
+SUPPORTED_VIF_TYPES = (network_model.VIF_TYPE_OVS,)
 POWER_STATES = {
     "running": power_state.RUNNING,
     "restarting": power_state.RUNNING,
@@ -84,6 +87,30 @@ def unsupported(operation, wrap=None):
             raise wrap(error) if wrap else error
         return refuse
     return decorator
+
+
+@contextlib.contextmanager
+def _as_fault(fault_class, instance):
+    """Turn a hybridhost error into the nova fault ``fault_class`` (the user sees why)."""
+    try:
+        yield
+    except exception.VifPlugFailed as err:
+        LOG.error("Instance %(uuid)s: %(err)s", {"uuid": instance.uuid, "err": err})
+        raise nova_exception.VirtualInterfacePlugException(str(err)) from err
+    except exception.HybridhostError as err:
+        LOG.error("Instance %(uuid)s: %(err)s", {"uuid": instance.uuid, "err": err})
+        raise fault_class(reason=str(err)) from err
+
+
+def _check_vif_types(network_info):
+    """Only neutron OVS ports can be plugged; a failed binding is said so."""
+    for vif in network_info or []:
+        if vif.get("type") == network_model.VIF_TYPE_BINDING_FAILED:
+            raise nova_exception.PortBindingFailed(port_id=vif["id"])
+        if vif.get("type") not in SUPPORTED_VIF_TYPES:
+            raise nova_exception.VirtualInterfacePlugException(
+                "port %s has vif type %r; the Docker driver plugs only %s"
+                % (vif["id"], vif.get("type"), ", ".join(SUPPORTED_VIF_TYPES)))
 
 
 def _precheck_error(error):
@@ -177,13 +204,27 @@ class DockerDriver(driver.ComputeDriver):
         self._watcher.start()
 
     def _replug_running(self):
-        for info in self.engine.list_own():
+        own = self.engine.list_own()
+        self._sweep_orphan_ports({info.uuid for info in own})
+        for info in own:
             if info.status == "running":
                 try:
                     self._ensure_plugged(info.uuid)
                 except exception.HybridhostError as err:
                     LOG.warning("Could not re-plug instance %(uuid)s: %(err)s",
                                 {"uuid": info.uuid, "err": err})
+
+    def _sweep_orphan_ports(self, live_uuids):
+        """Remove this service's OVS rows (and veths) whose container is gone."""
+        plugger = self.plugger
+        for port in self.ovs.list_own_ports():
+            if port.vm_uuid not in live_uuids:
+                LOG.info("Removing orphan port %(name)s of vanished instance %(uuid)s",
+                         {"name": port.name, "uuid": port.vm_uuid})
+                plugger.unplug(vifs.VifSpec(port_id=port.iface_id, mac=port.mac,
+                                            host_ifname=port.name, ifname="eth0",
+                                            bridge=port.bridge, mtu=vifs.DEFAULT_MTU,
+                                            addresses=(), routes=()))
 
     def cleanup_host(self, host):
         if self._watcher is not None:
@@ -234,13 +275,15 @@ class DockerDriver(driver.ComputeDriver):
               accel_info=None):
         if driver.block_device_info_get_mapping(block_device_info):
             raise OperationNotSupported(operation="volumes", uuid=instance.uuid)
+        _check_vif_types(network_info)
         image_id = self._ensure_image(context, image_meta)
         specs = self._specs(network_info)
         try:
-            self._create(instance, image_id, image_meta)
-            self.spec_store.save(instance.uuid, specs)
-            if power_on:
-                self._start_waiting_for_vifs(instance, network_info, specs)
+            with _as_fault(nova_exception.InstanceDeployFailure, instance):
+                self._create(instance, image_id, image_meta)
+                self.spec_store.save(instance.uuid, specs)
+                if power_on:
+                    self._start_waiting_for_vifs(instance, network_info, specs)
         except Exception:
             LOG.warning("Spawn of instance %s failed; cleaning up", instance.uuid)
             self._teardown(instance, network_info)
@@ -251,12 +294,16 @@ class DockerDriver(driver.ComputeDriver):
         try:
             return self.image_store.ensure(context, image_meta.id, image_meta.container_format)
         except exception.ImageInvalid as err:
-            raise nova_exception.ImageUnacceptable(image_id=image_meta.id, reason=err) from err
+            raise nova_exception.ImageUnacceptable(
+                image_id=image_meta.id, reason=err.kwargs.get("reason", err)) from err
 
     def _create(self, instance, image_id, image_meta):
         flavor = instance.flavor
-        envelope = limits.limits_for(flavor.memory_mb, flavor.vcpus, self.conf.pids_limit,
-                                     self.conf.cap_add)
+        try:
+            envelope = limits.limits_for(flavor.memory_mb, flavor.vcpus, self.conf.pids_limit,
+                                         self.conf.cap_add)
+        except ValueError as err:
+            raise exception.UnsafeContainerConfig(uuid=instance.uuid, reason=err) from None
         command = image_meta.properties.get("os_command_line")
         self.engine.create(
             instance.uuid, instance.name, image_id, limits.host_config_kwargs(envelope),
@@ -329,7 +376,7 @@ class DockerDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type, block_device_info=None,
                bad_volumes_callback=None, accel_info=None, share_info=None):
         timeout = 0 if reboot_type == "HARD" else self.conf.stop_timeout
-        with self._lock(instance.uuid):
+        with self._lock(instance.uuid), _as_fault(nova_exception.InstanceRebootFailure, instance):
             self._stop(instance.uuid, timeout)
             specs = self._refresh_specs(instance.uuid, network_info)
             self._start_and_plug(instance.uuid, specs)
@@ -354,12 +401,13 @@ class DockerDriver(driver.ComputeDriver):
         self._plugged_pid.pop(uuid, None)
 
     def power_off(self, instance, timeout=0, retry_interval=0):
-        with self._lock(instance.uuid):
+        with self._lock(instance.uuid), _as_fault(nova_exception.InstancePowerOffFailure, instance):
             self._stop(instance.uuid, self.conf.stop_timeout if timeout else 0)
 
     def power_on(self, context, instance, network_info, block_device_info=None,
                  accel_info=None, share_info=None):
-        with self._lock(instance.uuid):
+        _check_vif_types(network_info)
+        with self._lock(instance.uuid), _as_fault(nova_exception.InstancePowerOnFailure, instance):
             if self.engine.get(instance.uuid).status in ("running", "paused"):
                 return
             self._start_and_plug(instance.uuid, self._refresh_specs(instance.uuid, network_info))

@@ -15,6 +15,7 @@ from docker import errors as docker_errors
 import requests
 
 from hybridhost import exception
+from hybridhost.virt.docker import limits
 
 LOG = logging.getLogger(__name__)
 
@@ -151,6 +152,10 @@ class Engine:
         with self._translate("create a container for", uuid,
                              not_found=exception.ImageNotFound(ref=image_id)):
             host_config = self.client.create_host_config(**host_config_kwargs)
+            try:
+                limits.check_host_config(host_config)
+            except ValueError as err:
+                raise exception.UnsafeContainerConfig(uuid=uuid, reason=err) from None
             created = self.client.create_container(
                 image_id, command=command, hostname=hostname, detach=True,
                 name=container_name(uuid), labels=self.labels_for(uuid, name, extra_labels),

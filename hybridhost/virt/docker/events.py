@@ -99,9 +99,14 @@ class EventWatcher:
             return
         LOG.debug("Docker event %(action)s for %(uuid)s",
                   {"action": docker_event.get("Action"), "uuid": event.uuid})
+        if event.transition == virtevent.EVENT_LIFECYCLE_STARTED:
+            self._call(self.on_start, event.uuid, event.uuid)
+        self._call(self.emit, event, event.uuid)
+
+    @staticmethod
+    def _call(func, argument, uuid):
+        """Run a handler; a failing one must not stop the watcher."""
         try:
-            if event.transition == virtevent.EVENT_LIFECYCLE_STARTED:
-                self.on_start(event.uuid)
-            self.emit(event)
+            func(argument)
         except Exception:
-            LOG.warning("Handling the Docker event for %s failed", event.uuid, exc_info=True)
+            LOG.warning("Handling the Docker event for %s failed", uuid, exc_info=True)

@@ -1,0 +1,310 @@
+"""Shared plumbing of the Docker driver's functional tests (real dockerd, real OVS).
+
+* :func:`require_docker` / :func:`require_ovs` skip with a reason when a daemon is
+  absent, but FAIL when ``CI=true`` (a CI run must never silently skip).
+* Privileged steps go through the REAL oslo.privsep daemon: the test configures
+  ``[hybridhost_docker_privileged] helper_command`` to the venv's ``privsep-helper``
+  (we run as root, so no sudo). This is the same path nova-compute takes.
+* Everything created is labelled / named for the test run and removed in cleanups:
+  containers (label ``hybridhost.test``), veths, OVS rows, bridges, image tags.
+"""
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid as uuidlib
+
+import docker
+import fixtures
+import pytest
+
+from tests.contract import tarballs
+
+DOCKER_URL = os.environ.get("HH_TEST_DOCKER_URL", "unix:///var/run/docker.sock")
+OVSDB = os.environ.get("HH_TEST_OVSDB", "unix:/var/run/openvswitch/db.sock")
+TEST_LABEL = "hybridhost.test"
+PRIVSEP_HELPER = os.path.join(os.path.dirname(sys.executable), "privsep-helper")
+
+
+def _unavailable(reason):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI=true but %s" % reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def require_docker():
+    try:
+        client = docker.APIClient(base_url=DOCKER_URL, version="1.41", timeout=10)
+        client.ping()
+        return client
+    except Exception as err:  # any failure means: no usable daemon
+        _unavailable("no Docker engine at %s: %s" % (DOCKER_URL, err))
+
+
+def require_ovs():
+    path = OVSDB.split(":", 1)[1]
+    if not OVSDB.startswith("unix:") or not os.path.exists(path):
+        _unavailable("no OVSDB socket at %s" % OVSDB)
+    from hybridhost.virt.docker import ovs
+    try:
+        api = ovs.OvsPorts(OVSDB, owner="probe").api
+        api.br_exists("br-int").execute(check_error=True)
+        return api
+    except Exception as err:
+        _unavailable("OVSDB at %s is not usable: %s" % (OVSDB, err))
+
+
+def require_root():
+    if os.geteuid() != 0:
+        _unavailable("functional network tests need root (CAP_NET_ADMIN)")
+
+
+class TestBridge(fixtures.Fixture):
+    """A userspace (datapath_type=netdev) OVS bridge, deleted on cleanup.
+
+    ovs-vswitchd tears the netdev datapath down with the last netdev bridge and may
+    fail (EBUSY) to recreate it right away, so creation is verified and retried.
+    """
+
+    _count = 0
+
+    def __init__(self, api, attempts=10):
+        super().__init__()
+        self.api = api
+        self.attempts = attempts
+
+    def _setUp(self):
+        TestBridge._count += 1
+        self.name = "br-hhtest-%d" % (os.getpid() % 10000 * 10 + TestBridge._count % 10)
+        self.addCleanup(self.api.del_br(self.name, if_exists=True).execute, check_error=True)
+        for _attempt in range(self.attempts):
+            self.api.add_br(self.name, datapath_type="netdev").execute(check_error=True)
+            if wait_for(self._ready, timeout=2):
+                return
+            self.api.del_br(self.name, if_exists=True).execute(check_error=True)
+            time.sleep(0.5)
+        raise RuntimeError("ovs-vswitchd could not create bridge %s" % self.name)
+
+    def _ready(self):
+        for row in self.api.tables["Interface"].rows.values():
+            if row.name == self.name:
+                ofport = row.ofport[0] if isinstance(row.ofport, list) and row.ofport else row.ofport
+                return bool(ofport) and ofport > 0 or ofport == 65534
+        return False
+
+
+class LocalImageService:
+    """A Glance stand-in serving real ``docker save`` tarballs from local files."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.images = {}
+
+    def add(self, path, container_format="docker", image_id=None):
+        image_id = image_id or str(uuidlib.uuid4())
+        self.images[image_id] = {"path": path, "container_format": container_format}
+        return image_id
+
+    def show(self, context, image_id):
+        return dict(self.images[image_id], id=image_id)
+
+    def download(self, context, image_id, dst_path):
+        shutil.copyfile(self.images[image_id]["path"], dst_path)
+
+    def upload(self, context, image_id, metadata, fileobj):
+        path = os.path.join(self.directory, "%s.tar" % image_id)
+        with open(path, "wb") as out:
+            shutil.copyfileobj(fileobj, out)
+        self.images[image_id] = {"path": path, "container_format": metadata["container_format"],
+                                 "metadata": metadata}
+
+
+class PluggedEventsVirtAPI:
+    """A virtapi whose ``network-vif-plugged`` comes from OVSDB, as neutron's would.
+
+    After the body of ``wait_for_instance_event`` ran, every expected port must show
+    up on OVS with ``iface-id`` = the port and a valid ofport: exactly the condition
+    on which the OVS agent wires a port and neutron sends the event.
+    """
+
+    def __init__(self, api, poll=0.05):
+        self.api = api
+        self.poll = poll
+        self.delivered = []
+
+    def _port_ready(self, port_id):
+        for row in self.api.tables["Interface"].rows.values():
+            ofport = row.ofport[0] if isinstance(row.ofport, list) and row.ofport else row.ofport
+            if row.external_ids.get("iface-id") == port_id and ofport and ofport > 0:
+                return bool(row.external_ids.get("attached-mac"))
+        return False
+
+    @contextlib.contextmanager
+    def wait_for_instance_event(self, instance, event_names, timeout=300, error_callback=None):
+        from nova import exception as nova_exception
+        yield
+        deadline = time.monotonic() + timeout
+        for name, port_id in event_names:
+            while not self._port_ready(port_id):
+                if time.monotonic() > deadline:
+                    raise nova_exception.InstanceEventTimeout()
+                time.sleep(self.poll)
+            self.delivered.append((instance.uuid, name, port_id))
+
+    def exit_wait_early(self, events):
+        raise NotImplementedError()
+
+    def update_compute_provider_status(self, context, rp_uuid, enabled):
+        pass
+
+
+def new_mac():
+    raw = uuidlib.uuid4().bytes
+    return "fa:16:3e:%02x:%02x:%02x" % (raw[0], raw[1], raw[2])
+
+
+def network_info(bridge, vifs, mtu=1450):
+    """nova network_info as neutron builds it; ``vifs`` = [(port_id, mac, [(cidr, ip, gw)])]."""
+    from nova.network import model
+
+    result = []
+    for port_id, mac, subnets in vifs:
+        net_subnets = []
+        for cidr, ip, gateway in subnets:
+            kwargs = {"gateway": model.IP(address=gateway, type="gateway")} if gateway else {}
+            version = 6 if ":" in cidr else 4
+            net_subnets.append(model.Subnet(cidr=cidr, version=version,
+                                            ips=[model.FixedIP(address=ip, version=version)],
+                                            **kwargs))
+        network = model.Network(id="net-" + port_id[:8], bridge=bridge, label="hhtest",
+                                subnets=net_subnets, meta={"mtu": mtu, "tenant_id": "t"})
+        result.append(model.VIF(
+            id=port_id, address=mac, network=network, type="ovs", vnic_type="normal",
+            details={"port_filter": True, "bridge_name": bridge, "datapath_type": "netdev"},
+            devname=("tap" + port_id)[:14], active=False))
+    return model.NetworkInfo(result)
+
+
+class DriverTestCase(fixtures.TestWithFixtures):
+    """A real DockerDriver (real dockerd, real OVS, real privsep) per test."""
+
+    host = "hhtest-docker"
+    cap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+               "NET_BIND_SERVICE", "NET_RAW"]
+
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        cls.docker = require_docker()
+        cls.ovs_api = require_ovs()
+        if not tarballs.have_busybox():
+            _unavailable("busybox-static (/bin/busybox) is needed to build test images")
+        cls.workdir = tempfile.mkdtemp(prefix="hh-func-")
+        cls.layer = tarballs.busybox_layer()
+        cls.tarball = os.path.join(cls.workdir, "busybox.tar")
+        cls.tarball_image_id = tarballs.write_tarball(cls.tarball, cls.layer)
+        cls._bridge_fixture = TestBridge(cls.ovs_api)
+        cls._bridge_fixture.setUp()
+        cls.bridge = cls._bridge_fixture.name
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._bridge_fixture.cleanUp()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    def setUp(self):
+        super().setUp()
+        from nova import objects
+        from nova import context as nova_context
+        import nova.conf
+        from oslo_config import fixture as config_fixture
+
+        objects.register_all()
+        from hybridhost.virt.docker import driver as driver_mod
+        self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.flags(group="hybridhost_docker", docker_url=DOCKER_URL, ovsdb_connection=OVSDB,
+                   nodename="hhtest-docker-node", network_binding_host="hhtest-kvm",
+                   vcpus=2, memory_mb=2048, disk_gb=20, integration_bridge=self.bridge,
+                   stop_timeout=2, cap_add=self.cap_add)
+        self.flags(host=self.host, instances_path=self.tmp, my_ip="127.0.0.1",
+                   vif_plugging_timeout=20, vif_plugging_is_fatal=True)
+        self.flags(group="hybridhost_docker_privileged", helper_command=PRIVSEP_HELPER)
+        self.images = LocalImageService(self.tmp)
+        self.virtapi = PluggedEventsVirtAPI(self.ovs_api)
+        self.driver = driver_mod.DockerDriver(self.virtapi, image_service=self.images)
+        self.context = nova_context.get_admin_context()
+        self.addCleanup(self._remove_leftovers)
+        self._instances = []
+        self._glance_ids = []
+
+    def flags(self, group=None, **kw):
+        for name, value in kw.items():
+            self.conf.config(**{name: value, "group": group} if group else {name: value})
+
+    def _remove_leftovers(self):
+        """Remove whatever a failed test left: containers, image tags (rows go with the bridge)."""
+        self.driver.cleanup_host(self.host)
+        for container in self.docker.containers(all=True, filters={"label": "nova.host=" + self.host}):
+            self.docker.remove_container(container["Id"], force=True)
+        for glance_id in self._glance_ids:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.docker.remove_image("nova-glance/%s:latest" % glance_id)
+        with contextlib.suppress(docker.errors.APIError):
+            self.docker.remove_image(self.tarball_image_id)
+
+    def add_image(self, path=None):
+        glance_id = self.images.add(path or self.tarball)
+        self._glance_ids.append(glance_id)
+        return glance_id
+
+    def make_instance(self, image_id, memory_mb=128, vcpus=1):
+        from nova import objects
+
+        self._instances.append(1)
+        return objects.Instance(
+            id=len(self._instances), uuid=str(uuidlib.uuid4()), host=self.host,
+            node="hhtest-docker-node", image_ref=image_id, hostname="vm%d" % len(self._instances),
+            vm_state="building", task_state="spawning", project_id="p", user_id="u",
+            flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
+                                  swap=0, name="m1.hh", flavorid="hh1", extra_specs={}))
+
+    def image_meta(self, glance_id):
+        from nova import objects
+
+        meta = self.images.show(None, glance_id)
+        return objects.ImageMeta.from_dict({"id": glance_id, "name": "hhtest",
+                                            "container_format": meta["container_format"],
+                                            "disk_format": "raw", "properties": {}})
+
+    def spawn(self, glance_id, net_info, **kw):
+        instance = self.make_instance(glance_id, **kw)
+        self.driver.spawn(self.context, instance, self.image_meta(glance_id), [], None, {},
+                          network_info=net_info)
+        self.addCleanup(self.driver.destroy, self.context, instance, net_info)
+        return instance
+
+    def exec(self, instance, *cmd):
+        """(exit code, output) of ``cmd`` run inside the instance's container."""
+        container = "nova-" + instance.uuid
+        exec_id = self.docker.exec_create(container, list(cmd))
+        output = self.docker.exec_start(exec_id)
+        return self.docker.exec_inspect(exec_id)["ExitCode"], output.decode(errors="replace")
+
+    def ping(self, instance, address, count=2):
+        flag = "-6" if ":" in address else "-4"
+        return self.exec(instance, "ping", flag, "-c", str(count), "-W", "2", address)[0] == 0
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+

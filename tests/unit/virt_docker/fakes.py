@@ -1,0 +1,399 @@
+"""Hand-written fakes for the Docker driver's seams (no root, no daemons).
+
+* :class:`FakeDockerClient` - the subset of ``docker.APIClient`` the engine adapter
+  uses, with Docker's state rules and error types. The contract tests in
+  ``tests/contract/engine_contract.py`` run the same assertions against it and
+  against a real dockerd, so it cannot drift silently.
+* :class:`FakeOvsPorts` - the :class:`hybridhost.virt.docker.ovs.OvsPorts` surface
+  over a dict.
+* :class:`FakeNet` - the ``hybridhost.privileged.net`` entrypoints over a dict of
+  veths, validating arguments with the real checks (minus /proc lookups).
+"""
+
+import hashlib
+import io
+import itertools
+import json
+import tarfile
+import threading
+import time
+
+import docker
+from docker import errors as docker_errors
+
+from hybridhost.privileged import net as real_net
+from hybridhost.virt.docker import ovs as ovs_mod
+
+API_VERSION = "1.41"
+
+
+class _Response:
+    def __init__(self, status, reason):
+        self.status_code = status
+        self.reason = reason
+        self.url = "fake"
+
+
+def _api_error(cls, status, message):
+    return cls(message, response=_Response(status, message), explanation=message)
+
+
+class FakeEventStream:
+    """What ``APIClient.events(decode=True)`` returns: iterable and closable."""
+
+    def __init__(self, client, since, until, filters):
+        self.client = client
+        self.position = 0
+        self.since = since
+        self.until = until
+        self.filters = filters or {}
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+        with self.client.events_cond:
+            self.client.events_cond.notify_all()
+
+    def _matches(self, event):
+        labels = event["Actor"]["Attributes"]
+        for wanted in self.filters.get("label", []):
+            key, _, value = wanted.partition("=")
+            if key not in labels or (value and labels[key] != value):
+                return False
+        types = self.filters.get("type")
+        return not types or event["Type"] in types
+
+    def __iter__(self):
+        while not self.closed:
+            with self.client.events_cond:
+                if self.position >= len(self.client.event_log):
+                    if self.until is not None:
+                        return
+                    self.client.events_cond.wait(0.1)
+                    continue
+                event = self.client.event_log[self.position]
+                self.position += 1
+            if self.since is not None and event["time"] < int(self.since):
+                continue
+            if self._matches(event):
+                yield event
+
+
+class FakeDockerClient:
+    """An in-memory Docker engine behind the ``APIClient`` method names."""
+
+    def __init__(self):
+        self.containers_by_id = {}
+        self.images_by_id = {}
+        self.tags = {}
+        self.event_log = []
+        self.events_cond = threading.Condition()
+        self.logs_by_id = {}
+        self._pids = itertools.count(4000)
+        self._ids = itertools.count(1)
+        self.api_version = API_VERSION
+
+    # --- helpers ---------------------------------------------------------------
+
+    def _new_id(self):
+        return hashlib.sha256(b"fake-%d" % next(self._ids)).hexdigest()
+
+    def _container(self, ref):
+        ref = ref.lstrip("/")
+        for cid, container in self.containers_by_id.items():
+            if cid == ref or cid.startswith(ref) or container["Name"] == "/" + ref:
+                return container
+        raise _api_error(docker_errors.NotFound, 404, "No such container: %s" % ref)
+
+    def _image(self, ref):
+        if ref in self.images_by_id:
+            return self.images_by_id[ref]
+        full = ref if ":" in ref.split("/")[-1] else ref + ":latest"
+        if full in self.tags:
+            return self.images_by_id[self.tags[full]]
+        raise _api_error(docker_errors.ImageNotFound, 404, "No such image: %s" % ref)
+
+    def _emit(self, container, action):
+        with self.events_cond:
+            self.event_log.append({
+                "Type": "container", "Action": action, "status": action, "id": container["Id"],
+                "time": int(time.time()), "timeNano": time.time_ns(),
+                "Actor": {"ID": container["Id"],
+                          "Attributes": dict(container["Config"]["Labels"],
+                                             name=container["Name"].lstrip("/"))}})
+            self.events_cond.notify_all()
+
+    def _set_state(self, container, status, pid=0):
+        container["State"].update(Status=status, Pid=pid, Running=status == "running",
+                                  Paused=status == "paused")
+
+    def _conflict(self, message):
+        return _api_error(docker_errors.APIError, 409, message)
+
+    def add_image(self, repo_tag=None, config=None):
+        """Put an image on the fake engine directly; returns its id (= sha256 of its config)."""
+        raw = json.dumps({"config": config or {}, "nonce": self._new_id()}).encode()
+        image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+        self.images_by_id[image_id] = {"Id": image_id, "RepoTags": [], "Config": config or {},
+                                       "_raw_config": raw}
+        if repo_tag:
+            self.tag(image_id, *repo_tag.rsplit(":", 1))
+        return image_id
+
+    # --- daemon ----------------------------------------------------------------
+
+    def version(self, api_version=True):
+        return {"ApiVersion": self.api_version, "Version": "20.10.24", "MinAPIVersion": "1.12"}
+
+    def ping(self):
+        return True
+
+    def events(self, since=None, until=None, filters=None, decode=None):
+        return FakeEventStream(self, since, until, filters)
+
+    # --- containers ------------------------------------------------------------
+
+    def create_host_config(self, **kwargs):
+        return docker.types.HostConfig(version=self.api_version, **kwargs)
+
+    def create_container(self, image, command=None, hostname=None, detach=False, name=None,
+                         labels=None, host_config=None, network_disabled=False, **_ignored):
+        found = self._image(image)
+        if name and any(c["Name"] == "/" + name for c in self.containers_by_id.values()):
+            raise self._conflict("Conflict. The container name \"/%s\" is already in use" % name)
+        cid = self._new_id()
+        self.containers_by_id[cid] = {
+            "Id": cid, "Name": "/" + (name or cid[:12]), "Image": found["Id"],
+            "State": {"Status": "created", "Pid": 0, "Running": False, "Paused": False},
+            "Config": {"Labels": dict(labels or {}), "Cmd": command, "Hostname": hostname},
+            "HostConfig": dict(host_config or {}),
+        }
+        self.logs_by_id[cid] = b""
+        return {"Id": cid, "Warnings": []}
+
+    def containers(self, quiet=False, all=False, filters=None, **_ignored):
+        found = []
+        for container in self.containers_by_id.values():
+            if not all and container["State"]["Status"] != "running":
+                continue
+            if self._labels_match(container, (filters or {}).get("label", [])):
+                found.append({"Id": container["Id"], "Names": [container["Name"]],
+                              "Labels": dict(container["Config"]["Labels"])})
+        return found
+
+    @staticmethod
+    def _labels_match(container, wanted):
+        if isinstance(wanted, str):
+            wanted = [wanted]
+        labels = container["Config"]["Labels"]
+        for item in wanted:
+            key, sep, value = item.partition("=")
+            if key not in labels or (sep and labels[key] != value):
+                return False
+        return True
+
+    def inspect_container(self, container):
+        return json.loads(json.dumps(self._container(container)))
+
+    def start(self, container):
+        found = self._container(container)
+        if found["State"]["Status"] in ("running", "paused"):
+            return  # Docker answers 304 Not Modified
+        self._set_state(found, "running", next(self._pids))
+        self.logs_by_id[found["Id"]] += b"hybridhost-console-ok\n"
+        self._emit(found, "start")
+
+    def stop(self, container, timeout=None):
+        found = self._container(container)
+        if found["State"]["Status"] not in ("running", "paused", "restarting"):
+            return  # 304
+        self._set_state(found, "exited")
+        self._emit(found, "die")
+        self._emit(found, "stop")
+
+    def kill(self, container, signal=None):
+        found = self._container(container)
+        if found["State"]["Status"] != "running":
+            raise self._conflict("Container %s is not running" % found["Id"])
+        self._set_state(found, "exited")
+        self._emit(found, "kill")
+        self._emit(found, "die")
+
+    def pause(self, container):
+        found = self._container(container)
+        if found["State"]["Status"] != "running":
+            raise self._conflict("Container %s is not running" % found["Id"])
+        self._set_state(found, "paused", found["State"]["Pid"])
+        self._emit(found, "pause")
+
+    def unpause(self, container):
+        found = self._container(container)
+        if found["State"]["Status"] != "paused":
+            raise self._conflict("Container %s is not paused" % found["Id"])
+        self._set_state(found, "running", found["State"]["Pid"])
+        self._emit(found, "unpause")
+
+    def remove_container(self, container, v=False, link=False, force=False):
+        found = self._container(container)
+        if found["State"]["Status"] in ("running", "paused") and not force:
+            raise self._conflict("You cannot remove a running container")
+        if found["State"]["Status"] in ("running", "paused"):
+            self._emit(found, "die")
+        del self.containers_by_id[found["Id"]]
+        self._emit(found, "destroy")
+
+    def logs(self, container, stdout=True, stderr=True, stream=False, **_ignored):
+        return self.logs_by_id[self._container(container)["Id"]]
+
+    def commit(self, container, repository=None, tag=None, **_ignored):
+        found = self._container(container)
+        image_id = self.add_image(config={"parent": found["Image"]})
+        if repository:
+            self.tag(image_id, repository, tag or "latest")
+        return {"Id": image_id}
+
+    # --- images ----------------------------------------------------------------
+
+    def inspect_image(self, image):
+        found = dict(self._image(image))
+        found.pop("_raw_config")
+        return json.loads(json.dumps(found))
+
+    def tag(self, image, repository, tag=None, force=False):
+        found = self._image(image)
+        name = "%s:%s" % (repository, tag or "latest")
+        old = self.tags.get(name)
+        if old and old in self.images_by_id:
+            self.images_by_id[old]["RepoTags"].remove(name)
+        self.tags[name] = found["Id"]
+        found["RepoTags"].append(name)
+        return True
+
+    def remove_image(self, image, force=False, noprune=False):
+        found = self._image(image)
+        if image in found["RepoTags"] or (image + ":latest") in found["RepoTags"]:
+            name = image if image in found["RepoTags"] else image + ":latest"
+            found["RepoTags"].remove(name)
+            del self.tags[name]
+            if found["RepoTags"]:
+                return [{"Untagged": name}]
+        if any(c["Image"] == found["Id"] for c in self.containers_by_id.values()):
+            raise self._conflict("image is being used by a container")
+        for name in list(found["RepoTags"]):
+            del self.tags[name]
+        del self.images_by_id[found["Id"]]
+        return [{"Deleted": found["Id"]}]
+
+    def load_image(self, data, quiet=None):
+        """Docker's load rules: manifest.json, every referenced file, config digest = id."""
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data.read()), mode="r:*") as tar:
+                manifest = json.load(tar.extractfile("manifest.json"))
+                loaded = [self._load_entry(tar, entry) for entry in manifest]
+        except (tarfile.TarError, KeyError, ValueError) as err:
+            # like dockerd: the failure comes back in the message stream, with HTTP 200
+            message = "Error processing tar file: %s" % err
+            return iter([{"errorDetail": {"message": message}, "error": message}])
+        return iter([{"stream": "Loaded image ID: %s\n" % image_id} for image_id in loaded])
+
+    def _load_entry(self, tar, entry):
+        config = tar.extractfile(entry["Config"]).read()
+        for layer in entry.get("Layers") or []:
+            tar.getmember(layer)
+        image_id = "sha256:" + hashlib.sha256(config).hexdigest()
+        self.images_by_id.setdefault(image_id, {"Id": image_id, "RepoTags": [],
+                                                "Config": json.loads(config).get("config", {}),
+                                                "_raw_config": config})
+        for repo_tag in entry.get("RepoTags") or []:
+            self.tag(image_id, *repo_tag.rsplit(":", 1))
+        return image_id
+
+    def get_image(self, image, chunk_size=None):
+        """A classic ``docker save`` tarball of ``image`` (config + one empty layer)."""
+        found = self._image(image)
+        layer = b""
+        config = found["_raw_config"]
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            config_name = hashlib.sha256(config).hexdigest() + ".json"
+            tags = [image] if image in found["RepoTags"] else list(found["RepoTags"])
+            for name, content in ((config_name, config), ("l/layer.tar", layer), (
+                    "manifest.json", json.dumps([{"Config": config_name, "RepoTags": tags,
+                                                  "Layers": ["l/layer.tar"]}]).encode())):
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+        data = buf.getvalue()
+        return iter([data[i:i + 4096] for i in range(0, len(data), 4096)])
+
+
+class FakeOvsPorts:
+    """OvsPorts over a dict: name -> OvsPort."""
+
+    def __init__(self, owner, bridges=("br-int",)):
+        self.owner = owner
+        self.bridges = set(bridges)
+        self.ports = {}
+        self.fail_next_add = None
+
+    def bridge_exists(self, bridge):
+        return bridge in self.bridges
+
+    def add_port(self, bridge, name, iface_id, mac, vm_uuid, mtu=None):
+        if self.fail_next_add:
+            error, self.fail_next_add = self.fail_next_add, None
+            raise error
+        if bridge not in self.bridges:
+            from hybridhost import exception
+            raise exception.BridgeMissing(bridge=bridge)
+        self.ports[name] = ovs_mod.OvsPort(name=name, bridge=bridge, iface_id=iface_id, mac=mac,
+                                           vm_uuid=vm_uuid, owner=self.owner, ofport=len(self.ports) + 1)
+
+    def get_port(self, name):
+        return self.ports.get(name)
+
+    def delete_port(self, name):
+        port = self.ports.get(name)
+        if port is None or port.owner != self.owner:
+            return False
+        del self.ports[name]
+        return True
+
+    def list_own_ports(self):
+        return [p for p in self.ports.values() if p.owner == self.owner]
+
+
+class FakeNet:
+    """The privileged net entrypoints over a dict of veths: host_ifname -> dict."""
+
+    def __init__(self):
+        self.veths = {}
+        self.calls = []
+
+    def plug_veth(self, host_ifname, pid, ifname, mac, mtu, addresses, routes):
+        real_net.check_ifname(host_ifname)
+        real_net.check_ifname(ifname)
+        real_net.check_mac(mac)
+        real_net.check_mtu(mtu)
+        if pid <= 1:
+            raise ValueError("not a container process id: %r" % pid)
+        for cidr in addresses:
+            real_net.check_cidr(cidr)
+        for route in routes:
+            real_net.check_route(route)
+        self.calls.append(("plug", host_ifname, pid))
+        self.veths[host_ifname] = {"pid": pid, "ifname": ifname, "mac": mac, "mtu": mtu,
+                                   "addresses": list(addresses), "routes": [list(r) for r in routes]}
+        return len(self.veths)
+
+    def delete_veth(self, host_ifname):
+        real_net.check_ifname(host_ifname)
+        self.calls.append(("delete", host_ifname))
+        return self.veths.pop(host_ifname, None) is not None
+
+    def veth_intact(self, host_ifname, pid, ifname, mac):
+        veth = self.veths.get(host_ifname)
+        return bool(veth) and veth["pid"] == pid and veth["ifname"] == ifname and veth["mac"] == mac
+
+    def container_ifnames(self, pid):
+        return sorted(["lo"] + [v["ifname"] for v in self.veths.values() if v["pid"] == pid])

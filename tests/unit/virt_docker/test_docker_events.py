@@ -1,0 +1,97 @@
+"""Docker events -> nova lifecycle events (fake engine client, real watcher thread)."""
+
+import time
+import unittest
+
+from nova.virt import event as virtevent
+
+from hybridhost.virt.docker import engine as engine_mod
+from hybridhost.virt.docker import events
+from hybridhost.virt.docker import limits
+from tests.unit.virt_docker import fakes
+
+SAFE = limits.host_config_kwargs(limits.limits_for(64, 1, 64))
+
+
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.02)
+    return predicate()
+
+
+class MappingTest(unittest.TestCase):
+
+    def test_actions_map_to_transitions(self):
+        for action, transition in (("start", virtevent.EVENT_LIFECYCLE_STARTED),
+                                   ("die", virtevent.EVENT_LIFECYCLE_STOPPED),
+                                   ("pause", virtevent.EVENT_LIFECYCLE_PAUSED),
+                                   ("unpause", virtevent.EVENT_LIFECYCLE_RESUMED)):
+            event = events.lifecycle_event({"Action": action, "Actor": {"Attributes": {
+                engine_mod.LABEL_UUID: "u-1"}}})
+            self.assertEqual(("u-1", transition), (event.uuid, event.transition))
+
+    def test_unlabelled_or_other_actions_are_ignored(self):
+        self.assertIsNone(events.lifecycle_event({"Action": "start", "Actor": {"Attributes": {}}}))
+        self.assertIsNone(events.lifecycle_event({"Action": "exec_start", "Actor": {
+            "Attributes": {engine_mod.LABEL_UUID: "u"}}}))
+
+
+class WatcherTest(unittest.TestCase):
+
+    def setUp(self):
+        self.client = fakes.FakeDockerClient()
+        self.engine = engine_mod.Engine(self.client, "me")
+        self.emitted, self.started = [], []
+        self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
+                                           retry_interval=0.05)
+        self.watcher.start()
+        self.addCleanup(self.watcher.stop)
+
+    def test_own_container_events_are_emitted_and_starts_reported(self):
+        image = self.client.add_image()
+        self.engine.create("u-1", "n", image, SAFE)
+        engine_mod.Engine(self.client, "other").create("u-2", "n", image, SAFE)
+        for uuid in ("u-1",):
+            self.engine.start(uuid)
+            self.engine.stop(uuid, 1)
+        self.client.start(engine_mod.Engine(self.client, "other").get("u-2").id)
+        self.assertTrue(_wait(lambda: len(self.emitted) >= 2))
+        time.sleep(0.2)
+        self.assertEqual([("u-1", "Started"), ("u-1", "Stopped")],
+                         [(e.uuid, e.get_name()) for e in self.emitted])
+        self.assertEqual(["u-1"], self.started)
+
+    def test_a_broken_stream_is_reopened(self):
+        calls = []
+        real = self.engine.events
+
+        def flaky(since=None, until=None):
+            calls.append(since)
+            if len(calls) == 1:
+                raise RuntimeError("connection reset")
+            return real(since=since, until=until)
+
+        self.watcher.stop()
+        self.engine.events = flaky
+        self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
+                                           retry_interval=0.05)
+        self.watcher.start()
+        self.engine.create("u-3", "n", self.client.add_image(), SAFE)
+        self.engine.start("u-3")
+        self.assertTrue(_wait(lambda: self.started == ["u-3"]))
+        self.assertGreaterEqual(len(calls), 2)
+
+    def test_a_failing_replug_still_emits_the_event(self):
+        def broken(uuid):
+            raise RuntimeError("replug failed")
+
+        self.watcher.on_start = broken
+        self.engine.create("u-4", "n", self.client.add_image(), SAFE)
+        self.engine.start("u-4")
+        self.assertTrue(_wait(lambda: [e.uuid for e in self.emitted] == ["u-4"]))
+        self.assertTrue(self.watcher.alive)
+
+    def test_stop_ends_the_thread(self):
+        self.watcher.stop()
+        self.assertFalse(self.watcher.alive)
