@@ -12,6 +12,7 @@ from hybridhost import render
 from hybridhost import supervisor_rpc
 from hybridhost.render import files as rendered_files
 from hybridhost.render import supervisor as supervisor_render
+from hybridhost.virt.docker import engine as docker_engine
 
 LOG = logging.getLogger(__name__)
 
@@ -122,14 +123,38 @@ def descendants(pid):
         return []
 
 
-def down(conf, stop_timeout):
-    """Stop every program and supervisord; kill whatever they left. Returns leftovers killed."""
+def stop_containers(conf, plan, timeout=10):
+    """Power off the Docker side's containers while the box's dockerd still runs.
+
+    dockerd runs with --live-restore, so stopping it leaves containers (and their
+    containerd shims) running; 'down' means the whole box is off. nova's power-state
+    sync notices them stopped when the box is up again. Returns how many were stopped.
+    """
+    if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
+        return 0
+    engine = docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
+                                          plan.docker.host, timeout=timeout + 20)
+    try:
+        running = [info for info in engine.list_own() if info.running]
+    except exception.DockerUnavailable:
+        return 0
+    for info in running:
+        LOG.info("Stopping container of instance %s", info.uuid)
+        engine.stop(info.uuid, timeout)
+    return len(running)
+
+
+def down(conf, plan, stop_timeout):
+    """Stop the box's containers, every program and supervisord; kill whatever they
+    left. Returns ``(containers stopped, leftover processes killed)``, or None when
+    supervisord is not running."""
     client = client_for(conf, timeout=stop_timeout)
     try:
         pid = client.pid()
     except exception.SupervisorUnreachable:
         return None
     processes = [psutil.Process(pid)] + descendants(pid)
+    containers = stop_containers(conf, plan)
     client.stop_all()
     client.shutdown()
     psutil.wait_procs(processes[:1], timeout=stop_timeout)
@@ -142,4 +167,4 @@ def down(conf, stop_timeout):
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(leftovers, timeout=5)
-    return leftovers
+    return containers, leftovers

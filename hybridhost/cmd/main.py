@@ -107,13 +107,16 @@ def cmd_up(args):
 def cmd_down(args):
     from hybridhost import box
 
+    from hybridhost import plan as box_plan
+
     conf = _conf(args)
-    leftovers = box.down(conf, stop_timeout=conf.supervisor.stop_timeout + 30)
-    if leftovers is None:
+    result = box.down(conf, box_plan.build(conf), stop_timeout=conf.supervisor.stop_timeout + 30)
+    if result is None:
         print("supervisord is not running; nothing to stop.")
-    else:
-        print("box stopped%s." % (
-            "; killed %d leftover process(es)" % len(leftovers) if leftovers else ""))
+        return EXIT_OK
+    containers, leftovers = result
+    print("box stopped: %d container(s) stopped%s." % (
+        containers, ", %d leftover process(es) killed" % len(leftovers) if leftovers else ""))
     return EXIT_OK
 
 

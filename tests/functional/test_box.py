@@ -132,6 +132,28 @@ def _stable_running(client):
     return all(states.get(name) and states[name].running for name in STABLE) and states
 
 
+def _run_instance_container(box, tmp_path):
+    """A container labelled as an instance of this box's Docker side (as the driver
+    makes them), so ``down`` must stop it although dockerd runs with --live-restore."""
+    from hybridhost.virt.docker import engine as docker_engine
+    from hybridhost.virt.docker import limits
+    from tests.contract import tarballs
+
+    base.require(tarballs.have_busybox(), "busybox-static is not installed")
+    engine = docker_engine.Engine.connect("unix://%s/run/docker.sock" % box.dir, "1.41",
+                                          "hhf-docker")
+    tarball = tmp_path / "busybox.tar"
+    tarballs.write_tarball(str(tarball), tarballs.busybox_layer(),
+                           repo_tags=["hhf/busybox:latest"], cmd=["sleep", "3600"])
+    with open(tarball, "rb") as handle:
+        engine.load_image(handle)
+    uuid = "6f1c0d3e-1b0e-4c56-9b7e-1d2f3a4b5c6d"
+    engine.create(uuid, "instance-1", "hhf/busybox:latest",
+                  limits.host_config_kwargs(limits.limits_for(64, 1, 64)))
+    engine.start(uuid)
+    return engine
+
+
 class TestBox:
     def test_host_services_and_agent_reach_running(self, box):
         states = base.wait_until(lambda: _stable_running(box.client), 180,
@@ -200,12 +222,14 @@ class TestBox:
         after = {name: p.pid for name, p in _states(box.client).items() if name in STABLE}
         assert before == after
 
-    def test_down_leaves_no_process_behind(self, box):
+    def test_down_leaves_no_process_behind(self, box, tmp_path):
+        engine = _run_instance_container(box, tmp_path)
+        assert [info.running for info in engine.list_own()] == [True]
         pid = box.client.pid()
         tree = [psutil.Process(pid)] + psutil.Process(pid).children(recursive=True)
         assert len(tree) >= 5
         proc = _hybridhost(box.conf, "down")
-        assert "box stopped" in proc.stdout
+        assert "box stopped: 1 container(s) stopped" in proc.stdout
         assert [p.pid for p in tree if p.is_running()] == []
         assert _processes_using(box.dir) == []
         status = _hybridhost(box.conf, "status", check=False)
