@@ -7,7 +7,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${HYBRIDHOST_VENV:-/opt/hybridhost/venv}"
 APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux procps
-              python3-venv gcc python3-dev)
+              python3-venv gcc python3-dev qemu-system-x86)
 
 step() { printf '[%5ss] %s\n' "$SECONDS" "$*"; }
 

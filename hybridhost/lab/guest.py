@@ -1,0 +1,511 @@
+"""The lab's small VM guest: a Debian cloud kernel and a busybox initramfs.
+
+Built from Debian packages only: the kernel package behind ``linux-image-cloud-amd64``
+is fetched with ``apt-get download`` into the cache and unpacked with ``dpkg-deb -x``
+(nothing is installed on the host); busybox comes from the host's ``busybox-static``.
+The cloud kernel has virtio as modules, so the ones the guest needs (and what they
+depend on, read from each module's ``.modinfo``) are copied into the initramfs.
+
+The guest's ``/init`` prints parseable lines on the serial console (``console=ttyS0``,
+so ``openstack console log show`` has them)::
+
+    HYBRIDHOST-GUEST init kernel=<release> uptime=<s>
+    HYBRIDHOST-GUEST ip=<addr> prefix=<bits> router=<gw> uptime=<s>   (each DHCP lease)
+    HYBRIDHOST-GUEST ready ip=<addr> uptime=<s>
+    HYBRIDHOST-PING <addr> ok                                           (once per address)
+    HYBRIDHOST-HTTP <addr> ok            (once per address that serves HTTP on port 80)
+
+After DHCP (busybox udhcpc: the address neutron's DHCP agent assigns) it probes each
+address of its /24 (neutron picks addresses at random), every 2 s for the first ~45 s
+and every 60 s after that, plus any in ``hybridhost.ping=A,B`` on the kernel command
+line, with ``ping`` and then
+``wget http://<addr>/``, and reports each one that answers (see PROBE_SCRIPT), so the
+console log shows the VM reached a container on the same network.
+The kernel answers ICMP; busybox httpd serves a one-line page on port 80 so that a
+container without NET_RAW can prove the other direction over TCP (see
+``container_image``).
+"""
+
+import dataclasses
+import gzip
+import hashlib
+import io
+import logging
+import os
+import shutil
+import stat
+import struct
+import subprocess
+import tempfile
+
+from hybridhost import exception
+
+LOG = logging.getLogger(__name__)
+
+KERNEL_METAPACKAGE = "linux-image-cloud-amd64"
+BUSYBOX = "/bin/busybox"
+#: What the guest needs; their dependencies are added. Built-in ones are skipped.
+MODULES = ("virtio_pci", "virtio_net", "virtio_blk")
+CMDLINE = "console=ttyS0 panic=-1 quiet"
+#: Bump when the recipe below changes, so cached guests are rebuilt.
+RECIPE_VERSION = 1
+BANNER = "HYBRIDHOST-GUEST"
+#: Probes at once; neutron hands out addresses at random, so the whole /24 is probed.
+PROBE_BATCH = 64
+#: Fast rounds (2 s apart) first, then one round every SLOW_ROUND_S. Measured on a TCG
+#: guest: ~0.5 core while probing 253 addresses every 2 s, ~4 CPU-seconds per round.
+FAST_ROUNDS, SLOW_ROUND_S = 15, 60
+
+#: The reachability probe shared by the VM guest and the demo container (busybox ash),
+#: installed as /etc/hybridhost-probe and started as ``hybridhost-probe ADDR [EXTRA..]``.
+#: Each round pings every address of ADDR's /24 not yet seen (PROBE_BATCH at a time,
+#: one process each), then tries ``wget http://<addr>/`` on those that answered, or on
+#: every address where ping is not allowed (a container without NET_RAW). Each answer
+#: is printed once. It must not run as PID 1: ``timeout`` leaves its watcher processes
+#: to PID 1, and busybox ash's ``wait`` can miss a job's exit when PID 1 also reaps
+#: such orphans (one SIGCHLD for two children) and hang; PID 1 only reaps.
+PROBE_SCRIPT = r"""#!/bin/sh
+addr=$1
+shift
+extra="$*"
+seen=/tmp/hybridhost-seen
+mkdir -p "$seen"
+can_ping=""
+ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 && can_ping=1
+base=${addr%.*}
+targets="$extra"
+i=1
+while [ $i -le 254 ]; do
+  case " $addr $extra " in *" $base.$i "*) ;; *) targets="$targets $base.$i";; esac
+  i=$((i+1))
+done
+jobs=""
+collect() {
+  for job in $jobs; do
+    wait "${job%%:*}" || continue
+    touch "$seen/ping-${job#*:}"
+    echo "HYBRIDHOST-PING ${job#*:} ok"
+    echo "${job#*:}" >> "$seen/round"
+  done
+  jobs=""
+}
+http_probe() {
+  timeout 2 wget -q -O /dev/null "http://$1/" 2>/dev/null || return
+  touch "$seen/http-$1"
+  echo "HYBRIDHOST-HTTP $1 ok"
+}
+rounds=0
+while :; do
+  : > "$seen/round"
+  n=0
+  for t in $targets; do
+    [ -e "$seen/http-$t" ] && continue
+    if [ -z "$can_ping" ] || [ -e "$seen/ping-$t" ]; then
+      echo "$t" >> "$seen/round"
+      continue
+    fi
+    ping -c1 -W1 "$t" >/dev/null 2>&1 &
+    jobs="$jobs $!:$t"
+    n=$((n+1))
+    [ $((n % BATCH)) -eq 0 ] && collect
+  done
+  collect
+  n=0
+  for t in $(cat "$seen/round"); do
+    http_probe "$t" &
+    jobs="$jobs $!"
+    n=$((n+1))
+    [ $((n % BATCH)) -eq 0 ] && { wait $jobs; jobs=""; }
+  done
+  [ -z "$jobs" ] || wait $jobs
+  jobs=""
+  rounds=$((rounds+1))
+  if [ $rounds -lt FAST_ROUNDS ]; then sleep 2; else sleep SLOW_ROUND_S; fi
+done
+""".replace("BATCH", str(PROBE_BATCH)).replace("FAST_ROUNDS", str(FAST_ROUNDS)).replace(
+    "SLOW_ROUND_S", str(SLOW_ROUND_S))
+
+APPLETS = ("sh", "mount", "umount", "mkdir", "cat", "echo", "insmod", "ip", "udhcpc",
+           "ping", "sleep", "usleep", "uname", "cut", "tr", "touch", "httpd", "hostname",
+           "ls", "ps", "dmesg", "ifconfig", "route", "rm", "sed", "grep", "wget", "nc",
+           "timeout")
+
+UDHCPC_SCRIPT = r"""#!/bin/sh
+# busybox udhcpc event script: configure eth0 from the lease (neutron's DHCP agent).
+uptime() { cut -d' ' -f1 /proc/uptime; }
+case "$1" in
+  deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound|renew)
+    if [ "$(cat /run/hh-ip 2>/dev/null)" != "$ip/$mask" ]; then
+      ip -4 addr flush dev "$interface"
+      ip addr add "$ip/$mask" dev "$interface"
+      for gw in $router; do ip route add default via "$gw" dev "$interface"; break; done
+      [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
+      echo "$ip/$mask" > /run/hh-ip
+      echo "HYBRIDHOST-GUEST ip=$ip prefix=$mask router=${router%% *} uptime=$(uptime)"
+    fi
+    : > /etc/resolv.conf
+    for ns in $dns; do echo "nameserver $ns" >> /etc/resolv.conf; done
+    ;;
+esac
+exit 0
+"""
+
+INIT_SCRIPT = r"""#!/bin/sh
+# hybridhost lab guest: PID 1. Never exits (the kernel would panic).
+export PATH=/bin
+say() { echo "HYBRIDHOST-GUEST $* uptime=$(cut -d' ' -f1 /proc/uptime)"; }
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /run /tmp /www
+hostname hybridhost-guest
+say "init kernel=$(uname -r)"
+for mod in $(cat /etc/hybridhost/modules); do
+  insmod "/lib/modules/$mod.ko" || say "module=$mod failed"
+done
+ip link set lo up
+n=0
+while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do usleep 100000; n=$((n+1)); done
+[ -e /sys/class/net/eth0 ] || say "eth0=missing"
+ip link set eth0 up
+until udhcpc -i eth0 -s /etc/udhcpc.script -O mtu -t 10 -T 2 -A 1 -n 2>/dev/null; do
+  say "dhcp=retry"
+done
+addr=$(cut -d/ -f1 /run/hh-ip)
+echo "hybridhost guest $addr" > /www/index.html
+httpd -p 80 -h /www
+say "ready ip=$addr"
+extra=""
+for word in $(cat /proc/cmdline); do
+  case "$word" in hybridhost.ping=*) extra="$extra $(echo "${word#*=}" | tr , ' ')";; esac
+done
+sh /etc/hybridhost-probe "$addr" $extra &
+# PID 1 only reaps (foreground waits collect every orphan) from here on.
+while :; do sleep 3600; done
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestArtifacts:
+    kernel_path: str
+    initramfs_path: str
+    cmdline: str
+
+
+def build(cache_dir):
+    """Build (or reuse from ``cache_dir``) the lab guest; returns its GuestArtifacts."""
+    busybox = static_busybox()
+    package, version = kernel_package()
+    out_dir = os.path.join(cache_dir, "guest", _cache_key(package, version, busybox))
+    artifacts = _artifacts(out_dir)
+    if _complete(artifacts):
+        LOG.info("Reusing the lab guest in %s (kernel %s %s)", out_dir, package, version)
+        return artifacts
+    try:
+        deb = fetch_deb(package, version, os.path.join(cache_dir, "debs"))
+        _build_and_publish(deb, busybox, out_dir)
+    except OSError as err:
+        raise exception.LabBuildFailed(artifact="guest", reason="%s: %s" % (
+            err.filename or cache_dir, err.strerror or err)) from err
+    LOG.info("Built the lab guest in %s (kernel %s %s)", out_dir, package, version)
+    return artifacts
+
+
+def _complete(artifacts):
+    return os.path.exists(artifacts.kernel_path) and os.path.exists(artifacts.initramfs_path)
+
+
+def _build_and_publish(deb, busybox, out_dir):
+    """Build in a temporary directory beside ``out_dir``, then rename it into place."""
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(out_dir)) as work:
+        _build_into(deb, busybox, work)
+        try:
+            os.rename(os.path.join(work, "out"), out_dir)
+        except OSError:
+            if not _complete(_artifacts(out_dir)):
+                raise
+            LOG.info("Another build finished %s first; using it", out_dir)
+
+
+def _artifacts(out_dir):
+    return GuestArtifacts(kernel_path=os.path.join(out_dir, "vmlinuz"),
+                          initramfs_path=os.path.join(out_dir, "initramfs.gz"),
+                          cmdline=CMDLINE)
+
+
+def _cache_key(package, version, busybox):
+    digest = hashlib.sha256()
+    for part in (str(RECIPE_VERSION), package, version, file_sha256(busybox), INIT_SCRIPT,
+                 PROBE_SCRIPT, UDHCPC_SCRIPT, ",".join(MODULES), ",".join(APPLETS)):
+        digest.update(part.encode() + b"\0")
+    return "%s-%s" % (version, digest.hexdigest()[:12])
+
+
+def file_sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _build_into(deb, busybox, work):
+    tree = os.path.join(work, "deb")
+    LOG.info("Unpacking %s", os.path.basename(deb))
+    run(["dpkg-deb", "-x", deb, tree])
+    kernel = _find_one(os.path.join(tree, "boot"), "vmlinuz-")
+    modules_root = _find_one(os.path.join(tree, "lib", "modules"), "")
+    modules = module_closure(modules_root, MODULES)
+    LOG.info("Guest kernel modules, in load order: %s", " ".join(n for n, _ in modules))
+    out = os.path.join(work, "out")
+    os.mkdir(out)
+    shutil.copyfile(kernel, os.path.join(out, "vmlinuz"))
+    with open(os.path.join(out, "initramfs.gz"), "wb") as handle:
+        handle.write(initramfs(busybox, modules))
+
+
+def _find_one(directory, prefix):
+    names = sorted(n for n in os.listdir(directory) if n.startswith(prefix))
+    if len(names) != 1:
+        raise exception.LabBuildFailed(
+            artifact="guest", reason="expected one %s* in %s, found %s" % (
+                prefix, directory, names or "none"))
+    return os.path.join(directory, names[0])
+
+
+# --- Debian packages -----------------------------------------------------------------
+
+
+def run(argv, cwd=None):
+    """Run a build command; its failure becomes LabBuildFailed with its output."""
+    LOG.debug("Running %s", " ".join(argv))
+    try:
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise exception.LabBuildFailed(artifact="guest", reason="%s: %s" % (
+            argv[0], err)) from err
+    if proc.returncode != 0:
+        raise exception.LabBuildFailed(artifact="guest", reason="%s exited %d: %s" % (
+            " ".join(argv), proc.returncode, (proc.stderr or proc.stdout).strip()[-300:]))
+    return proc.stdout
+
+
+def static_busybox(path=BUSYBOX):
+    """The host's static busybox (Debian busybox-static), checked to be static."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(64)
+            program_headers = _program_header_types(handle, header)
+    except OSError as err:
+        raise exception.LabBuildFailed(
+            artifact="busybox", reason="%s: %s; install busybox-static (apt-get install "
+            "busybox-static)" % (path, err.strerror)) from err
+    if 3 in program_headers:  # PT_INTERP: dynamically linked
+        raise exception.LabBuildFailed(
+            artifact="busybox", reason="%s is dynamically linked; install busybox-static "
+            "(apt-get install busybox-static)" % path)
+    return path
+
+
+def _program_header_types(handle, header):
+    if header[:4] != b"\x7fELF" or header[4] != 2:
+        return {3}  # not a 64-bit ELF: treat as unusable
+    phoff, = struct.unpack_from("<Q", header, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", header, 0x36)
+    handle.seek(phoff)
+    table = handle.read(phentsize * phnum)
+    return {struct.unpack_from("<I", table, i * phentsize)[0] for i in range(phnum)}
+
+
+def kernel_package(metapackage=KERNEL_METAPACKAGE):
+    """(package, version) of the kernel the metapackage points at, from apt's lists."""
+    try:
+        fields = _apt_show(metapackage)
+    except exception.LabBuildFailed:
+        LOG.info("apt does not know %s yet; running apt-get update", metapackage)
+        run(["apt-get", "update", "-qq"])
+        fields = _apt_show(metapackage)
+    depends = [d.strip().split(" ")[0] for d in fields.get("Depends", "").split(",")]
+    images = [d for d in depends if d.startswith("linux-image-")]
+    if not images:
+        raise exception.LabBuildFailed(artifact="guest", reason="%s depends on no "
+                                       "linux-image package" % metapackage)
+    return images[0], _apt_show(images[0])["Version"]
+
+
+def _apt_show(package):
+    text = run(["apt-cache", "show", "--no-all-versions", package])
+    fields = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(": ")
+        if sep and not line.startswith(" "):
+            fields[name] = value
+    if "Version" not in fields:
+        raise exception.LabBuildFailed(artifact="guest", reason="apt-cache has no %s"
+                                       % package)
+    return fields
+
+
+def fetch_deb(package, version, debs_dir):
+    """``apt-get download`` one package version into ``debs_dir`` (kept as a cache)."""
+    target = os.path.join(debs_dir, "%s_%s.deb" % (package, version.replace(":", "%3a")))
+    if os.path.exists(target):
+        LOG.info("Using cached %s", target)
+        return target
+    os.makedirs(debs_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=debs_dir) as work:
+        LOG.info("Downloading %s %s with apt-get", package, version)
+        run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
+             "%s=%s" % (package, version)], cwd=work)
+        debs = [n for n in os.listdir(work) if n.endswith(".deb")]
+        if len(debs) != 1:
+            raise exception.LabBuildFailed(artifact="guest", reason="apt-get download "
+                                           "%s gave %s" % (package, debs))
+        os.rename(os.path.join(work, debs[0]), target)
+    return target
+
+
+# --- Kernel modules --------------------------------------------------------------------
+
+
+def module_closure(modules_root, wanted):
+    """[(name, path)] of ``wanted`` modules and their dependencies, dependencies first.
+
+    Modules built into the kernel (``modules.builtin``) need no loading and are left out.
+    """
+    builtin = _builtin_modules(modules_root)
+    available = _module_files(modules_root)
+    ordered, seen = [], set()
+
+    def visit(name):
+        if name in seen or name in builtin:
+            return
+        seen.add(name)
+        if name not in available:
+            raise exception.LabBuildFailed(artifact="guest", reason="kernel module %s "
+                                           "is not in %s" % (name, modules_root))
+        for dep in module_depends(available[name]):
+            visit(dep)
+        ordered.append((name, available[name]))
+
+    for name in wanted:
+        visit(_norm(name))
+    return ordered
+
+
+def _norm(name):
+    return name.replace("-", "_")
+
+
+def _builtin_modules(modules_root):
+    path = os.path.join(modules_root, "modules.builtin")
+    if not os.path.exists(path):
+        return set()
+    with open(path) as handle:
+        return {_norm(os.path.basename(line.strip())[:-3]) for line in handle if line.strip()}
+
+
+def _module_files(modules_root):
+    found = {}
+    for directory, _, names in os.walk(os.path.join(modules_root, "kernel")):
+        for name in names:
+            if name.endswith(".ko"):
+                found[_norm(name[:-3])] = os.path.join(directory, name)
+    return found
+
+
+def module_depends(path):
+    """Module names in the ``depends=`` field of a module's ELF ``.modinfo`` section."""
+    for entry in _modinfo(path):
+        if entry.startswith(b"depends="):
+            value = entry[len(b"depends="):].decode()
+            return [_norm(n) for n in value.split(",") if n]
+    return []
+
+
+def _modinfo(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+
+    def section(index):
+        name, _, _, _, offset, size = struct.unpack_from(
+            "<IIQQQQ", data, shoff + index * shentsize)
+        return name, offset, size
+
+    _, names_offset, _ = section(shstrndx)
+    for index in range(shnum):
+        name, offset, size = section(index)
+        end = data.index(b"\0", names_offset + name)
+        if data[names_offset + name:end] == b".modinfo":
+            return [e for e in data[offset:offset + size].split(b"\0") if e]
+    return []
+
+
+# --- The initramfs (cpio "newc", gzip) -------------------------------------------------
+
+
+def initramfs(busybox, modules):
+    """The gzip'd newc cpio archive: busybox, applet links, /init and the modules."""
+    archive = _Cpio()
+    for directory in ("bin", "dev", "etc", "etc/hybridhost", "lib", "lib/modules",
+                      "proc", "run", "sys", "tmp"):
+        archive.directory(directory)
+    archive.device("dev/console", stat.S_IFCHR | 0o600, 5, 1)
+    archive.device("dev/null", stat.S_IFCHR | 0o666, 1, 3)
+    with open(busybox, "rb") as handle:
+        archive.file("bin/busybox", handle.read(), 0o755)
+    for applet in APPLETS:
+        archive.symlink("bin/%s" % applet, "busybox")
+    archive.file("init", INIT_SCRIPT.encode(), 0o755)
+    archive.file("etc/hybridhost-probe", PROBE_SCRIPT.encode(), 0o755)
+    archive.file("etc/udhcpc.script", UDHCPC_SCRIPT.encode(), 0o755)
+    archive.file("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n", 0o644)
+    archive.file("etc/hybridhost/modules",
+                 "".join("%s\n" % name for name, _ in modules).encode(), 0o644)
+    for name, path in modules:
+        with open(path, "rb") as handle:
+            archive.file("lib/modules/%s.ko" % name, handle.read(), 0o644)
+    return gzip.compress(archive.finish(), compresslevel=6, mtime=0)
+
+
+class _Cpio:
+    """A deterministic newc writer (mtime 0, root-owned)."""
+
+    def __init__(self):
+        self._out = io.BytesIO()
+        self._ino = 0
+
+    def directory(self, name):
+        self._entry(name, stat.S_IFDIR | 0o755, b"")
+
+    def file(self, name, data, mode):
+        self._entry(name, stat.S_IFREG | mode, data)
+
+    def symlink(self, name, target):
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def device(self, name, mode, major, minor):
+        self._entry(name, mode, b"", rdev=(major, minor))
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0, b"", ino=0)
+        return self._out.getvalue()
+
+    def _entry(self, name, mode, data, rdev=(0, 0), ino=None):
+        self._ino += 1
+        encoded = name.encode() + b"\0"
+        fields = (self._ino if ino is None else ino, mode, 0, 0,
+                  2 if stat.S_ISDIR(mode) else 1, 0, len(data), 0, 0, rdev[0], rdev[1],
+                  len(encoded), 0)
+        self._out.write(b"070701" + b"".join(b"%08x" % f for f in fields))
+        self._out.write(encoded)
+        self._pad()
+        self._out.write(data)
+        self._pad()
+
+    def _pad(self):
+        self._out.write(b"\0" * (-self._out.tell() % 4))
