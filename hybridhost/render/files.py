@@ -9,8 +9,9 @@ from hybridhost.render import ini
 
 # Directories whose *.conf files are all ours; stale ones (ours, by header) are removed.
 _OWNED_DIRS = ("conf", "supervisord.d")
-_SECRET_LINE = re.compile(r"^(\s*(?:password|transport_url|inet_password)\s*=\s*).*$",
-                          re.MULTILINE)
+_SECRET_LINE = re.compile(
+    r"^(\s*(?:\w*password|transport_url|connection|default_pass|\w*secret\w*)\s*=\s*).*$",
+    re.MULTILINE)
 
 
 def _stale(files, out_dir):

@@ -42,3 +42,16 @@ class TestPlan:
         for attr in ("state_path", "instances_path", "lock_path", "log_file",
                      "config_file"):
             assert getattr(plan.docker, attr) != getattr(plan.kvm, attr)
+
+
+class TestNumaMemory:
+    def test_sums_the_numa_cells_like_libvirt(self, tmp_path):
+        for node, kb in (("node0", 10315980), ("node1", 1048576)):
+            (tmp_path / node).mkdir()
+            (tmp_path / node / "meminfo").write_text(
+                "Node %s MemTotal:       %d kB\nNode %s MemFree: 1 kB\n" % (node[-1], kb, node[-1]))
+        assert box_plan.numa_memory_mb(str(tmp_path / "node*" / "meminfo")) == (
+            10315980 + 1048576) // 1024
+
+    def test_none_without_numa_information(self, tmp_path):
+        assert box_plan.numa_memory_mb(str(tmp_path / "node*" / "meminfo")) is None
