@@ -14,6 +14,7 @@ from oslo_config import cfg
 from oslo_config import types
 
 from hybridhost import exception
+from hybridhost.lab import conf as lab_conf
 
 DEFAULT_CONFIG_FILE = "/etc/hybridhost/hybridhost.conf"
 HOST_SERVICES = ("ovsdb-server", "ovs-vswitchd", "dockerd", "libvirtd", "virtlogd")
@@ -202,6 +203,7 @@ _GROUPS = (
     (libvirt_group, libvirt_opts),
     (ovs_group, ovs_opts),
     (openstack_group, openstack_opts),
+    (lab_conf.lab_group, lab_conf.lab_opts),
 )
 
 

@@ -33,7 +33,11 @@ start() {
 stop() {
     [ -f "$STATE" ] || return 0
     if grep -qx docker "$STATE"; then
-        kill "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null || true
+        pid="$(cat /var/run/docker.pid 2>/dev/null || true)"
+        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+            # Wait: the next user of the socket (the lab's dockerd) must find it free.
+            for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        fi
     fi
     if grep -qx ovs "$STATE"; then
         ovs-appctl -t ovs-vswitchd exit 2>/dev/null || true

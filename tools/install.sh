@@ -7,7 +7,14 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${HYBRIDHOST_VENV:-/opt/hybridhost/venv}"
 APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux procps
-              python3-venv gcc python3-dev qemu-system-x86)
+              python3-venv gcc python3-dev qemu-system-x86
+              # the lab (hybridhost lab up): control plane, libvirt side, DHCP, config drives
+              mariadb-server rabbitmq-server libvirt-daemon-system libvirt-dev pkg-config
+              dnsmasq-base genisoimage conntrack)
+# The lab's control plane in the venv (pinned by constraints.txt); libvirt-python builds
+# against Debian's libvirt-dev (gcc, pkg-config).
+LAB_PIP_PACKAGES=(keystone glance openstack-placement uWSGI python-openstackclient PyMySQL
+                  libvirt-python)
 
 step() { printf '[%5ss] %s\n' "$SECONDS" "$*"; }
 
@@ -23,9 +30,18 @@ for pkg in "${APT_PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     step "apt: installing ${missing[*]}"
+    # Keep the packages' own services (mariadb, rabbitmq, libvirtd, dockerd, OVS) from
+    # starting: supervisord runs them on the box, and the lab uses the same ports.
+    own_policy=no
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 0755 /usr/sbin/policy-rc.d
+        own_policy=yes
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
+    [ "$own_policy" = no ] || rm -f /usr/sbin/policy-rc.d
 else
     step "apt: all packages present"
 fi
@@ -37,7 +53,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$VENV/bin/pip" install -q -U pip wheel setuptools
 fi
 step "venv: installing hybridhost and its pinned dependencies"
-"$VENV/bin/pip" install -q -c "$HERE/constraints.txt" "$HERE" pytest
+"$VENV/bin/pip" install -q -c "$HERE/constraints.txt" "$HERE" pytest "${LAB_PIP_PACKAGES[@]}"
 # Reinstall our own package every time, so a changed tree is what gets tested.
 "$VENV/bin/pip" install -q --no-deps --force-reinstall "$HERE"
 step "venv: ready ($("$VENV/bin/hybridhost" --help >/dev/null && echo hybridhost OK))"

@@ -15,7 +15,7 @@ LOG = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 # Sub-command groups living in their own modules; each has register(subparsers).
-COMMAND_MODULES = ("hybridhost.cmd.targeting",)
+COMMAND_MODULES = ("hybridhost.cmd.lab", "hybridhost.cmd.targeting")
 
 DESCRIPTION = """\
 hybridhost turns one machine into a mixed OpenStack compute host: a Docker

@@ -11,6 +11,22 @@ NOVA_PRIVSEP_SECTIONS = ("nova_sys_admin", "vif_plug_ovs_privileged",
 DOCKER_PRIVSEP_SECTION = "hybridhost_docker_privileged"
 DOCKER_DRIVER = "hybridhost_docker.DockerDriver"
 MiB_PER_GiB = 1024
+KVM_PROVIDER_CONFIG = "conf/provider-config-kvm/hv-kvm.yaml"
+TRAIT_HV_KVM = "CUSTOM_HV_KVM"
+
+
+def render_kvm_provider_config():
+    """nova provider config giving the libvirt side's compute node its trait."""
+    return ("# Rendered by 'hybridhost render'. The libvirt side's compute node carries\n"
+            "# %(trait)s; VM flavors require it (trait:%(trait)s=required).\n"
+            "meta:\n"
+            "  schema_version: '1.0'\n"
+            "providers:\n"
+            "  - identification:\n"
+            "      name: $COMPUTE_NODE\n"
+            "    traits:\n"
+            "      additional:\n"
+            "        - %(trait)s\n" % {"trait": TRAIT_HV_KVM})
 
 
 def _keystone_auth(conf, endpoint=None, **extra):
@@ -101,6 +117,9 @@ def render_kvm(conf, plan):
     if conf.libvirt.virt_type == "qemu":
         libvirt_items.append(("cpu_mode", "none"))
     sections.append(("libvirt", libvirt_items))
+    # The provider config adds the CUSTOM_HV_KVM trait VM flavors require.
+    sections.append(("compute", [("provider_config_location", os.path.join(
+        plan.config_dir, os.path.dirname(KVM_PROVIDER_CONFIG)))]))
     return ini.render(sections, comment=(
         "nova-compute of the libvirt (VM) side. Its nodename is libvirt's hostname (%s)."
         % side.nodename))

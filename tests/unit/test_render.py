@@ -23,7 +23,8 @@ class TestRenderedFiles:
         _plan, files = _render(tmp_path)
         assert sorted(files) == [
             "conf/libvirtd.conf", "conf/neutron-openvswitch-agent.conf",
-            "conf/nova-docker.conf", "conf/nova-kvm.conf", "conf/supervisord.conf",
+            "conf/nova-docker.conf", "conf/nova-kvm.conf",
+            "conf/provider-config-kvm/hv-kvm.yaml", "conf/supervisord.conf",
             "supervisord.d/host-services.conf", "supervisord.d/hybridhost.conf"]
 
     def test_deterministic(self, tmp_path):

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Benchmark: boot containers through nova on the lab, against raw Docker, in one run.
+
+For each of --count containers (flavor hh.container, image hh-busybox on the demo
+network), one at a time:
+  active  - ``server create`` (API call) to status ACTIVE, polled every 0.1 s;
+  ping    - ``server create`` to the first ICMP reply from the container's fixed IP,
+            pinged from the network's DHCP namespace (qdhcp-<net>) every 0.1 s.
+Then the same number of ``docker run -d --network none`` (create + start through the
+Docker API, same image, already loaded) on the same engine, timed to running.
+
+Prints medians, p90 and the ratio nova-active / docker-run; with --json, one JSON
+object. Every server and container it made is deleted. Needs a lab that is up
+(``hybridhost lab up``), root, and to run on the box (in the box's network namespace).
+
+    PYTHONPATH=. /opt/hybridhost/venv/bin/python bench/boot.py [--count 10] \
+        [--config-file /etc/hybridhost/hybridhost.conf] [--json]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from hybridhost.lab import demo
+from tests.e2e import lab as e2e
+
+TARGET_P50_ACTIVE = 3.0
+POLL = 0.1
+BENCH_LABEL = {"hybridhost.bench": "boot"}
+
+
+def percentile(samples, fraction):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def _ping_once(namespace, address):
+    return subprocess.run(["ip", "netns", "exec", namespace, "busybox", "ping", "-c", "1",
+                           "-W", "1", address], capture_output=True,
+                          check=False).returncode == 0
+
+
+def boot_one(lab, flavor, image, network, namespace, index):
+    started = time.monotonic()
+    server = lab.conn.compute.create_server(
+        name="hh-bench-%d" % index, flavor_id=flavor.id, image_id=image.id,
+        networks=[{"uuid": network.id}])
+    try:
+        server = e2e.wait_active(lab.conn, server, interval=POLL)
+    except AssertionError:
+        _delete(lab, server)
+        raise
+    active = time.monotonic() - started
+    address = e2e.fixed_ip(server)
+    deadline = time.monotonic() + 60
+    while not _ping_once(namespace, address):
+        if time.monotonic() > deadline:
+            raise RuntimeError("no ping reply from %s (%s) after 60 s" % (address, server.id))
+        time.sleep(POLL)
+    return server, active, time.monotonic() - started
+
+
+def _delete(lab, server):
+    lab.conn.compute.delete_server(server, ignore_missing=True)
+    lab.conn.compute.wait_for_delete(server, wait=180)
+
+
+def nova_boots(lab, count):
+    """One at a time, each deleted before the next: the Docker side's share of a small
+    box (vCPUs x cpu_allocation_ratio) may hold only a few containers at once."""
+    flavor = lab.conn.compute.find_flavor("hh.container")
+    image = lab.conn.image.find_image(demo.CONTAINER_IMAGE)
+    network = lab.conn.network.find_network(demo.NETWORK)
+    namespace = "qdhcp-%s" % network.id
+    actives, pings = [], []
+    # Index 0 is a warm-up (the first boot loads the image into Docker): not counted.
+    for index in range(count + 1):
+        server = None
+        try:
+            server, active, ping = boot_one(lab, flavor, image, network, namespace, index)
+        finally:
+            if server is not None:
+                _delete(lab, server)
+        if index:
+            actives.append(active)
+            pings.append(ping)
+    return actives, pings, image.id
+
+
+def docker_runs(lab, count, glance_id):
+    from hybridhost.virt.docker import images
+
+    client = lab.docker()
+    ref = images.local_ref(glance_id)
+    client.images.get(ref)
+    times, containers = [], []
+    try:
+        for _ in range(count):
+            started = time.monotonic()
+            container = client.containers.run(ref, detach=True, network_mode="none",
+                                              labels=BENCH_LABEL)
+            times.append(time.monotonic() - started)
+            containers.append(container)
+    finally:
+        for container in containers:
+            container.remove(force=True)
+    return times
+
+
+def summary(name, samples):
+    return {"name": name, "n": len(samples), "p50_s": round(statistics.median(samples), 3),
+            "p90_s": round(percentile(samples, 0.9), 3), "min_s": round(min(samples), 3),
+            "max_s": round(max(samples), 3)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=10, help="containers per series (>= 10)")
+    parser.add_argument("--config-file", default=e2e.CONFIG)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    reason = e2e.why_not_up(args.config_file)
+    if reason:
+        print("bench/boot.py: %s" % reason, file=sys.stderr)
+        return 2
+    lab = e2e.connect(args.config_file)
+    actives, pings, glance_id = nova_boots(lab, args.count)
+    raw = docker_runs(lab, args.count, glance_id)
+    rows = [summary("nova create -> ACTIVE", actives),
+            summary("nova create -> first ping", pings),
+            summary("docker run -d --network none", raw)]
+    result = {"series": rows,
+              "ratio_active_vs_docker_run": round(rows[0]["p50_s"] / rows[2]["p50_s"], 1),
+              "ratio_ping_vs_docker_run": round(rows[1]["p50_s"] / rows[2]["p50_s"], 1),
+              "target_p50_active_s": TARGET_P50_ACTIVE,
+              "target_met": rows[0]["p50_s"] <= TARGET_P50_ACTIVE}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for row in rows:
+        print("%-32s n=%-3d p50 %6.3fs  p90 %6.3fs  min %6.3fs  max %6.3fs" % (
+            row["name"], row["n"], row["p50_s"], row["p90_s"], row["min_s"], row["max_s"]))
+    print("ratio (p50): ACTIVE / docker run = %.1fx; first ping / docker run = %.1fx" % (
+        result["ratio_active_vs_docker_run"], result["ratio_ping_vs_docker_run"]))
+    print("target p50 to ACTIVE <= %.1fs: %s" % (
+        TARGET_P50_ACTIVE, "met" if result["target_met"] else "NOT met"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

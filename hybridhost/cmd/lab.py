@@ -1,0 +1,147 @@
+"""``hybridhost lab up|status|down|purge``: the embedded control plane and the box."""
+
+import argparse
+import json
+import sys
+
+from hybridhost.cmd import main as hh_main
+
+EXIT_OK, EXIT_FAILED, EXIT_NOT_RUNNING = 0, 1, 3
+
+DESCRIPTION = """\
+The lab: a minimal real OpenStack control plane (MariaDB, RabbitMQ, keystone,
+placement, glance, nova API/conductor/scheduler, neutron API/RPC/periodic workers,
+neutron-dhcp-agent) on this box, on 127.0.0.1 only, under the SAME supervisord as the
+box (host services, the two nova-computes and the ONE OVS agent), plus demo content."""
+
+
+def _print(line):
+    print(line, flush=True)
+
+
+def cmd_up(args):
+    from hybridhost.lab import lifecycle
+
+    conf = hh_main._conf(args)  # noqa: SLF001  (the CLI's shared config loader)
+    progress = lifecycle.up(conf, _print, wait=args.wait)
+    _print("lab up in %.1fs" % progress.elapsed)
+    return EXIT_OK
+
+
+def _status_json(programs, health):
+    return json.dumps({
+        "supervisord": "RUNNING" if programs is not None else "unreachable",
+        "programs": [{"name": p.full_name, "state": p.state, "pid": p.pid}
+                     for p in programs or []],
+        "health": health if isinstance(health, str) or health is None else {
+            "computes": health.computes, "hypervisors": health.hypervisors,
+            "agents": health.agents},
+    }, indent=2)
+
+
+def _print_status(programs, health, problems):
+    width = max([len(p.full_name) for p in programs] + [7])
+    print("%-*s  %-9s %s" % (width, "PROGRAM", "STATE", "DESCRIPTION"))
+    for p in programs:
+        print("%-*s  %-9s %s" % (width, p.full_name, p.state, p.description))
+    if isinstance(health, str):
+        print("\n%s" % health)
+        return
+    print()
+    for host, state, status in health.computes:
+        print("nova-compute %-30s %s/%s" % (host, state, status))
+    for name, state in health.hypervisors:
+        print("hypervisor   %-30s %s" % (name, state))
+    for kind, host, alive in health.agents:
+        print("agent        %-30s %s (%s)" % (host, "alive" if alive else "DEAD", kind))
+    for problem in problems:
+        print("problem: %s" % problem)
+
+
+def cmd_status(args):
+    from hybridhost import plan as box_plan
+    from hybridhost.lab import lifecycle
+
+    conf = hh_main._conf(args)  # noqa: SLF001
+    programs, health = lifecycle.status(conf)
+    if args.json:
+        print(_status_json(programs, health))
+    if programs is None:
+        if not args.json:
+            print("the lab is down (supervisord is not running); 'hybridhost lab up' "
+                  "starts it.", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    problems = (["APIs not answering"] if isinstance(health, str)
+                else health.problems(box_plan.build(conf)))
+    if not args.json:
+        _print_status(programs, health, problems)
+    running = all(p.running for p in programs)
+    return EXIT_OK if running and not problems else EXIT_NOT_RUNNING
+
+
+def cmd_down(args):
+    from hybridhost.lab import lifecycle
+
+    conf = hh_main._conf(args)  # noqa: SLF001
+    stopped = lifecycle.down(conf)
+    if stopped is None:
+        print("supervisord is not running; nothing to stop.")
+    else:
+        containers, leftovers = stopped
+        print("lab and box stopped (%d container(s) powered off%s); state kept "
+              "('hybridhost lab up' starts them again)." % (
+                  containers, ", %d leftover process(es) killed" % len(leftovers)
+                  if leftovers else ""))
+    return EXIT_OK
+
+
+def cmd_purge(args):
+    from hybridhost.lab import lifecycle
+
+    conf = hh_main._conf(args)  # noqa: SLF001
+    if not args.yes:
+        print("hybridhost lab purge deletes the lab's databases, images and passwords; "
+              "add --yes to confirm.", file=sys.stderr)
+        return hh_main.EXIT_USAGE
+    stopped, removed = lifecycle.purge(conf)
+    if stopped is not None:
+        print("stopped the lab and the box first.")
+    for path in removed:
+        print("removed %s" % path)
+    print("lab purged%s." % ("" if removed else " (nothing was there)"))
+    return EXIT_OK
+
+
+def register(subparsers):
+    lab = subparsers.add_parser(
+        "lab", help="The embedded control plane: lab up|status|down|purge.",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = lab.add_subparsers(dest="lab_command", metavar="LAB_COMMAND")
+    lab.set_defaults(func=lambda args: (lab.print_help(), hh_main.EXIT_USAGE)[1])
+
+    up = sub.add_parser("up", help="Start the control plane and the box, bootstrap, add "
+                        "demo content; idempotent.", description="Generate the lab's passwords "
+                        "once, render its configuration with the box's, start (or update) "
+                        "supervisord, bootstrap databases, keystone, the catalog and cells, "
+                        "wait until both nova-computes, the OVS agent and the DHCP agent "
+                        "are up, then create the demo network, flavors and images. Each "
+                        "step is printed with the elapsed time; a second run changes "
+                        "nothing.")
+    up.add_argument("--wait", type=float, default=300, metavar="SECONDS",
+                    help="How long to wait for every program to be RUNNING (default 300).")
+    up.set_defaults(func=cmd_up)
+
+    status = sub.add_parser("status", help="Programs, computes, hypervisors, agents; exit 3 "
+                            "unless all is well.")
+    status.add_argument("--json", action="store_true", help="Machine-readable output.")
+    status.set_defaults(func=cmd_status)
+
+    down = sub.add_parser("down", help="Stop the lab and the box; keep all state.")
+    down.set_defaults(func=cmd_down)
+
+    purge = sub.add_parser("purge", help="Stop everything and delete the lab's state.",
+                           description="Stop the lab and the box if running, then delete "
+                           "[lab] state_dir (databases, queues, images, passwords, openrc) "
+                           "and the lab's rendered files. The build cache is kept.")
+    purge.add_argument("--yes", action="store_true", help="Confirm.")
+    purge.set_defaults(func=cmd_purge)

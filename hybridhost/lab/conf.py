@@ -1,0 +1,109 @@
+"""The ``[lab]`` options of hybridhost.conf: the embedded control plane.
+
+Every service listens on 127.0.0.1 only; the ports below are the only knobs. Passwords
+are not options: ``hybridhost lab up`` generates them once into the lab's state
+directory (mode 0600).
+"""
+
+import ipaddress
+import os
+
+from oslo_config import cfg
+
+from hybridhost import exception
+
+lab_group = cfg.OptGroup(
+    "lab", help="The lab: a minimal real control plane (MariaDB, RabbitMQ, keystone, "
+                "placement, glance, nova, neutron) on this box, started by 'hybridhost "
+                "lab up' under the same supervisord. Every service listens on 127.0.0.1.")
+
+
+def _port(name, default, what):
+    return cfg.PortOpt(name, default=default, min=1,
+                       help="127.0.0.1 port of %s." % what)
+
+
+lab_opts = [
+    cfg.BoolOpt("enabled", default=False,
+                help="Render and run the lab's control plane with the box (required by "
+                     "'hybridhost lab up'). The computes and the agent then join the lab "
+                     "instead of [openstack]."),
+    cfg.StrOpt("state_dir", sample_default="<[paths] state_root>/lab",
+               help="The lab's databases, message queue, image store, generated "
+                    "passwords (secrets.json, mode 0600), openrc and clouds.yaml. "
+                    "'hybridhost lab purge' deletes it."),
+    cfg.StrOpt("cache_dir", default="/var/cache/hybridhost",
+               help="Built demo artefacts (guest kernel and initramfs, Docker image "
+                    "tarball); kept by 'hybridhost lab purge'."),
+    _port("mysql_port", 13306, "MariaDB"),
+    _port("rabbit_port", 5672, "RabbitMQ (AMQP)"),
+    _port("rabbit_dist_port", 25672, "RabbitMQ's Erlang distribution"),
+    _port("epmd_port", 4369, "the Erlang port mapper RabbitMQ starts"),
+    _port("keystone_port", 5000, "keystone (identity)"),
+    _port("placement_port", 8778, "placement"),
+    _port("glance_port", 9292, "glance (images)"),
+    _port("nova_api_port", 8774, "the nova API"),
+    _port("neutron_port", 9696, "the neutron API"),
+    cfg.IntOpt("api_threads", default=4, min=1, max=64,
+               help="Threads of each API's single uWSGI process."),
+    cfg.StrOpt("tenant_cidr", default="10.77.0.0/24",
+               help="CIDR of the demo tenant network's subnet (DHCP on). Must be an "
+                    "IPv4 network of /16 to /29."),
+    cfg.BoolOpt("demo", default=True,
+                help="Create the demo content: tenant network and subnet, flavors for "
+                     "containers and VMs, the busybox Docker image and the TCG guest."),
+]
+
+_GROUPS = ((lab_group, lab_opts),)
+
+
+def register_opts(conf):
+    conf.register_group(lab_group)
+    conf.register_opts(lab_opts, group=lab_group)
+
+
+def list_opts():
+    return [(lab_group, lab_opts)]
+
+
+def state_dir(conf):
+    return conf.lab.state_dir or os.path.join(conf.paths.state_root, "lab")
+
+
+def tenant_network(conf):
+    """The demo subnet as an ``ipaddress.IPv4Network``; ConfigInvalid when unusable."""
+    try:
+        network = ipaddress.ip_network(conf.lab.tenant_cidr, strict=True)
+    except ValueError as err:
+        raise exception.ConfigInvalid(
+            option="[lab] tenant_cidr",
+            reason="%s; give a network such as 10.77.0.0/24." % err) from err
+    if network.version != 4 or not 16 <= network.prefixlen <= 29:
+        raise exception.ConfigInvalid(
+            option="[lab] tenant_cidr",
+            reason="%s is not an IPv4 network of /16 to /29." % network)
+    return network
+
+
+def ports(conf):
+    """``{option: port}`` of every lab listener, for the duplicate check."""
+    return {opt.name: getattr(conf.lab, opt.name) for opt in lab_opts
+            if opt.name.endswith("_port")}
+
+
+def check(conf):
+    """Refuse contradictions the option types cannot express."""
+    tenant_network(conf)
+    seen = {}
+    for name, port in sorted(ports(conf).items()):
+        if port in seen:
+            raise exception.ConfigInvalid(
+                option="[lab] %s" % name,
+                reason="port %d is also [lab] %s; give each service its own port."
+                       % (port, seen[port]))
+        seen[port] = name
+    if conf.ovs.of_listen_port in seen:
+        raise exception.ConfigInvalid(
+            option="[lab] %s" % seen[conf.ovs.of_listen_port],
+            reason="port %d is the OVS agent's [ovs] of_listen_port."
+                   % conf.ovs.of_listen_port)

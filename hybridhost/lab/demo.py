@@ -1,0 +1,169 @@
+"""Demo content of the lab: a tenant network, flavors for containers and VMs, images.
+
+Idempotent: each object is found by name and created only when missing. The images
+come from ``hybridhost.lab.container_image`` (a busybox ``docker save`` tarball) and
+``hybridhost.lab.guest`` (a kernel and initramfs that boot under QEMU TCG).
+"""
+
+import dataclasses
+import importlib
+import logging
+import os
+
+from hybridhost import exception
+from hybridhost.lab import conf as lab_conf
+
+LOG = logging.getLogger(__name__)
+
+NETWORK = "hh-demo-net"
+SUBNET = "hh-demo-subnet"
+TRAIT_DOCKER = "CUSTOM_HV_DOCKER"
+TRAIT_KVM = "CUSTOM_HV_KVM"
+CONTAINER_IMAGE = "hh-busybox"
+GUEST_KERNEL = "hh-guest-kernel"
+GUEST_RAMDISK = "hh-guest-initramfs"
+GUEST_IMAGE = "hh-guest"
+# The guest's root disk is never read (everything is in the initramfs): one MiB of raw.
+GUEST_DISK_BYTES = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class FlavorSpec:
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    trait: str
+
+
+FLAVORS = (
+    FlavorSpec("hh.container", 1, 256, 1, TRAIT_DOCKER),
+    FlavorSpec("hh.container.large", 2, 1024, 2, TRAIT_DOCKER),
+    FlavorSpec("hh.vm", 1, 256, 1, TRAIT_KVM),
+    FlavorSpec("hh.vm.large", 2, 512, 2, TRAIT_KVM),
+)
+
+
+def ensure_network(conn, conf):
+    network = conn.network.find_network(NETWORK)
+    if network is None:
+        network = conn.network.create_network(
+            name=NETWORK, shared=True, description="hybridhost lab demo tenant network")
+    if conn.network.find_subnet(SUBNET, network_id=network.id) is None:
+        conn.network.create_subnet(
+            name=SUBNET, network_id=network.id, ip_version=4,
+            cidr=str(lab_conf.tenant_network(conf)), enable_dhcp=True, gateway_ip=None)
+    return network
+
+
+def ensure_icmp_allowed(conn):
+    """The admin project's default security group also lets ICMP in from anywhere."""
+    project_id = conn.current_project_id
+    groups = list(conn.network.security_groups(name="default", project_id=project_id))
+    if not groups:
+        return
+    group = groups[0]
+    for rule in group.security_group_rules or ():
+        if rule.get("protocol") == "icmp" and rule.get("direction") == "ingress":
+            return
+    conn.network.create_security_group_rule(
+        security_group_id=group.id, direction="ingress", ethertype="IPv4",
+        protocol="icmp", remote_ip_prefix="0.0.0.0/0")
+
+
+def ensure_flavor(conn, spec):
+    flavor = conn.compute.find_flavor(spec.name)
+    if flavor is None:
+        flavor = conn.compute.create_flavor(name=spec.name, vcpus=spec.vcpus, ram=spec.ram,
+                                            disk=spec.disk, is_public=True)
+    wanted = {"trait:%s" % spec.trait: "required"}
+    current = conn.compute.fetch_flavor_extra_specs(flavor).extra_specs or {}
+    if any(current.get(key) != value for key, value in wanted.items()):
+        conn.compute.create_flavor_extra_specs(flavor, wanted)
+    return flavor
+
+
+def _find_active_image(conn, name):
+    image = conn.image.find_image(name)
+    if image is not None and image.status != "active":
+        LOG.warning("Image %(name)s is %(status)s; uploading it again",
+                    {"name": name, "status": image.status})
+        conn.image.delete_image(image)
+        return None
+    return image
+
+
+def _upload(conn, name, path, disk_format, container_format, **properties):
+    image = _find_active_image(conn, name)
+    if image is not None:
+        return image, False
+    with open(path, "rb") as handle:
+        image = conn.image.create_image(
+            name=name, data=handle, disk_format=disk_format,
+            container_format=container_format, visibility="public",
+            allow_duplicates=True, validate_checksum=False, **properties)
+    return conn.image.wait_for_status(image, status="active", wait=300), True
+
+
+def _builder(name):
+    try:
+        return importlib.import_module("hybridhost.lab.%s" % name)
+    except ImportError as err:
+        raise exception.ConfigInvalid(
+            option="[lab] demo",
+            reason="hybridhost.lab.%s is not available (%s); set [lab] demo = false to "
+                   "skip the demo images." % (name, err)) from err
+
+
+def ensure_container_image(conn, conf):
+    if _find_active_image(conn, CONTAINER_IMAGE) is not None:
+        return conn.image.find_image(CONTAINER_IMAGE), False
+    tarball = _builder("container_image").build(conf.lab.cache_dir, conf.docker.url)
+    # hypervisor_type: the scheduler keeps it off the libvirt side.
+    return _upload(conn, CONTAINER_IMAGE, tarball, "raw", "docker",
+                   hypervisor_type="docker")
+
+
+def _raw_disk(cache_dir):
+    path = os.path.join(cache_dir, "hh-guest-root.raw")
+    if not os.path.exists(path) or os.path.getsize(path) != GUEST_DISK_BYTES:
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.truncate(GUEST_DISK_BYTES)
+    return path
+
+
+def ensure_guest_images(conn, conf, guest_artifacts=None):
+    """kernel (aki), initramfs (ari) and the bootable ami referring to both."""
+    existing = _find_active_image(conn, GUEST_IMAGE)
+    if existing is not None:
+        return existing, False
+    artifacts = guest_artifacts or _builder("guest").build(conf.lab.cache_dir)
+    kernel, _ = _upload(conn, GUEST_KERNEL, artifacts.kernel_path, "aki", "aki")
+    ramdisk, _ = _upload(conn, GUEST_RAMDISK, artifacts.initramfs_path, "ari", "ari")
+    return _upload(conn, GUEST_IMAGE, _raw_disk(conf.lab.cache_dir), "ami", "ami",
+                   **guest_properties(kernel.id, ramdisk.id, artifacts.cmdline))
+
+
+def guest_properties(kernel_id, ramdisk_id, cmdline):
+    # pc, not q35: the cloud kernel has no AHCI driver; hypervisor_type keeps the
+    # guest off the Docker side.
+    return {"kernel_id": kernel_id, "ramdisk_id": ramdisk_id, "hw_machine_type": "pc",
+            "os_command_line": cmdline, "hypervisor_type": "qemu"}
+
+
+def ensure(conn, conf, report):
+    """Everything above; ``report(message)`` after each part."""
+    network = ensure_network(conn, conf)
+    ensure_icmp_allowed(conn)
+    report("network %s (%s) with DHCP" % (NETWORK, lab_conf.tenant_network(conf)))
+    for spec in FLAVORS:
+        ensure_flavor(conn, spec)
+    report("flavors %s" % ", ".join(spec.name for spec in FLAVORS))
+    image, uploaded = ensure_container_image(conn, conf)
+    report("image %s (container_format=docker) %s" % (
+        CONTAINER_IMAGE, "uploaded" if uploaded else "present"))
+    image, uploaded = ensure_guest_images(conn, conf)
+    report("image %s (aki/ari/ami, TCG guest) %s" % (
+        GUEST_IMAGE, "uploaded" if uploaded else "present"))
+    return network

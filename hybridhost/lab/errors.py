@@ -1,0 +1,17 @@
+"""Errors of the lab (subclasses of the one hybridhost error tree)."""
+
+from hybridhost import exception
+
+
+class LabApiFailed(exception.HybridhostError):
+    msg_fmt = ("The lab's %(service)s API failed while %(doing)s: %(reason)s. "
+               "'hybridhost lab status' shows the programs; their logs are under "
+               "[paths] log_root.")
+
+
+def api_errors():
+    """The exception classes of openstacksdk and keystoneauth (one adapter translates them)."""
+    from keystoneauth1 import exceptions as ksa_exceptions
+    from openstack import exceptions as sdk_exceptions
+
+    return (ksa_exceptions.ClientException, sdk_exceptions.SDKException)

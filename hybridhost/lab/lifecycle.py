@@ -1,0 +1,472 @@
+"""lab up / status / down / purge: the control plane and the box under one supervisord."""
+
+import dataclasses
+import logging
+import os
+import re
+import time
+
+from hybridhost import box
+from hybridhost import exception
+from hybridhost import plan as box_plan
+from hybridhost.lab import access
+from hybridhost.lab import bootstrap
+from hybridhost.lab import conf as lab_conf
+from hybridhost.lab import demo
+from hybridhost.lab import errors
+from hybridhost.lab import render as lab_render
+from hybridhost.lab import state as lab_state
+from hybridhost.render import supervisor as box_supervisor
+
+LOG = logging.getLogger(__name__)
+
+QEMU_CONF = "/etc/libvirt/qemu.conf"
+# libvirtd runs QEMU as root without AppArmor/SELinux on this kind of box.
+QEMU_SETTINGS = (('user', '"root"'), ('group', '"root"'), ('security_driver', '"none"'))
+HEALTH_TIMEOUT = 240
+OVS_AGENT = "neutron-openvswitch-agent"
+
+
+class Progress:
+    """``[  12.3s] message`` lines, timed from the start of the command."""
+
+    def __init__(self, out):
+        self.started = time.monotonic()
+        self._out = out
+
+    @property
+    def elapsed(self):
+        return time.monotonic() - self.started
+
+    def __call__(self, message):
+        self._out("[%6.1fs] %s" % (self.elapsed, message))
+
+
+def configure_qemu(path=QEMU_CONF):
+    """Make libvirt's qemu.conf run guests as root with no security driver; True if changed."""
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    wanted = dict(QEMU_SETTINGS)
+    kept = [line for line in lines
+            if line.split("=", 1)[0].strip() not in wanted or line.lstrip().startswith("#")]
+    current = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip()
+               for line in lines if "=" in line and not line.lstrip().startswith("#")}
+    if all(current.get(key) == value for key, value in wanted.items()):
+        return False
+    kept.append("# hybridhost lab: guests run as root, no AppArmor on this box")
+    kept.extend("%s = %s" % item for item in QEMU_SETTINGS)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("\n".join(kept) + "\n")
+    return True
+
+
+def _enable(conf):
+    """The lab runs only where hybridhost.conf says so; then check its options."""
+    if not conf.lab.enabled:
+        raise exception.ConfigInvalid(
+            option="[lab] enabled",
+            reason="is false, so 'hybridhost render' and 'up' would not keep the lab's "
+                   "control plane; set [lab] enabled = true in hybridhost.conf (the "
+                   "default file tools/up writes does).")
+    lab_conf.check(conf)
+
+
+def _start_supervisor(conf, plan, progress):
+    if box.is_up(conf):
+        added, changed, removed = box.client_for(conf).reload_config()
+        progress("supervisord already running; groups added %s, changed %s, removed %s" % (
+            added or "-", changed or "-", removed or "-"))
+        return set(added) | set(changed)
+    box.start_supervisord(conf, plan)
+    progress("supervisord started (control socket %s)" % box.client_for(conf).url)
+    return None
+
+
+def programs_using(program_texts, changed_paths):
+    """Programs (``group:name``) whose command or environment names a changed file or
+    its directory: supervisord only notices changes to its own program sections."""
+    import configparser
+
+    groups, commands = {}, {}
+    for text in program_texts:
+        parser = configparser.RawConfigParser()
+        parser.read_string(text)
+        for section in parser.sections():
+            kind, _, name = section.partition(":")
+            if kind == "group":
+                for program in parser.get(section, "programs").split(","):
+                    groups[program.strip()] = name
+            elif kind == "program":
+                commands[name] = "%s %s" % (parser.get(section, "command"),
+                                           parser.get(section, "environment", fallback=""))
+    needles = set()
+    for path in changed_paths:
+        needles.update({path, os.path.dirname(path)})
+    return sorted("%s:%s" % (groups.get(name, name), name)
+                  for name, text in commands.items()
+                  if any(_names(text, needle) for needle in needles))
+
+
+def _names(text, path):
+    return path in re.split(r"[\s=,;\"']+", text)
+
+
+def _restart_changed(conf, plan, changed, restarted_groups, progress):
+    directory = os.path.join(plan.config_dir, "supervisord.d")
+    texts = []
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".conf"):
+            with open(os.path.join(directory, name)) as handle:
+                texts.append(handle.read())
+    names = [name for name in programs_using(
+        texts, [os.path.join(plan.config_dir, rel) for rel in changed])
+        if name.split(":")[0] not in restarted_groups]
+    _restart(conf, names, progress, "their configuration changed")
+
+
+def _restart(conf, names, progress, why):
+    client = box.client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
+    for name in names:
+        # Wait for the stop: starting a program still STOPPING is refused.
+        for method, wait in (("supervisor.stopProcess", True),
+                             ("supervisor.startProcess", False)):
+            try:
+                client._call(method, name, wait)  # noqa: SLF001
+            except exception.SupervisorFault as err:
+                LOG.debug("%(method)s %(name)s: %(err)s",
+                          {"method": method, "name": name, "err": err})
+    if names:
+        progress("restarted %s (%s)" % (", ".join(names), why))
+
+
+def _group_call(conf, method, group, wait):
+    client = box.client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
+    try:
+        client._call(method, group, wait)  # noqa: SLF001  (same package family)
+    except exception.SupervisorFault as err:
+        LOG.debug("%(method)s %(group)s: %(err)s",
+                  {"method": method, "group": group, "err": err})
+
+
+def _start_programs(conf, names):
+    client = box.client_for(conf)
+    for name in names:
+        try:
+            client._call("supervisor.startProcess", name, False)  # noqa: SLF001
+        except exception.SupervisorFault as err:
+            LOG.debug("start %(name)s: %(err)s", {"name": name, "err": err})
+
+
+def _ovs_agent_alive(conn, plan):
+    try:
+        agents = list(conn.network.agents(binary=OVS_AGENT))
+    except errors.api_errors() as err:
+        LOG.debug("neutron not ready: %s", err)
+        return False
+    return any(a.is_alive and a.host == plan.agent.host for a in agents)
+
+
+def _wait_ovs_agent(conf, secrets, plan, progress, attempts=3, per_attempt=45):
+    """Restart the OVS agent until it reports to the RPC server.
+
+    An agent started before the RPC server consumed loses its first calls and backs
+    off for minutes (60 s, 120 s, 240 s timeouts); the DHCP agent likewise, so it
+    starts only after this.
+    """
+    bootstrap.wait_http(lab_render.url(conf, "neutron"), 120, "the neutron API")
+    conn = bootstrap.admin_connection(conf, secrets)
+    agent = "%s:%s" % (box_supervisor.BOX_GROUP, plan.agent.program)
+    try:
+        for attempt in range(1, attempts + 1):
+            _restart(conf, [agent], progress, "attempt %d to reach the RPC server" % attempt)
+            deadline = time.monotonic() + per_attempt
+            while time.monotonic() < deadline:
+                if _ovs_agent_alive(conn, plan):
+                    progress("the OVS agent reports to the RPC server")
+                    return
+                time.sleep(1)
+    finally:
+        conn.close()
+
+
+def _bootstrap(conf, plan, secrets, progress):
+    fresh = not bootstrap.schemas_done(conf, secrets)
+    if fresh:
+        # The services would only crash-loop against empty databases meanwhile.
+        _group_call(conf, "supervisor.stopProcessGroup", lab_render.SERVICES_GROUP, False)
+        progress("control services held back until the databases exist")
+    bootstrap.wait_tcp(conf.lab.rabbit_port, 120, "RabbitMQ")
+    progress("MariaDB and RabbitMQ answer")
+    changed = bootstrap.run(conf, plan, secrets, progress)
+    services = ["%s:%s" % (group, name) for group, name in
+                lab_render.program_names(conf, plan) if group == lab_render.SERVICES_GROUP]
+    if fresh:
+        _start_programs(conf, [name for name in services if name.endswith(":keystone")])
+    identity_changed = bootstrap.identity(conf, secrets, progress)
+    if fresh:
+        # Started only now: a client that found no catalog entry keeps failing.
+        _start_programs(conf, [name for name in services if not name.endswith(
+            (":keystone", ":" + lab_render.DHCP_AGENT))])
+    if fresh or identity_changed:
+        _restart(conf, ["%s:%s" % (box_supervisor.BOX_GROUP, side.program)
+                        for side in plan.sides], progress,
+                 "they started before the lab's users and catalog existed")
+    if fresh:
+        _wait_ovs_agent(conf, secrets, plan, progress)
+    # Whatever is stopped or gave up (FATAL) gets another start now that all it
+    # needs exists; running programs are left alone.
+    box.client_for(conf).start_all()
+    return changed
+
+
+def _report_program(progress):
+    def report(_elapsed, program):
+        progress("%-45s %s" % (program.full_name, program.state))
+    return report
+
+
+@dataclasses.dataclass(frozen=True)
+class Health:
+    computes: tuple      # ((host, state, status), ...)
+    hypervisors: tuple   # ((name, state), ...)
+    agents: tuple        # ((type, host, alive), ...)
+
+    def problems(self, plan):
+        found = []
+        up_hosts = {host for host, state, status in self.computes
+                    if state == "up" and status == "enabled"}
+        for side in plan.sides:
+            if side.host not in up_hosts:
+                found.append("nova-compute %s is not up" % side.host)
+        names = {name for name, _ in self.hypervisors}
+        for side in plan.sides:
+            if side.nodename not in names:
+                found.append("hypervisor %s is not registered" % side.nodename)
+        ovs = [a for a in self.agents if a[0] == "Open vSwitch agent"]
+        if len(ovs) != 1 or not ovs[0][2] or ovs[0][1] != plan.agent.host:
+            found.append("expected exactly one live Open vSwitch agent on %s, got %s"
+                         % (plan.agent.host, ovs))
+        if not any(a[0] == "DHCP agent" and a[2] for a in self.agents):
+            found.append("no live DHCP agent")
+        return found
+
+
+def health(conn):
+    computes = tuple((s.host, s.state, s.status) for s in conn.compute.services()
+                     if s.binary == "nova-compute")
+    hypervisors = tuple((h.name, h.state) for h in conn.compute.hypervisors())
+    agents = tuple((a.agent_type, a.host, a.is_alive) for a in conn.network.agents())
+    return Health(computes, hypervisors, agents)
+
+
+def wait_healthy(conn, plan, progress, timeout=HEALTH_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            problems = health(conn).problems(plan)
+        except errors.api_errors() as err:
+            problems = ["the APIs do not answer yet (%s)" % _first_line(err)]
+        if problems != last:
+            progress("waiting: %s" % "; ".join(problems) if problems else
+                     "both nova-computes, their hypervisors, the OVS and DHCP agents are up")
+            last = problems
+        if not problems:
+            return
+        if time.monotonic() > deadline:
+            raise exception.StartTimeout(seconds=timeout, what="; ".join(problems),
+                                         log=conf_logs_hint(plan))
+        time.sleep(2)
+
+
+def _first_line(err):
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def conf_logs_hint(plan):
+    return "the program logs under [paths] log_root ('hybridhost lab status')"
+
+
+def up(conf, out, wait=300):
+    """Bring the lab and the box up (idempotent). Returns the Progress for timing."""
+    progress = Progress(out)
+    _enable(conf)
+    secrets, created = lab_state.ensure_secrets(conf)
+    progress("passwords %s (%s, mode 0600)" % ("generated" if created else "kept",
+                                               lab_state.layout(conf).secrets_file))
+    bootstrap.prepare_directories(conf)
+    if bootstrap.install_mariadb_datadir(conf):
+        progress("MariaDB data directory created")
+    if conf.host.manage_services and "libvirtd" in conf.host.managed_services:
+        if configure_qemu():
+            progress("%s: QEMU runs as root, security_driver none" % QEMU_CONF)
+    plan, changed = box.render_to_disk(conf)
+    progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
+    box.prepare(conf, plan)
+    restarted_groups = _start_supervisor(conf, plan, progress)
+    if restarted_groups is not None and changed:
+        _restart_changed(conf, plan, changed, restarted_groups, progress)
+    _bootstrap(conf, plan, secrets, progress)
+    programs = box.wait_settled(box.client_for(conf), wait, _report_program(progress),
+                                progress.started)
+    bad = [p for p in programs if not p.running]
+    if bad:
+        raise exception.ProgramNotRunning(
+            program=", ".join(p.full_name for p in bad),
+            state="not RUNNING (see %s/<program>.stdout.log)" % conf.paths.log_root)
+    conn = bootstrap.admin_connection(conf, secrets)
+    wait_healthy(conn, plan, progress)
+    if conf.lab.demo:
+        try:
+            demo.ensure(conn, conf, progress)
+        except errors.api_errors() as err:
+            raise errors.LabApiFailed(service="OpenStack", doing="creating the demo content",
+                                      reason=_first_line(err)) from err
+    for path in access.write(conf, secrets):
+        progress("wrote %s (mode 0600)" % path)
+    conn.close()
+    progress("lab %s is up: . %s  (or OS_CLOUD=%s with OS_CLIENT_CONFIG_FILE=%s)" % (
+        plan.box, lab_state.layout(conf).openrc, access.CLOUD_NAME,
+        lab_state.layout(conf).clouds_yaml))
+    return progress
+
+
+def status(conf):
+    """``(programs, health_or_error)``; programs is None when supervisord is down."""
+    if not lab_state.exists(conf):
+        raise exception.ConfigInvalid(option="lab", reason="no lab here (%s missing); run "
+                                      "'hybridhost lab up'." % lab_state.layout(conf).secrets_file)
+    try:
+        programs = box.client_for(conf).programs()
+    except exception.SupervisorUnreachable:
+        return None, None
+    secrets = lab_state.load_secrets(conf)
+    try:
+        conn = bootstrap.admin_connection(conf, secrets)
+        result = health(conn)
+        conn.close()
+    except Exception as err:  # noqa: BLE001  any API failure is a status to show
+        LOG.debug("Lab APIs not answering", exc_info=True)
+        result = "the APIs do not answer: %s" % _first_line(err)
+    return programs, result
+
+
+NOVA_METADATA = "http://openstack.org/xmlns/libvirt/nova/"
+
+
+def _nova_domains(connection, active_only):
+    import libvirt
+
+    flags = libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE if active_only else 0
+    for domain in connection.listAllDomains(flags):
+        if NOVA_METADATA in domain.XMLDesc():
+            yield domain
+
+
+def stop_guests(conf, undefine=False):
+    """Power off the libvirt side's (nova's) guests while libvirtd still runs: QEMU
+    outlives libvirtd. With ``undefine`` (purge) also forget them, or the next lab's
+    nova-compute refuses to start ("existing instances ... new service").
+
+    Only with a libvirtd the box runs; nova's power-state sync notices. Returns the
+    domain names.
+    """
+    if not (conf.host.manage_services and "libvirtd" in conf.host.managed_services):
+        return []
+    import libvirt
+
+    try:
+        connection = libvirt.open(conf.libvirt.connection_uri)
+    except libvirt.libvirtError as err:
+        LOG.debug("libvirt not reachable, no guest to stop: %s", err)
+        return []
+    names = []
+    try:
+        for domain in _nova_domains(connection, active_only=not undefine):
+            if domain.isActive():
+                domain.destroy()
+            if undefine:
+                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+            LOG.info("Stopped guest %s", domain.name())
+            names.append(domain.name())
+    finally:
+        connection.close()
+    return names
+
+
+def remove_containers(conf, plan):
+    """Purge: remove the Docker side's containers (the engine's own labels say whose)."""
+    from hybridhost.virt.docker import engine as docker_engine
+
+    try:
+        engine = docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
+                                              plan.docker.host, timeout=30)
+        owned = engine.list_own()
+    except exception.HybridhostError as err:
+        LOG.debug("Docker not reachable, no container to remove: %s", err)
+        return 0
+    for info in owned:
+        engine.remove(info.uuid)
+    return len(owned)
+
+
+def stop_dnsmasq(conf):
+    """dnsmasq daemonizes out of supervisord's process tree: stop the lab's by path."""
+    import psutil
+
+    marker = lab_state.layout(conf).path("neutron-dhcp") + "/"
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "dnsmasq" and marker in " ".join(
+                process.info["cmdline"] or []):
+            found.append(process)
+    for process in found:
+        try:
+            process.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(found, timeout=5)
+    return len(found)
+
+
+def _box_down(conf):
+    """``(containers stopped, leftovers killed)``, or None when supervisord was not up."""
+    plan = box_plan.build(conf)
+    if box.is_up(conf):
+        stop_guests(conf)
+    result = box.down(conf, plan, stop_timeout=conf.supervisor.stop_timeout + 30)
+    stop_dnsmasq(conf)
+    return result
+
+
+def down(conf):
+    _enable(conf)
+    return _box_down(conf)
+
+
+def dhcp_namespaces(conf):
+    """The qdhcp-<network> namespaces the lab's DHCP agent made."""
+    directory = lab_state.layout(conf).path("neutron-dhcp", "dhcp")
+    if not os.path.isdir(directory):
+        return []
+    return ["qdhcp-%s" % name for name in sorted(os.listdir(directory))
+            if re.match(r"^[0-9a-f-]{36}$", name)]
+
+
+def purge(conf):
+    """Remove the lab's guests and containers (when the box runs), stop everything,
+    then delete the lab's state and rendered files."""
+    stopped = None
+    if box.is_up(conf):
+        stop_guests(conf, undefine=True)
+        remove_containers(conf, box_plan.build(conf))
+        stopped = _box_down(conf)
+    stop_dnsmasq(conf)
+    for namespace in dhcp_namespaces(conf):
+        if os.path.exists(os.path.join("/run/netns", namespace)):
+            bootstrap._run(["ip", "netns", "delete", namespace])  # noqa: SLF001
+    return stopped, lab_state.purge(conf)

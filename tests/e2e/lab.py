@@ -1,0 +1,131 @@
+"""Access to a running lab for the end-to-end tests and bench/boot.py.
+
+The lab is the one ``hybridhost lab up`` made from ``$HYBRIDHOST_CONFIG`` (default
+/etc/hybridhost/hybridhost.conf). When it is not up the tests are skipped with the
+reason, except with CI=true, where they fail.
+"""
+
+import dataclasses
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from hybridhost import conf as hh_conf
+from hybridhost import plan as box_plan
+from hybridhost.lab import bootstrap
+from hybridhost.lab import render as lab_render
+from hybridhost.lab import state as lab_state
+
+CONFIG = os.environ.get("HYBRIDHOST_CONFIG", hh_conf.DEFAULT_CONFIG_FILE)
+SERVER_TIMEOUT = 240
+
+
+@dataclasses.dataclass
+class Lab:
+    conf: object
+    plan: object
+    conn: object
+
+    def docker(self):
+        import docker
+
+        return docker.DockerClient(base_url=self.conf.docker.url, timeout=60)
+
+    def ovsdb(self, table, where, columns):
+        from hybridhost import readiness
+
+        result = readiness.ovsdb_request(self.conf.ovs.ovsdb_connection, "transact", [
+            "Open_vSwitch", {"op": "select", "table": table, "where": where,
+                             "columns": columns}])
+        return result[0].get("rows", [])
+
+
+def why_not_up(config=CONFIG):
+    """None when a lab answers, else the reason (for the skip or CI failure)."""
+    if not os.path.exists(config):
+        return "no %s (set HYBRIDHOST_CONFIG or run tools/up)" % config
+    conf = hh_conf.load(["--config-file", config], default_config_files=[])
+    if not lab_state.exists(conf):
+        return "no lab for %s: run 'hybridhost lab up'" % config
+    try:
+        urllib.request.urlopen(lab_render.url(conf, "keystone", "/v3"), timeout=5).close()
+    except urllib.error.HTTPError:
+        pass
+    except OSError as err:
+        return "the lab's keystone does not answer (%s): run 'hybridhost lab up'" % err
+    return None
+
+
+def connect(config=CONFIG):
+    conf = hh_conf.load(["--config-file", config], default_config_files=[])
+    secrets = lab_state.load_secrets(conf)
+    return Lab(conf=conf, plan=box_plan.build(conf),
+               conn=bootstrap.admin_connection(conf, secrets))
+
+
+def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
+    """Poll quickly (the bench measures with it); returns the ACTIVE server or raises."""
+    deadline = time.monotonic() + timeout
+    while True:
+        server = conn.compute.get_server(server.id)
+        if server.status == "ACTIVE":
+            return server
+        if server.status == "ERROR":
+            raise AssertionError("server %s ERROR: %s" % (server.id, server.fault))
+        if time.monotonic() > deadline:
+            raise AssertionError("server %s still %s after %ss" % (
+                server.id, server.status, timeout))
+        time.sleep(interval)
+
+
+def wait_error(conn, server, timeout=SERVER_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        server = conn.compute.get_server(server.id)
+        if server.status == "ERROR":
+            return server
+        assert server.status != "ACTIVE", "server %s became ACTIVE" % server.id
+        time.sleep(1)
+    raise AssertionError("server %s never failed" % server.id)
+
+
+def fixed_ip(server):
+    for addresses in server.addresses.values():
+        for address in addresses:
+            if address.get("version") == 4:
+                return address["addr"]
+    raise AssertionError("server %s has no IPv4 address" % server.id)
+
+
+def dhcp_namespace(conn, network_id):
+    return "qdhcp-%s" % network_id
+
+
+def ping_from_namespace(argv_prefix, address, count=1, wait=1):
+    """``ping`` run inside a network namespace; True when a reply came back."""
+    proc = subprocess.run(argv_prefix + ["busybox", "ping", "-c", str(count), "-W", str(wait),
+                                         address],
+                          capture_output=True, text=True, check=False, timeout=count * wait + 10)
+    return proc.returncode == 0
+
+
+def in_container_netns(pid):
+    return ["nsenter", "-t", str(pid), "-n", "--"]
+
+
+def in_named_netns(name):
+    return ["ip", "netns", "exec", name]
+
+
+def console_has(conn, server, needle, timeout=180):
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = conn.compute.get_server_console_output(server, length=400).get("output") or ""
+        if needle in text:
+            return text
+        time.sleep(2)
+    raise AssertionError("%r not in the console of %s after %ss; last lines:\n%s" % (
+        needle, server.id, timeout, "\n".join(text.splitlines()[-15:])))

@@ -1,0 +1,230 @@
+"""End to end against a running lab (``hybridhost lab up``): one control plane, two
+nova-computes on one box, one OVS agent, DHCP, a container and a VM on one network.
+
+Run on the box, as root: ``python -m pytest tests/e2e`` (HYBRIDHOST_CONFIG names the
+box's hybridhost.conf). Skipped when no lab is up, failed instead with CI=true.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import libvirt
+import pytest
+
+from hybridhost import box
+from hybridhost.lab import demo
+from tests.e2e import lab as e2e
+from tests.functional import base
+
+@pytest.fixture(scope="module")
+def lab():
+    base.require_root()
+    base.require((reason := e2e.why_not_up()) is None, reason or "")
+    lab = e2e.connect()
+    yield lab
+    lab.conn.close()
+
+
+def _network(lab):
+    network = lab.conn.network.find_network(demo.NETWORK)
+    assert network is not None, "demo network missing: run 'hybridhost lab up'"
+    return network
+
+
+def _create(lab, name, flavor, image, **extra):
+    return lab.conn.compute.create_server(
+        name=name, flavor_id=lab.conn.compute.find_flavor(flavor).id,
+        image_id=image.id if hasattr(image, "id") else lab.conn.image.find_image(image).id,
+        networks=[{"uuid": _network(lab).id}], **extra)
+
+
+def _delete(lab, server):
+    lab.conn.compute.delete_server(server, ignore_missing=True)
+    lab.conn.compute.wait_for_delete(server, wait=180)
+
+
+def _guest_pinging(lab, address):
+    """A copy of the demo guest whose init pings ``address`` (hybridhost.ping=)."""
+    guest = lab.conn.image.find_image(demo.GUEST_IMAGE)
+    cmdline = guest.os_command_line or guest.properties.get("os_command_line", "")
+    properties = demo.guest_properties(guest.kernel_id, guest.ramdisk_id,
+                                       "%s hybridhost.ping=%s" % (cmdline, address))
+    with open(demo._raw_disk(lab.conf.lab.cache_dir), "rb") as handle:  # noqa: SLF001
+        image = lab.conn.image.create_image(
+            name="hh-e2e-guest-%s" % uuid.uuid4().hex[:8], data=handle, disk_format="ami",
+            container_format="ami", visibility="private", allow_duplicates=True,
+            validate_checksum=False, **properties)
+    return lab.conn.image.wait_for_status(image, status="active", wait=120)
+
+
+@pytest.fixture(scope="module")
+def pair(lab):
+    """A container and a VM on the demo network; deleted (and checked) at the end."""
+    tag = uuid.uuid4().hex[:6]
+    made = []
+    try:
+        container = _create(lab, "hh-e2e-c-%s" % tag, "hh.container", demo.CONTAINER_IMAGE)
+        made.append(container)
+        container = e2e.wait_active(lab.conn, container)
+        image = _guest_pinging(lab, e2e.fixed_ip(container))
+        made.append(image)
+        vm = _create(lab, "hh-e2e-vm-%s" % tag, "hh.vm", image)
+        made.append(vm)
+        vm = e2e.wait_active(lab.conn, vm)
+        result = type("Pair", (), {"container": container, "vm": vm, "deleted": False})()
+        yield result
+        if result.deleted:
+            made = [image]
+    finally:
+        for thing in reversed(made):
+            if thing.__class__.__name__ == "Image":
+                lab.conn.image.delete_image(thing, ignore_missing=True)
+            else:
+                _delete(lab, thing)
+
+
+def _ports(lab, server):
+    return list(lab.conn.network.ports(device_id=server.id))
+
+
+def _container_pid(lab, server):
+    container = lab.docker().containers.get("nova-%s" % server.id)
+    return container.attrs["State"]["Pid"]
+
+
+class TestTopology:
+    def test_two_computes_with_distinct_hosts_and_nodenames(self, lab):
+        computes = [s for s in lab.conn.compute.services() if s.binary == "nova-compute"]
+        hosts = {s.host: s.state for s in computes}
+        assert hosts == {lab.plan.docker.host: "up", lab.plan.kvm.host: "up"}
+        names = {h.name for h in lab.conn.compute.hypervisors()}
+        assert names == {lab.plan.docker.nodename, lab.plan.kvm.nodename}
+
+    def test_each_compute_offers_exactly_its_share(self, lab):
+        for side in lab.plan.sides:
+            [provider] = [p for p in lab.conn.placement.resource_providers()
+                          if p.name == side.nodename]
+            inventory = {i.resource_class: i for i in
+                         lab.conn.placement.resource_provider_inventories(provider)}
+            offered = {rc: inventory[rc].total - inventory[rc].reserved
+                       for rc in ("VCPU", "MEMORY_MB", "DISK_GB")}
+            assert offered == {"VCPU": side.share.vcpus, "MEMORY_MB": side.share.memory_mb,
+                               "DISK_GB": side.share.disk_gb}, side.key
+
+    def test_exactly_one_ovs_agent_and_it_is_the_kvm_host(self, lab):
+        agents = list(lab.conn.network.agents(binary="neutron-openvswitch-agent"))
+        assert [(a.host, a.is_alive) for a in agents] == [(lab.plan.agent.host, True)]
+
+    def test_flavors_require_their_side(self, lab):
+        for spec in demo.FLAVORS:
+            flavor = lab.conn.compute.find_flavor(spec.name)
+            specs = lab.conn.compute.fetch_flavor_extra_specs(flavor).extra_specs
+            assert specs["trait:%s" % spec.trait] == "required"
+
+
+class TestContainerAndVm:
+    def test_container_lands_on_the_docker_side_port_bound_to_the_agent(self, lab, pair):
+        server = lab.conn.compute.get_server(pair.container.id)
+        assert server.status == "ACTIVE"
+        assert server.compute_host == lab.plan.docker.host
+        assert server.hypervisor_hostname == lab.plan.docker.nodename
+        [port] = _ports(lab, server)
+        assert port.binding_host_id == lab.plan.agent.host
+        assert port.status == "ACTIVE"
+        assert port.binding_vif_type == "ovs"
+        assert lab.docker().containers.get("nova-%s" % server.id).status == "running"
+
+    def test_vm_lands_on_the_kvm_side_as_a_qemu_guest(self, lab, pair):
+        server = lab.conn.compute.get_server(pair.vm.id)
+        assert server.status == "ACTIVE" and server.compute_host == lab.plan.kvm.host
+        connection = libvirt.open(lab.conf.libvirt.connection_uri)
+        try:
+            domain = connection.lookupByUUIDString(server.id)
+            assert domain.isActive()
+            assert "<domain type='qemu'" in domain.XMLDesc()
+        finally:
+            connection.close()
+        [port] = _ports(lab, server)
+        assert port.binding_host_id == lab.plan.agent.host and port.status == "ACTIVE"
+
+    def test_vm_gets_its_neutron_address_by_dhcp(self, lab, pair):
+        e2e.console_has(lab.conn, pair.vm, "HYBRIDHOST-GUEST ip=%s " % e2e.fixed_ip(pair.vm))
+
+    def test_container_pings_the_vm(self, lab, pair):
+        prefix = e2e.in_container_netns(_container_pid(lab, pair.container))
+        assert e2e.ping_from_namespace(prefix, e2e.fixed_ip(pair.vm), count=3, wait=2)
+
+    def test_vm_pings_the_container(self, lab, pair):
+        e2e.console_has(lab.conn, pair.vm,
+                        "HYBRIDHOST-PING %s ok" % e2e.fixed_ip(pair.container))
+
+    def test_deleting_both_leaves_nothing_behind(self, lab, pair):
+        ports = {p.id for server in (pair.container, pair.vm) for p in _ports(lab, server)}
+        assert len(ports) == 2
+        for server in (pair.container, pair.vm):
+            _delete(lab, server)
+        pair.deleted = True
+        docker_client = lab.docker()
+        assert docker_client.containers.list(
+            all=True, filters={"label": "nova.uuid=%s" % pair.container.id}) == []
+        connection = libvirt.open(lab.conf.libvirt.connection_uri)
+        try:
+            assert pair.vm.id not in [d.UUIDString() for d in connection.listAllDomains()]
+        finally:
+            connection.close()
+        for port_id in ports:
+            assert lab.conn.network.find_port(port_id) is None
+            rows = lab.ovsdb("Interface", [["external_ids", "includes",
+                                            ["map", [["iface-id", port_id]]]]], ["name"])
+            assert rows == [], "OVS rows left for port %s: %s" % (port_id, rows)
+            links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
+                                   check=True).stdout
+            assert port_id[:11] not in links
+
+
+class TestWrongImageForTheFlavor:
+    @pytest.mark.parametrize("flavor, image", [
+        ("hh.container", demo.GUEST_IMAGE),
+        ("hh.vm", demo.CONTAINER_IMAGE),
+    ])
+    def test_fails_with_a_fault_and_nothing_running(self, lab, flavor, image):
+        server = _create(lab, "hh-e2e-wrong-%s" % uuid.uuid4().hex[:6], flavor, image)
+        try:
+            server = e2e.wait_error(lab.conn, server)
+            assert server.fault and server.fault.get("message")
+            assert "No valid host" in server.fault["message"]
+            assert server.compute_host is None
+        finally:
+            _delete(lab, server)
+
+
+def _hybridhost(*argv):
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "hybridhost"),
+                           "--config-file", e2e.CONFIG] + list(argv),
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+class TestCommands:
+    def test_a_second_lab_up_changes_nothing_and_is_quick(self, lab):
+        before = {p.full_name: p.pid for p in box.client_for(lab.conf).programs()}
+        started = time.monotonic()
+        proc = _hybridhost("lab", "up")
+        elapsed = time.monotonic() - started
+        assert proc.returncode == 0, proc.stderr
+        assert "rendered %s (0 file(s) changed)" % lab.plan.config_dir in proc.stdout
+        assert "groups added -, changed -, removed -" in proc.stdout
+        assert " done in " not in proc.stdout and "uploaded" not in proc.stdout
+        assert "restarted" not in proc.stdout
+        assert elapsed < 30
+        after = {p.full_name: p.pid for p in box.client_for(lab.conf).programs()}
+        assert before == after
+
+    def test_status_shows_programs_two_computes_and_one_agent(self, lab):
+        proc = _hybridhost("lab", "status")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stdout.count("nova-compute %s" % lab.plan.docker.host) == 1
+        assert proc.stdout.count("(Open vSwitch agent)") == 1
+        assert "problem:" not in proc.stdout

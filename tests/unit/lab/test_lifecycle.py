@@ -1,0 +1,137 @@
+"""lab up/down helpers that need no daemon: restarts, qemu.conf, health, access, CLI."""
+
+import os
+import stat
+
+import pytest
+import yaml
+
+from hybridhost.cmd import main as cli
+from hybridhost.lab import access
+from hybridhost.lab import lifecycle
+from hybridhost.lab import state as lab_state
+from hybridhost import plan as box_plan
+from tests.unit import confutils
+
+PROGRAMS = """
+[group:control-plane]
+programs = keystone,nova-api,nova-conductor
+
+[program:keystone]
+command = /venv/bin/uwsgi --module keystone.wsgi.api:application
+environment = OS_KEYSTONE_CONFIG_DIR="/etc/hh/conf/lab/keystone"
+
+[program:nova-api]
+command = /venv/bin/uwsgi --module nova.wsgi.osapi_compute:application
+environment = OS_NOVA_CONFIG_DIR="/etc/hh/conf/lab/nova",OS_NOVA_CONFIG_FILES="a;b"
+
+[program:nova-conductor]
+command = /venv/bin/nova-conductor --config-file /etc/hh/conf/lab/nova/nova.conf
+"""
+
+
+class TestRestartsAfterRender:
+    def test_programs_reading_a_changed_file_or_directory_are_found(self):
+        found = lifecycle.programs_using([PROGRAMS], ["/etc/hh/conf/lab/nova/nova.conf"])
+        assert found == ["control-plane:nova-api", "control-plane:nova-conductor"]
+
+    def test_a_file_nobody_reads_restarts_nothing(self):
+        assert lifecycle.programs_using([PROGRAMS], ["/etc/hh/conf/other.conf"]) == []
+
+    def test_a_prefix_of_a_path_does_not_match(self):
+        assert lifecycle.programs_using([PROGRAMS], ["/etc/hh/conf/lab/key"]) == []
+
+
+class TestQemuConf:
+    def test_sets_root_and_no_security_driver_once(self, tmp_path):
+        path = tmp_path / "qemu.conf"
+        path.write_text('#user = "libvirt-qemu"\nuser = "libvirt-qemu"\nvnc_listen = "x"\n')
+        assert lifecycle.configure_qemu(str(path))
+        text = path.read_text()
+        assert 'user = "root"' in text and 'security_driver = "none"' in text
+        assert 'vnc_listen = "x"' in text and '#user = "libvirt-qemu"' in text
+        assert 'user = "libvirt-qemu"\n' not in text.replace('#user = "libvirt-qemu"\n', "")
+        assert not lifecycle.configure_qemu(str(path))
+
+
+class TestHealth:
+    def _plan(self, tmp_path):
+        return box_plan.build(confutils.load(tmp_path))
+
+    def test_healthy_box_has_no_problem(self, tmp_path):
+        plan = self._plan(tmp_path)
+        health = lifecycle.Health(
+            computes=(("box-docker", "up", "enabled"), ("box-kvm", "up", "enabled")),
+            hypervisors=(("box-docker", "up"), ("box", "up")),
+            agents=(("Open vSwitch agent", "box-kvm", True), ("DHCP agent", "box-kvm", True)))
+        assert health.problems(plan) == []
+
+    def test_a_second_ovs_agent_or_a_down_compute_is_a_problem(self, tmp_path):
+        plan = self._plan(tmp_path)
+        health = lifecycle.Health(
+            computes=(("box-docker", "down", "enabled"), ("box-kvm", "up", "enabled")),
+            hypervisors=(("box", "up"),),
+            agents=(("Open vSwitch agent", "box-kvm", True),
+                    ("Open vSwitch agent", "box-docker", True)))
+        problems = health.problems(plan)
+        assert "nova-compute box-docker is not up" in problems
+        assert "hypervisor box-docker is not registered" in problems
+        assert any("exactly one live Open vSwitch agent" in p for p in problems)
+        assert "no live DHCP agent" in problems
+
+
+class TestAccessFiles:
+    def test_openrc_and_clouds_yaml_are_0600_and_agree(self, tmp_path):
+        conf = confutils.load(tmp_path)
+        secrets, _ = lab_state.ensure_secrets(conf)
+        assert len(access.write(conf, secrets)) == 2
+        assert access.write(conf, secrets) == []
+        lay = lab_state.layout(conf)
+        for path in (lay.openrc, lay.clouds_yaml):
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        cloud = yaml.safe_load(open(lay.clouds_yaml))["clouds"][access.CLOUD_NAME]
+        assert cloud["auth"]["password"] == secrets["admin"]
+        assert "export OS_PASSWORD=%s" % secrets["admin"] in open(lay.openrc).read()
+        assert cloud["auth"]["auth_url"] == "http://127.0.0.1:5000/v3"
+
+
+class TestCommandLine:
+    def _run(self, capsys, *argv):
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    def test_bad_lab_option_is_one_line_exit_2(self, tmp_path, capsys):
+        path = confutils.write_conf(tmp_path, "[lab]\nenabled = true\n"
+                                              "tenant_cidr = 300.1.1.0/24\n")
+        code, _out, err = self._run(capsys, "--config-file", path, "lab", "up")
+        assert code == 2
+        assert "[lab] tenant_cidr" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+        assert not lab_state.exists(confutils.load(tmp_path))
+
+    def test_lab_up_needs_the_lab_enabled(self, tmp_path, capsys):
+        path = confutils.write_conf(tmp_path)
+        code, _out, err = self._run(capsys, "--config-file", path, "lab", "up")
+        assert code == 2 and "[lab] enabled" in err and "Traceback" not in err
+        assert not lab_state.exists(confutils.load(tmp_path))
+
+    def test_purge_needs_confirmation(self, tmp_path, capsys):
+        path = confutils.write_conf(tmp_path)
+        code, _out, err = self._run(capsys, "--config-file", path, "lab", "purge")
+        assert code == 2 and "--yes" in err
+
+    def test_status_without_a_lab_says_how_to_make_one(self, tmp_path, capsys):
+        path = confutils.write_conf(tmp_path)
+        code, _out, err = self._run(capsys, "--config-file", path, "lab", "status")
+        assert code == 2 and "hybridhost lab up" in err
+
+    def test_lab_without_subcommand_prints_help(self, tmp_path, capsys):
+        code, out, _err = self._run(capsys, "lab")
+        assert code == 2 and "up" in out and "purge" in out
+
+    @pytest.mark.parametrize("sub", ["up", "status", "down", "purge"])
+    def test_every_subcommand_has_help(self, capsys, sub):
+        with pytest.raises(SystemExit) as caught:
+            cli.main(["lab", sub, "--help"])
+        assert caught.value.code == 0

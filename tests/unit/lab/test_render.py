@@ -1,0 +1,160 @@
+"""The lab's rendered files: loopback only, DB strings kept from nova-compute, one agent."""
+
+import configparser
+import re
+
+import pytest
+
+from hybridhost import render
+from hybridhost.lab import render as lab_render
+from hybridhost.lab import state as lab_state
+from hybridhost.render import nova
+from tests.unit import confutils
+
+DETECTED = None
+
+
+def _ini(text):
+    parser = configparser.RawConfigParser(strict=False)
+    parser.read_string(text)
+    return parser
+
+
+@pytest.fixture
+def lab(tmp_path):
+    conf = confutils.load(tmp_path, "[lab]\nenabled = true\n")
+    secrets, _ = lab_state.ensure_secrets(conf)
+    plan, files = render.render(conf)
+    return conf, plan, files, secrets
+
+
+class TestWhenRendered:
+    def test_no_lab_files_before_lab_up(self, tmp_path):
+        _plan, files = render.render(confutils.load(tmp_path))
+        assert not [rel for rel in files if "lab" in rel or "control-plane" in rel]
+
+    def test_lab_files_join_the_box_when_enabled(self, lab):
+        _conf, _plan, files, _secrets = lab
+        assert lab_render.PROGRAM_FILE in files
+        for name in ("my.cnf", "rabbitmq.conf", "keystone/keystone.conf",
+                     "placement/placement.conf", "glance/glance-api.conf", "nova/nova.conf",
+                     "nova/nova-db.conf", "neutron/neutron.conf", "neutron/ml2_conf.ini",
+                     "dhcp_agent.ini"):
+            assert "conf/lab/%s" % name in files
+
+    def test_deterministic(self, lab):
+        conf, _plan, files, _secrets = lab
+        assert render.render(conf)[1] == files
+
+
+class TestSecretsStayWhereTheyBelong:
+    def test_nova_computes_never_see_database_strings(self, lab):
+        _conf, _plan, files, _secrets = lab
+        for rel in ("conf/nova-docker.conf", "conf/nova-kvm.conf"):
+            parsed = _ini(files[rel])
+            assert not parsed.has_section("database")
+            assert not parsed.has_section("api_database")
+            assert "mysql" not in files[rel]
+
+    def test_control_nova_conf_has_no_db_and_nova_db_conf_has_both(self, lab):
+        _conf, _plan, files, _secrets = lab
+        assert "mysql" not in files["conf/lab/nova/nova.conf"]
+        db = _ini(files["conf/lab/nova/nova-db.conf"])
+        assert db.get("api_database", "connection").endswith("/nova_api?charset=utf8")
+        assert db.get("database", "connection").endswith("/nova?charset=utf8")
+
+    def test_dhcp_agent_config_has_no_database(self, lab):
+        assert "mysql" not in lab[2]["conf/lab/dhcp_agent.ini"]
+
+    def test_computes_and_agent_join_the_lab_with_its_generated_passwords(self, lab):
+        conf, _plan, files, secrets = lab
+        kvm = _ini(files["conf/nova-kvm.conf"])
+        agent = _ini(files["conf/neutron-openvswitch-agent.conf"])
+        url = "rabbit://openstack:%s@127.0.0.1:5672/" % secrets["rabbit"]
+        assert kvm.get("DEFAULT", "transport_url") == url
+        assert agent.get("DEFAULT", "transport_url") == url
+        assert kvm.get("placement", "password") == secrets["nova"]
+        assert kvm.get("placement", "auth_url") == "http://127.0.0.1:5000/v3"
+
+
+class TestLoopbackOnly:
+    def test_every_api_binds_127_0_0_1(self, lab):
+        program_file = lab[2][lab_render.PROGRAM_FILE]
+        sockets = re.findall(r"--http-socket (\S+)", program_file)
+        assert len(sockets) == 5
+        assert all(s.startswith("127.0.0.1:") for s in sockets)
+
+    def test_mariadb_and_rabbitmq_bind_loopback(self, lab):
+        conf, plan, files, _secrets = lab
+        assert _ini(files["conf/lab/my.cnf"]).get("mysqld", "bind-address") == "127.0.0.1"
+        env = dict(lab_render.rabbitmq_environment(conf, plan))
+        assert env["RABBITMQ_NODE_IP_ADDRESS"] == "127.0.0.1"
+        assert env["ERL_EPMD_ADDRESS"] == "127.0.0.1"
+        assert "{127,0,0,1}" in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+        assert "-address 127.0.0.1" in files[lab_render.PROGRAM_FILE]
+
+    def test_rabbitmq_conf_sets_no_tcp_listener(self, lab):
+        text = lab[2]["conf/lab/rabbitmq.conf"]
+        assert "listeners.tcp" not in text and "loopback_users = none" in text
+
+
+class TestNeutron:
+    def test_dhcp_agent_runs_as_the_one_agents_host_with_veth(self, lab):
+        _conf, plan, files, _secrets = lab
+        dhcp = _ini(files["conf/lab/dhcp_agent.ini"])
+        assert dhcp.get("DEFAULT", "host") == plan.agent.host
+        assert dhcp.get("DEFAULT", "ovs_use_veth") == "true"
+        assert dhcp.get("DEFAULT", "interface_driver") == "openvswitch"
+        assert dhcp.get("agent", "root_helper") == "env"
+
+    def test_vxlan_tenant_networks_bound_by_openvswitch(self, lab):
+        ml2 = _ini(lab[2]["conf/lab/neutron/ml2_conf.ini"])
+        assert ml2.get("ml2", "tenant_network_types") == "vxlan"
+        assert ml2.get("ml2", "mechanism_drivers") == "openvswitch"
+
+    def test_exactly_one_ovs_agent_program_on_the_box(self, lab):
+        programs = "".join(text for rel, text in lab[2].items()
+                           if rel.startswith("supervisord.d/"))
+        assert programs.count("/neutron-openvswitch-agent --config-file") == 1
+
+
+class TestPrograms:
+    def test_groups_and_every_program_stops_its_whole_group(self, lab):
+        conf, plan, files, _secrets = lab
+        parsed = _ini(files[lab_render.PROGRAM_FILE])
+        names = [name for _group, name in lab_render.program_names(conf, plan)]
+        assert parsed.get("group:lab-infra", "programs") == "mariadb,epmd,rabbitmq"
+        for name in names:
+            section = "program:%s" % name
+            assert parsed.get(section, "killasgroup") == "true"
+            assert parsed.get(section, "stopwaitsecs") == str(conf.supervisor.stop_timeout)
+
+    def test_nova_api_reads_paste_first_then_both_nova_files(self, lab):
+        parsed = _ini(lab[2][lab_render.PROGRAM_FILE])
+        env = parsed.get("program:nova-api", "environment")
+        assert re.search(r'OS_NOVA_CONFIG_FILES="/venv/etc/nova/api-paste.ini;nova.conf;'
+                         r'nova-db.conf"', env)
+
+    def test_scheduler_maps_new_computes_into_cell1(self, lab):
+        nova_conf = _ini(lab[2]["conf/lab/nova/nova.conf"])
+        assert nova_conf.get("scheduler", "discover_hosts_in_cells_interval") == "5"
+
+    def test_dhcp_agent_waits_for_the_integration_bridge(self, lab):
+        parsed = _ini(lab[2][lab_render.PROGRAM_FILE])
+        command = parsed.get("program:neutron-dhcp-agent", "command")
+        assert "wait-for" in command and "--bridge br-int" in command
+
+
+class TestKvmTrait:
+    def test_kvm_side_gets_the_provider_config_with_its_trait(self, lab):
+        _conf, plan, files, _secrets = lab
+        import yaml
+
+        kvm = _ini(files["conf/nova-kvm.conf"])
+        location = kvm.get("compute", "provider_config_location")
+        assert location == plan.config_dir + "/conf/provider-config-kvm"
+        data = yaml.safe_load(files[nova.KVM_PROVIDER_CONFIG])
+        provider = data["providers"][0]
+        assert provider["identification"]["name"] == "$COMPUTE_NODE"
+        assert provider["traits"]["additional"] == ["CUSTOM_HV_KVM"]
+        assert not _ini(files["conf/nova-docker.conf"]).has_section("compute")
