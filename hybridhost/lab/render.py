@@ -6,7 +6,6 @@ files come from ``hybridhost.render.nova`` and never see them.
 """
 
 import os
-import shlex
 
 from hybridhost.lab import conf as lab_conf
 from hybridhost.lab import state as lab_state
@@ -329,39 +328,8 @@ def config_files(conf, plan, secrets):
 # --- supervisord.d/control-plane.conf ---------------------------------------------
 
 
-def _cmd(*argv):
-    return " ".join(shlex.quote(str(arg)) for arg in argv)
-
-
-def _environment(pairs):
-    return ",".join('%s="%s"' % (key, value) for key, value in pairs)
-
-
-def _program(conf, name, command, priority, startsecs, environment=()):
-    log_root = conf.paths.log_root
-    items = [
-        ("command", command),
-        ("priority", priority),
-        ("autostart", True),
-        ("autorestart", True),
-        ("startsecs", startsecs),
-        ("startretries", box_supervisor.start_retries(conf.supervisor.dependency_timeout)),
-        ("stopsignal", "TERM"),
-        ("stopwaitsecs", conf.supervisor.stop_timeout),
-        ("stopasgroup", True),
-        ("killasgroup", True),
-        ("redirect_stderr", True),
-        ("stdout_logfile", os.path.join(log_root, "%s.stdout.log" % name)),
-        ("stdout_logfile_maxbytes", "20MB"),
-        ("stdout_logfile_backups", 3),
-    ]
-    if environment:
-        items.append(("environment", _environment(environment)))
-    return ("program:%s" % name, items)
-
-
 def _uwsgi(conf, plan, port, module, extra=()):
-    return _cmd(
+    return box_supervisor.command_line(
         os.path.join(plan.bin_dir, "uwsgi"),
         "--http-socket", "127.0.0.1:%d" % port,
         "--module", module,
@@ -376,10 +344,11 @@ def _uwsgi(conf, plan, port, module, extra=()):
 
 def _infra_programs(conf, plan):
     return [
-        ("mariadb", _cmd(SBIN_MARIADBD, "--defaults-file=%s" % config_path(plan, "my.cnf")),
+        ("mariadb", box_supervisor.command_line(SBIN_MARIADBD, "--defaults-file=%s" % config_path(plan, "my.cnf")),
          1, 3, ()),
-        ("epmd", _cmd(EPMD, "-port", conf.lab.epmd_port, "-address", "127.0.0.1"), 2, 1, ()),
-        ("rabbitmq", _cmd(RABBITMQ_SERVER), 3, 5, rabbitmq_environment(conf, plan)),
+        ("epmd", box_supervisor.command_line(EPMD, "-port", conf.lab.epmd_port, "-address", "127.0.0.1"), 2, 1, ()),
+        ("rabbitmq", box_supervisor.command_line(RABBITMQ_SERVER), 3, 5,
+         rabbitmq_environment(conf, plan)),
     ]
 
 
@@ -407,18 +376,18 @@ def _service_programs(conf, plan):
                             # api-paste.ini first; an absolute path is kept as it is.
                             ("OS_NOVA_CONFIG_FILES", "%s;nova.conf;nova-db.conf"
                              % nova_paste_ini(plan))]),
-        ("nova-conductor", _cmd(os.path.join(bindir, "nova-conductor"), *nova_files),
+        ("nova-conductor", box_supervisor.command_line(os.path.join(bindir, "nova-conductor"), *nova_files),
          8, API_STARTSECS, ()),
-        ("nova-scheduler", _cmd(os.path.join(bindir, "nova-scheduler"), *nova_files),
+        ("nova-scheduler", box_supervisor.command_line(os.path.join(bindir, "nova-scheduler"), *nova_files),
          8, API_STARTSECS, ()),
         ("neutron-api", _uwsgi(conf, plan, lab.neutron_port, "neutron.wsgi.api:application"),
          9, API_STARTSECS, [("OS_NEUTRON_CONFIG_DIR", neutron_dir),
                             ("OS_NEUTRON_CONFIG_FILES", "neutron.conf;ml2_conf.ini")]),
-        ("neutron-rpc-server", _cmd(os.path.join(bindir, "neutron-rpc-server"),
+        ("neutron-rpc-server", box_supervisor.command_line(os.path.join(bindir, "neutron-rpc-server"),
                                     *neutron_files), 9, API_STARTSECS, ()),
-        ("neutron-periodic-workers", _cmd(os.path.join(bindir, "neutron-periodic-workers"),
+        ("neutron-periodic-workers", box_supervisor.command_line(os.path.join(bindir, "neutron-periodic-workers"),
                                           *neutron_files), 9, API_STARTSECS, ()),
-        (DHCP_AGENT, _cmd(*wait_bridge, os.path.join(bindir, "neutron-dhcp-agent"),
+        (DHCP_AGENT, box_supervisor.command_line(*wait_bridge, os.path.join(bindir, "neutron-dhcp-agent"),
                                     "--config-file", config_path(plan, "dhcp_agent.ini")),
          21, box_supervisor.STARTSECS, ()),
     ]
@@ -429,7 +398,7 @@ def _group(conf, group, priority, programs):
         ("programs", ",".join(name for name, *_ in programs)),
         ("priority", priority),
     ])]
-    sections += [_program(conf, name, command, prio, startsecs, env)
+    sections += [box_supervisor.program(conf, name, command, prio, startsecs, env)
                  for name, command, prio, startsecs, env in programs]
     return sections
 

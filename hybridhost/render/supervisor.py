@@ -47,7 +47,8 @@ def _docker_socket(url):
     return url[len("unix://"):] if url.startswith("unix://") else None
 
 
-def _cmd(*argv):
+def command_line(*argv):
+    """A supervisord ``command`` from an argument list, each argument shell-quoted."""
     return " ".join(shlex.quote(str(arg)) for arg in argv)
 
 
@@ -59,9 +60,10 @@ def _wait_for(conf, plan, needs):
     return argv + ["--"]
 
 
-def _program(conf, name, command, priority, startsecs):
+def program(conf, name, command, priority, startsecs, environment=()):
+    """One ``[program:NAME]`` section, with the stop and log policy every program shares."""
     log_root = conf.paths.log_root
-    return ("program:%s" % name, [
+    items = [
         ("command", command),
         ("priority", priority),
         ("autostart", True),
@@ -77,25 +79,28 @@ def _program(conf, name, command, priority, startsecs):
         ("stdout_logfile", os.path.join(log_root, "%s.stdout.log" % name)),
         ("stdout_logfile_maxbytes", "20MB"),
         ("stdout_logfile_backups", 3),
-    ])
+    ]
+    if environment:
+        items.append(("environment", ",".join('%s="%s"' % pair for pair in environment)))
+    return ("program:%s" % name, items)
 
 
 def _host_programs(conf, plan):
     ovs, run_root = conf.ovs, conf.paths.run_root
     ovsdb = ("--ovsdb", ovs.ovsdb_connection)
     programs = {
-        "ovsdb-server": (_cmd(
+        "ovsdb-server": (command_line(
             os.path.join(SBIN, "ovsdb-server"), ovs.db_file,
             "--remote=" + _listen_remote(ovs.ovsdb_connection),
             "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
             "--pidfile=%s" % os.path.join(ovs.run_dir, "ovsdb-server.pid"),
             "--unixctl=%s" % os.path.join(ovs.run_dir, "ovsdb-server.ctl")), 10, 2),
-        "ovs-vswitchd": (_cmd(*_wait_for(conf, plan, [ovsdb]),
+        "ovs-vswitchd": (command_line(*_wait_for(conf, plan, [ovsdb]),
                               os.path.join(SBIN, "ovs-vswitchd"), ovs.ovsdb_connection,
                               "--pidfile=%s" % os.path.join(ovs.run_dir, "ovs-vswitchd.pid"),
                               "--unixctl=%s" % os.path.join(ovs.run_dir, "ovs-vswitchd.ctl")),
                          11, STARTSECS),
-        "dockerd": (_cmd(
+        "dockerd": (command_line(
             os.path.join(SBIN, "dockerd"), "--host=" + conf.docker.url,
             "--data-root=" + conf.docker.data_root,
             "--exec-root=" + os.path.join(run_root, "docker"),
@@ -103,8 +108,8 @@ def _host_programs(conf, plan):
             # Containers get neutron networking only; restarts of dockerd keep them.
             "--live-restore", "--iptables=false", "--ip-masq=false", "--bridge=none"),
             12, 3),
-        "virtlogd": (_cmd(os.path.join(SBIN, "virtlogd")), 13, 2),
-        "libvirtd": (_cmd(os.path.join(SBIN, "libvirtd"), "--config",
+        "virtlogd": (command_line(os.path.join(SBIN, "virtlogd")), 13, 2),
+        "libvirtd": (command_line(os.path.join(SBIN, "libvirtd"), "--config",
                           os.path.join(plan.config_dir, "conf", "libvirtd.conf")), 14, 3),
     }
     return [(name, programs[name]) for name in conf.host.managed_services]
@@ -118,13 +123,13 @@ def _box_programs(conf, plan):
     docker_needs = [ovsdb, bridge, ("--docker", conf.docker.url)]
     kvm_needs = [ovsdb, bridge, ("--unix-socket", conf.libvirt.socket)]
     return [
-        (agent.program, (_cmd(*_wait_for(conf, plan, [ovsdb]),
+        (agent.program, (command_line(*_wait_for(conf, plan, [ovsdb]),
                               os.path.join(plan.bin_dir, "neutron-openvswitch-agent"),
                               "--config-file", agent.config_file), 20, STARTSECS)),
-        (plan.docker.program, (_cmd(*_wait_for(conf, plan, docker_needs),
+        (plan.docker.program, (command_line(*_wait_for(conf, plan, docker_needs),
                                     os.path.join(plan.bin_dir, "nova-compute"),
                                     "--config-file", plan.docker.config_file), 30, STARTSECS)),
-        (plan.kvm.program, (_cmd(*_wait_for(conf, plan, kvm_needs),
+        (plan.kvm.program, (command_line(*_wait_for(conf, plan, kvm_needs),
                                  os.path.join(plan.bin_dir, "nova-compute"),
                                  "--config-file", plan.kvm.config_file), 31, STARTSECS)),
     ]
@@ -135,7 +140,7 @@ def _group_file(conf, group, priority, programs, comment):
         ("programs", ",".join(name for name, _ in programs)),
         ("priority", priority),
     ])]
-    sections += [_program(conf, name, command, prio, startsecs)
+    sections += [program(conf, name, command, prio, startsecs)
                  for name, (command, prio, startsecs) in programs]
     return ini.render(sections, comment=comment)
 
