@@ -17,16 +17,6 @@ import pytest
 from hybridhost import box
 from hybridhost.lab import demo
 from tests.e2e import lab as e2e
-from tests.functional import base
-
-@pytest.fixture(scope="module")
-def lab():
-    base.require_root()
-    base.require((reason := e2e.why_not_up()) is None, reason or "")
-    lab = e2e.connect()
-    yield lab
-    lab.conn.close()
-
 
 def _network(lab):
     network = lab.conn.network.find_network(demo.NETWORK)

@@ -4,23 +4,11 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from hybridhost.lab import access
 from hybridhost.lab import state as lab_state
 from tests.e2e import lab as e2e
-from tests.functional import base
 
 HYBRIDHOST = os.path.join(os.path.dirname(sys.executable), "hybridhost")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    base.require_root()
-    base.require((reason := e2e.why_not_up()) is None, reason or "")
-    lab = e2e.connect()
-    yield lab
-    lab.conn.close()
 
 
 def _targeting(lab, *argv):
