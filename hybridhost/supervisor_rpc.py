@@ -83,6 +83,17 @@ class SupervisorClient:
             self._call("supervisor.addProcessGroup", group)
         return added, changed, removed
 
+    def start(self, name, wait=False):
+        """Start one program ('group:name')."""
+        return self._call("supervisor.startProcess", name, wait)
+
+    def stop(self, name, wait=True):
+        """Stop one program ('group:name'); with wait, return once it has stopped."""
+        return self._call("supervisor.stopProcess", name, wait)
+
+    def stop_group(self, group, wait=True):
+        return self._call("supervisor.stopProcessGroup", group, wait)
+
     def start_all(self):
         return self._call("supervisor.startAllProcesses", False)
 

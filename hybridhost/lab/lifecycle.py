@@ -6,6 +6,8 @@ import os
 import re
 import time
 
+from pyroute2 import netns as pyroute2_netns
+
 from hybridhost import box
 from hybridhost import exception
 from hybridhost import plan as box_plan
@@ -132,31 +134,29 @@ def _restart(conf, names, progress, why):
     client = box.client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
     for name in names:
         # Wait for the stop: starting a program still STOPPING is refused.
-        for method, wait in (("supervisor.stopProcess", True),
-                             ("supervisor.startProcess", False)):
+        for action in (client.stop, client.start):
             try:
-                client._call(method, name, wait)  # noqa: SLF001
+                action(name)
             except exception.SupervisorFault as err:
-                LOG.debug("%(method)s %(name)s: %(err)s",
-                          {"method": method, "name": name, "err": err})
+                LOG.debug("%(action)s %(name)s: %(err)s",
+                          {"action": action.__name__, "name": name, "err": err})
     if names:
         progress("restarted %s (%s)" % (", ".join(names), why))
 
 
-def _group_call(conf, method, group, wait):
+def _stop_group(conf, group, wait):
     client = box.client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
     try:
-        client._call(method, group, wait)  # noqa: SLF001  (same package family)
+        client.stop_group(group, wait)
     except exception.SupervisorFault as err:
-        LOG.debug("%(method)s %(group)s: %(err)s",
-                  {"method": method, "group": group, "err": err})
+        LOG.debug("stop %(group)s: %(err)s", {"group": group, "err": err})
 
 
 def _start_programs(conf, names):
     client = box.client_for(conf)
     for name in names:
         try:
-            client._call("supervisor.startProcess", name, False)  # noqa: SLF001
+            client.start(name)
         except exception.SupervisorFault as err:
             LOG.debug("start %(name)s: %(err)s", {"name": name, "err": err})
 
@@ -197,7 +197,7 @@ def _bootstrap(conf, plan, secrets, progress):
     fresh = not bootstrap.schemas_done(conf, secrets)
     if fresh:
         # The services would only crash-loop against empty databases meanwhile.
-        _group_call(conf, "supervisor.stopProcessGroup", lab_render.SERVICES_GROUP, False)
+        _stop_group(conf, lab_render.SERVICES_GROUP, False)
         progress("control services held back until the databases exist")
     bootstrap.wait_tcp(conf.lab.rabbit_port, 120, "RabbitMQ")
     progress("MariaDB and RabbitMQ answer")
@@ -467,6 +467,6 @@ def purge(conf):
         stopped = _box_down(conf)
     stop_dnsmasq(conf)
     for namespace in dhcp_namespaces(conf):
-        if os.path.exists(os.path.join("/run/netns", namespace)):
-            bootstrap._run(["ip", "netns", "delete", namespace])  # noqa: SLF001
+        if namespace in pyroute2_netns.listnetns():
+            pyroute2_netns.remove(namespace)
     return stopped, lab_state.purge(conf)

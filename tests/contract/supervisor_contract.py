@@ -28,6 +28,24 @@ class SupervisorClientContract:
         # start_all does not wait for startsecs: STARTING first, then RUNNING.
         assert program.state in ("STARTING", "RUNNING")
 
+    def test_stop_and_start_one_program(self):
+        self.client.stop("demo:sleeper")
+        assert self.client.programs()[0].state == "STOPPED"
+        self.client.start("demo:sleeper")
+        assert self.client.programs()[0].state in ("STARTING", "RUNNING")
+
+    def test_unknown_program_is_a_fault(self):
+        try:
+            self.client.stop("demo:nope")
+        except exception.SupervisorFault as err:
+            assert "BAD_NAME" in str(err)
+        else:
+            raise AssertionError("stopping an unknown program succeeded")
+
+    def test_stop_group(self):
+        self.client.stop_group("demo")
+        assert self.client.programs()[0].state == "STOPPED"
+
     def test_reload_without_change_is_a_no_op(self):
         assert tuple(self.client.reload_config()) == ([], [], [])
 

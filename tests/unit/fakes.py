@@ -44,6 +44,27 @@ class FakeSupervisorClient:
         self._check_up()
         return [], [], []
 
+    def start(self, name, wait=False):
+        self._check_up()
+        self._require(name)
+        self._states[name] = supervisor_rpc.RUNNING
+        return True
+
+    def stop(self, name, wait=True):
+        self._check_up()
+        self._require(name)
+        self._states[name] = "STOPPED"
+        return True
+
+    def stop_group(self, group, wait=True):
+        for name in [n for n in self._states if n.split(":")[0] == group]:
+            self.stop(name, wait)
+        return []
+
+    def _require(self, name):
+        if name not in self._states:
+            raise exception.SupervisorFault(call="start/stop", fault="BAD_NAME: %s" % name)
+
     def start_all(self):
         self._check_up()
         for name in self._states:
