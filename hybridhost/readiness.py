@@ -4,6 +4,9 @@
 
 import os
 import socket
+import time
+import urllib.error
+import urllib.request
 
 import docker
 import ovs.jsonrpc
@@ -91,3 +94,35 @@ def unix_socket(path, timeout=5):
     finally:
         sock.close()
     return None
+
+
+def tcp_port(port, timeout=2):
+    """Something accepts connections on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return None
+    except OSError as err:
+        return "127.0.0.1:%d: %s" % (port, err.strerror or err)
+
+
+def http(url, timeout=5):
+    """The web application answers; any HTTP status (300, 401...) means it is loaded."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except OSError as err:
+        return "%s: %s" % (url, err)
+
+
+def wait(probe, timeout, what, interval=0.5):
+    """Call ``probe`` until it reports ready (None); DependencyNotReady after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reason = probe()
+        if reason is None:
+            return
+        if time.monotonic() > deadline:
+            raise exception.DependencyNotReady(need=what, seconds=timeout, reason=reason)
+        time.sleep(interval)

@@ -179,15 +179,12 @@ def cmd_wait_for(args):
         needs.append(("socket %s" % path, lambda p=path: readiness.unix_socket(p)))
     deadline = time.monotonic() + args.timeout
     for name, probe in needs:
-        while True:
-            reason = probe()
-            if reason is None:
-                break
-            if time.monotonic() > deadline:
-                print("hybridhost wait-for: %s not ready after %ss: %s" % (
-                    name, args.timeout, reason), file=sys.stderr, flush=True)
-                return EXIT_FAILED
-            time.sleep(0.5)
+        try:
+            readiness.wait(probe, max(deadline - time.monotonic(), 0), name)
+        except exception.DependencyNotReady as err:
+            print("hybridhost wait-for: %s not ready after %ss: %s" % (
+                name, args.timeout, err.kwargs["reason"]), file=sys.stderr, flush=True)
+            return EXIT_FAILED
     os.execvp(args.command[0], args.command)
 
 

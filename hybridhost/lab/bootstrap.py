@@ -10,11 +10,11 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import subprocess
 import time
 
 from hybridhost import exception
+from hybridhost import readiness
 from hybridhost.lab import conf as lab_conf
 from hybridhost.lab import errors
 from hybridhost.lab import render as lab_render
@@ -96,34 +96,11 @@ def install_mariadb_datadir(conf):
 
 
 def wait_tcp(port, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                return
-        except OSError as err:
-            if time.monotonic() > deadline:
-                raise exception.DependencyNotReady(need=what, seconds=timeout,
-                                                   reason=err) from err
-            time.sleep(0.3)
+    readiness.wait(lambda: readiness.tcp_port(port), timeout, what, interval=0.3)
 
 
 def wait_http(url, timeout, what):
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers (300 Multiple Choices, 401): the app is loaded
-        except OSError as err:
-            if time.monotonic() > deadline:
-                raise exception.DependencyNotReady(need=what, seconds=timeout,
-                                                   reason=err) from err
-            time.sleep(0.5)
+    readiness.wait(lambda: readiness.http(url), timeout, what)
 
 
 # --- databases ------------------------------------------------------------------

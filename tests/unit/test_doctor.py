@@ -52,3 +52,21 @@ class TestDoctor:
             assert "none.sock" in str(err)
         else:
             raise AssertionError("no error")
+
+
+class TestReadinessWait:
+    def test_returns_once_the_probe_is_ready(self):
+        answers = iter(["not yet", "not yet", None])
+        readiness.wait(lambda: next(answers), timeout=5, what="x", interval=0)
+
+    def test_names_what_and_why_after_the_timeout(self):
+        try:
+            readiness.wait(lambda: "still down", timeout=0, what="RabbitMQ", interval=0)
+        except exception.DependencyNotReady as err:
+            assert "RabbitMQ" in str(err) and "still down" in str(err)
+        else:
+            raise AssertionError("no error")
+
+    def test_tcp_and_http_probes_against_nothing(self):
+        assert "127.0.0.1:1" in readiness.tcp_port(1)
+        assert readiness.http("http://127.0.0.1:1/") is not None
