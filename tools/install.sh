@@ -57,3 +57,18 @@ step "venv: installing hybridhost and its pinned dependencies"
 # Reinstall our own package every time, so a changed tree is what gets tested.
 "$VENV/bin/pip" install -q --no-deps --force-reinstall "$HERE"
 step "venv: ready ($("$VENV/bin/hybridhost" --help >/dev/null && echo hybridhost OK))"
+
+# The commands a user of the box types, on PATH: hybridhost, supervisorctl (controls the
+# box's supervisord) and openstack (the lab's client). A file there that is not ours
+# is left alone.
+for cmd in hybridhost supervisorctl openstack; do
+    link=/usr/local/bin/$cmd
+    if [ -L "$link" ] && [ "$(readlink "$link")" = "$VENV/bin/$cmd" ]; then
+        continue
+    elif [ -e "$link" ] || [ -L "$link" ]; then
+        step "PATH: $link exists and is not $VENV/bin/$cmd; left as it is"
+    else
+        ln -s "$VENV/bin/$cmd" "$link"
+        step "PATH: $link -> $VENV/bin/$cmd"
+    fi
+done

@@ -11,6 +11,7 @@ from hybridhost.lab import conf as lab_conf
 from hybridhost.lab import state as lab_state
 from hybridhost.render import ini
 from hybridhost.render import supervisor as box_supervisor
+from hybridhost.targeting import model as targeting_model
 
 LAB_DIR = "conf/lab"
 PROGRAM_FILE = "supervisord.d/control-plane.conf"
@@ -223,6 +224,8 @@ def render_nova(conf, plan, secrets):
             ("enable_isolated_aggregate_filtering", True),
             ("workers", 1),
         ]),
+        # Both ways of hybridhost targeting work in the lab (traits and aggregates).
+        ("filter_scheduler", [("enabled_filters", ",".join(targeting_model.ENABLED_FILTERS))]),
         ("conductor", [("workers", 1)]),
         _lock(conf, "nova"),
     ], comment="nova-api, nova-conductor and nova-scheduler of the lab.")
@@ -249,7 +252,9 @@ def render_neutron(conf, plan, secrets):
                                               "api-paste.ini")),
             ("api_workers", 1),
             ("rpc_workers", 1),
-            ("rpc_state_report_workers", 1),
+            # Agents' state reports go to the one RPC worker: no dedicated process
+            # (about 150 MB).
+            ("rpc_state_report_workers", 0),
             ("notify_nova_on_port_status_changes", True),
             ("notify_nova_on_port_data_changes", True),
             ("dhcp_agents_per_network", 1),

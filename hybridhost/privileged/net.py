@@ -99,15 +99,19 @@ def check_route(route):
     return dst, gateway
 
 
+def check_addressing(addresses, routes):
+    if not isinstance(addresses, (list, tuple)) or not isinstance(routes, (list, tuple)):
+        raise ValueError("addresses and routes must be lists")
+    return ([check_cidr(a) for a in addresses], [check_route(r) for r in routes])
+
+
 def check_plug_args(host_ifname, pid, ifname, mac, mtu, addresses, routes):
     check_ifname(host_ifname)
     check_pid(pid)
     check_ifname(ifname)
     check_mac(mac)
     check_mtu(mtu)
-    if not isinstance(addresses, (list, tuple)) or not isinstance(routes, (list, tuple)):
-        raise ValueError("addresses and routes must be lists")
-    return ([check_cidr(a) for a in addresses], [check_route(r) for r in routes])
+    return check_addressing(addresses, routes)
 
 
 # --- netlink helpers -------------------------------------------------------------
@@ -205,6 +209,52 @@ def plug_veth(host_ifname, pid, ifname, mac, mtu, addresses, routes):
             _delete_if_present(ipr, host_ifname)
             raise
         return _link_index(ipr, host_ifname)
+
+
+@privileged.net_admin.entrypoint
+def create_veth(host_ifname, peer_ifname, mac, mtu):
+    """First half of a plug: ``host_ifname`` <-> ``peer_ifname``, both in the host's netns.
+
+    The host end is up (it can go on the bridge at once); the peer, with the port's MAC,
+    waits for :func:`move_peer`. Stale links of either name are deleted first.
+    Returns the host end's ifindex.
+    """
+    check_ifname(host_ifname)
+    check_ifname(peer_ifname)
+    check_mac(mac)
+    check_mtu(mtu)
+    with IPRoute() as ipr:
+        _delete_if_present(ipr, host_ifname)
+        _delete_if_present(ipr, peer_ifname)
+        ipr.link("add", ifname=host_ifname, kind="veth", mtu=mtu,
+                 peer={"ifname": peer_ifname, "address": mac, "mtu": mtu})
+        ipr.link("set", index=_link_index(ipr, host_ifname), state="up")
+        return _link_index(ipr, host_ifname)
+
+
+@privileged.net_admin.entrypoint
+def move_peer(host_ifname, peer_ifname, pid, ifname, addresses, routes):
+    """Second half: the waiting peer into ``pid``'s netns as ``ifname``, configured.
+
+    On any failure the pair is deleted (by its host end), so nothing half-made stays.
+    """
+    check_ifname(host_ifname)
+    check_ifname(peer_ifname)
+    check_pid(pid)
+    check_ifname(ifname)
+    addrs, rts = check_addressing(addresses, routes)
+    with IPRoute() as ipr:
+        try:
+            index = _link_index(ipr, peer_ifname)
+            if index is None:
+                raise LookupError("no interface %s waiting to be moved" % peer_ifname)
+            ipr.link("set", index=index, net_ns_pid=pid)
+            with _container_iproute(pid) as ns:
+                ns.link("set", index=_link_index(ns, peer_ifname), ifname=ifname)
+                _configure_inside(ns, ifname, addrs, rts)
+        except Exception:
+            _delete_if_present(ipr, host_ifname)
+            raise
 
 
 @privileged.net_admin.entrypoint

@@ -35,10 +35,12 @@ LIBVIRT_HV_TYPES = ("qemu", "kvm")
 #: Images that are never booted on their own (kernel and ramdisk of an ami).
 NOT_BOOTABLE_DISK_FORMATS = ("aki", "ari")
 
+#: nova's default filters plus the one the aggregate way needs.
+ENABLED_FILTERS = ("ComputeFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
+                   "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+                   "AggregateInstanceExtraSpecsFilter")
 SCHEDULER_SETTINGS = (
-    "[filter_scheduler] enabled_filters = ComputeFilter,ComputeCapabilitiesFilter,"
-    "ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,"
-    "AggregateInstanceExtraSpecsFilter",
+    "[filter_scheduler] enabled_filters = %s" % ",".join(ENABLED_FILTERS),
     "[scheduler] enable_isolated_aggregate_filtering = true",
 )
 

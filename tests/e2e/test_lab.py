@@ -8,7 +8,6 @@ box's hybridhost.conf). Skipped when no lab is up, failed instead with CI=true.
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import libvirt
@@ -16,6 +15,7 @@ import pytest
 
 from hybridhost import box
 from hybridhost.lab import demo
+from hybridhost.lab import state as lab_state
 from tests.e2e import lab as e2e
 
 def _network(lab):
@@ -198,17 +198,15 @@ def _hybridhost(*argv):
 
 
 class TestCommands:
-    def test_a_second_lab_up_changes_nothing_and_is_quick(self, lab):
+    def test_a_second_lab_up_changes_nothing(self, lab):
+        # How quick it is, is measured (README figures), not asserted here.
         before = {p.full_name: p.pid for p in box.client_for(lab.conf).programs()}
-        started = time.monotonic()
         proc = _hybridhost("lab", "up")
-        elapsed = time.monotonic() - started
         assert proc.returncode == 0, proc.stderr
         assert "rendered %s (0 file(s) changed)" % lab.plan.config_dir in proc.stdout
         assert "groups added -, changed -, removed -" in proc.stdout
         assert " done in " not in proc.stdout and "uploaded" not in proc.stdout
         assert "restarted" not in proc.stdout
-        assert elapsed < 30
         after = {p.full_name: p.pid for p in box.client_for(lab.conf).programs()}
         assert before == after
 
@@ -218,3 +216,19 @@ class TestCommands:
         assert proc.stdout.count("nova-compute %s" % lab.plan.docker.host) == 1
         assert proc.stdout.count("(Open vSwitch agent)") == 1
         assert "problem:" not in proc.stdout
+
+    def test_the_readme_commands_are_on_path(self, lab):
+        """README: 'supervisorctl -c <config_dir>/conf/supervisord.conf status' and, after
+        '. openrc', 'openstack ...' work from a plain shell (tools/install.sh links them)."""
+        conf_file = os.path.join(lab.plan.config_dir, "conf", "supervisord.conf")
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+        status = subprocess.run(["supervisorctl", "-c", conf_file, "status"], env=env,
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "nova-compute-docker" in status.stdout and "RUNNING" in status.stdout
+        openrc = lab_state.layout(lab.conf).openrc
+        servers = subprocess.run(["sh", "-c", ". %s && openstack flavor list -f value -c Name"
+                                  % openrc], env=env, capture_output=True, text=True,
+                                 timeout=120, check=False)
+        assert servers.returncode == 0, servers.stderr
+        assert "hh.container" in servers.stdout.split()

@@ -68,6 +68,8 @@ class TestRenderedFiles:
         assert agent["ovs"]["of_listen_address"] == "127.0.0.1"
         assert agent["ovs"]["of_listen_port"] == "16633"
         assert agent["agent"]["root_helper"] == "env"
+        # New ports are noticed within 1 s (default 2 s): boot time waits on it.
+        assert agent["agent"]["polling_interval"] == "1"
         assert agent["securitygroup"]["firewall_driver"] == "openvswitch"
 
     def test_qemu_gets_cpu_mode_none(self, tmp_path):

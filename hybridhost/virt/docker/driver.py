@@ -335,9 +335,30 @@ class DockerDriver(driver.ComputeDriver):
             LOG.warning("Instance %s: no network-vif-plugged in time; going on", instance.uuid)
 
     def _start_and_plug(self, uuid, specs):
+        """The VIFs' host halves first, so the agent's next loop can see the ports while
+        Docker starts the container (spawn waits for neutron to report them up); then
+        each waiting peer into the running container."""
         with self._lock(uuid):
-            self.engine.start(uuid)
-            self._plug_all(uuid, self.engine.get(uuid).pid, specs)
+            plugger = self.plugger
+            try:
+                for spec in specs:
+                    plugger.prepare(uuid, spec)
+                self.engine.start(uuid)
+                pid = self.engine.get(uuid).pid
+                for spec in specs:
+                    plugger.attach(uuid, pid, spec)
+            except Exception:
+                self._unplug_quietly(specs)
+                raise
+            self._plugged_pid[uuid] = pid
+
+    def _unplug_quietly(self, specs):
+        for spec in specs:
+            try:
+                self.plugger.unplug(spec)
+            except exception.HybridhostError as err:
+                LOG.warning("Could not remove %(host)s: %(err)s",
+                            {"host": spec.host_ifname, "err": err})
 
     def _plug_all(self, uuid, pid, specs):
         plugger = self.plugger

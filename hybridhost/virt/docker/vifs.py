@@ -50,6 +50,11 @@ def host_ifname(prefix, port_id):
     return (prefix + port_id)[:HOST_IFNAME_MAX]
 
 
+def waiting_peer_ifname(spec):
+    """The container end's name while it waits in the host's netns (15 characters at most)."""
+    return spec.host_ifname + "p"
+
+
 def _subnet_parts(subnet, want_default):
     """(addresses, routes, versions that got a default route) of one subnet."""
     net = ipaddress.ip_network(subnet["cidr"])
@@ -122,6 +127,31 @@ class VifPlugger:
             self.ovs.add_port(spec.bridge, spec.host_ifname, spec.port_id, spec.mac, uuid, spec.mtu)
         except Exception as err:
             self._delete_veth(spec)
+            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
+        LOG.info("Port %(port)s plugged into instance %(uuid)s as %(ifname)s (%(host)s)",
+                 {"port": spec.port_id, "uuid": uuid, "ifname": spec.ifname,
+                  "host": spec.host_ifname})
+
+    def prepare(self, uuid, spec):
+        """Host half of a plug, before the container runs: the veth pair and the OVS port,
+        so the agent can notice the port while Docker starts the container."""
+        try:
+            self.net.create_veth(spec.host_ifname, waiting_peer_ifname(spec), spec.mac, spec.mtu)
+        except Exception as err:
+            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
+        try:
+            self.ovs.add_port(spec.bridge, spec.host_ifname, spec.port_id, spec.mac, uuid, spec.mtu)
+        except Exception as err:
+            self._delete_veth(spec)
+            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
+
+    def attach(self, uuid, pid, spec):
+        """Second half: the prepared peer into the container (``pid``) as its interface."""
+        try:
+            self.net.move_peer(spec.host_ifname, waiting_peer_ifname(spec), pid, spec.ifname,
+                               list(spec.addresses), [list(r) for r in spec.routes])
+        except Exception as err:
+            self.ovs.delete_port(spec.host_ifname)
             raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
         LOG.info("Port %(port)s plugged into instance %(uuid)s as %(ifname)s (%(host)s)",
                  {"port": spec.port_id, "uuid": uuid, "ifname": spec.ifname,

@@ -158,3 +158,23 @@ class TestKvmTrait:
         assert provider["identification"]["name"] == "$COMPUTE_NODE"
         assert provider["traits"]["additional"] == ["CUSTOM_HV_KVM"]
         assert not _ini(files["conf/nova-docker.conf"]).has_section("compute")
+
+
+class TestLabScheduler:
+    def test_both_targeting_ways_are_switched_on(self, lab):
+        """The lines 'hybridhost targeting apply' asks other clouds to set, set here."""
+        from hybridhost.targeting import model
+
+        nova_conf = _ini(lab[2]["conf/lab/nova/nova.conf"])
+        filters = nova_conf.get("filter_scheduler", "enabled_filters").split(",")
+        assert "AggregateInstanceExtraSpecsFilter" in filters
+        assert nova_conf.getboolean("scheduler", "enable_isolated_aggregate_filtering")
+        for line in model.SCHEDULER_SETTINGS:
+            section, _, rest = line.partition("] ")
+            option, _, value = rest.partition(" = ")
+            assert nova_conf.get(section.lstrip("["), option).lower() == value.lower()
+
+    def test_agent_state_reports_go_to_the_one_rpc_worker(self, lab):
+        neutron = _ini(lab[2]["conf/lab/neutron/neutron.conf"])
+        assert neutron.get("DEFAULT", "rpc_workers") == "1"
+        assert neutron.get("DEFAULT", "rpc_state_report_workers") == "0"

@@ -386,6 +386,32 @@ class FakeNet:
                                    "addresses": list(addresses), "routes": [list(r) for r in routes]}
         return len(self.veths)
 
+    def create_veth(self, host_ifname, peer_ifname, mac, mtu):
+        real_net.check_ifname(host_ifname)
+        real_net.check_ifname(peer_ifname)
+        real_net.check_mac(mac)
+        real_net.check_mtu(mtu)
+        self.calls.append(("create", host_ifname))
+        # The peer waits in the host's netns (pid None) under its own name.
+        self.veths[host_ifname] = {"pid": None, "ifname": peer_ifname, "mac": mac, "mtu": mtu,
+                                   "addresses": [], "routes": []}
+        return len(self.veths)
+
+    def move_peer(self, host_ifname, peer_ifname, pid, ifname, addresses, routes):
+        real_net.check_ifname(host_ifname)
+        real_net.check_ifname(peer_ifname)
+        real_net.check_ifname(ifname)
+        if pid <= 1:
+            raise ValueError("not a container process id: %r" % pid)
+        real_net.check_addressing(addresses, routes)
+        self.calls.append(("move", host_ifname, pid))
+        veth = self.veths.get(host_ifname)
+        if veth is None or veth["pid"] is not None or veth["ifname"] != peer_ifname:
+            self.veths.pop(host_ifname, None)
+            raise LookupError("no interface %s waiting to be moved" % peer_ifname)
+        veth.update(pid=pid, ifname=ifname, addresses=list(addresses),
+                    routes=[list(r) for r in routes])
+
     def delete_veth(self, host_ifname):
         real_net.check_ifname(host_ifname)
         self.calls.append(("delete", host_ifname))

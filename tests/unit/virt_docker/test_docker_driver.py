@@ -202,6 +202,32 @@ class LifecycleTest(helpers.DriverUnitTestCase):
         self.assertEqual({}, self.ovs.ports)
         self.assertEqual([], self.driver.spec_store.load(instance.uuid))
 
+    def test_ports_are_on_the_bridge_before_the_container_starts(self):
+        """The agent can notice a port while Docker is still starting the container."""
+        on_bridge_at_start = []
+        real_start = self.client.start
+
+        def start(container):
+            on_bridge_at_start.append(sorted(self.ovs.ports))
+            return real_start(container)
+
+        self.client.start = start
+        net_info = self.network_info([V4])
+        instance = self.spawn(net_info)
+        host = ("hhd" + net_info[0]["id"])[:14]
+        self.assertEqual([[host]], on_bridge_at_start)
+        pid = self.engine.get(instance.uuid).pid
+        self.assertEqual([("create", host), ("move", host, pid)], self.net.calls)
+
+    def test_a_failed_power_on_leaves_no_port_behind(self):
+        net_info = self.network_info([V4])
+        instance = self.spawn(net_info)
+        self.driver.power_off(instance, timeout=10)
+        self.client.start = _refuse_start
+        self.assertRaises(nova_exception.InstancePowerOnFailure, self.driver.power_on,
+                          self.context, instance, net_info)
+        self.assertEqual(({}, {}), (self.net.veths, self.ovs.ports))
+
     def test_power_off_unplugs_and_power_on_replugs_into_the_new_process(self):
         net_info = self.network_info([V4])
         instance = self.spawn(net_info)
@@ -416,3 +442,9 @@ def _wait(predicate, timeout=5.0):
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def _refuse_start(*args, **kwargs):
+    from docker import errors as docker_errors
+
+    raise docker_errors.APIError("500 Server Error", explanation="cannot start: no cgroup")

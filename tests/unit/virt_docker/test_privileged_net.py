@@ -61,11 +61,26 @@ class EntrypointTest(unittest.TestCase):
             with self.assertRaises(ValueError):
                 net.plug_veth(**dict(good, **change))  # {} fails on the non-existent pid
 
+    def test_two_step_plug_refuses_bad_arguments_first(self):
+        for args in (("x" * 16, "hhdp", "fa:16:3e:00:00:01", 1500),
+                     ("hhd0", "peer!", "fa:16:3e:00:00:01", 1500),
+                     ("hhd0", "hhd0p", "01:00:5e:00:00:01", 1500),
+                     ("hhd0", "hhd0p", "fa:16:3e:00:00:01", 10)):
+            self.assertRaises(ValueError, net.create_veth, *args)
+        good = dict(host_ifname="hhd0123456789a", peer_ifname="hhd0123456789ap",
+                    pid=2 ** 22 + 7, ifname="eth0", addresses=["10.0.0.5/24"],
+                    routes=[["0.0.0.0/0", "10.0.0.1"]])
+        for change in ({"peer_ifname": "y" * 16}, {"pid": 1}, {"ifname": "eth0 up"},
+                       {"addresses": ["10.0.0.5"]}, {"routes": "0/0"}, {}):
+            with self.assertRaises(ValueError):
+                net.move_peer(**dict(good, **change))  # {} fails on the non-existent pid
+
     def test_other_entrypoints_validate(self):
         self.assertRaises(ValueError, net.delete_veth, "bad name!")
         self.assertRaises(ValueError, net.veth_intact, "hhdx", 1, "eth0", "fa:16:3e:00:00:01")
         self.assertRaises(ValueError, net.container_ifnames, 0)
 
     def test_entrypoints_are_bound_to_the_hybridhost_context(self):
-        for entrypoint in (net.plug_veth, net.delete_veth, net.veth_intact, net.container_ifnames):
+        for entrypoint in (net.plug_veth, net.create_veth, net.move_peer, net.delete_veth,
+                           net.veth_intact, net.container_ifnames):
             self.assertIs(privileged.net_admin, entrypoint.func.__self__)
