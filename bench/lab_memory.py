@@ -110,7 +110,11 @@ def boot_pair(lab):
             name=name, flavor_id=lab.conn.compute.find_flavor(flavor).id,
             image_id=lab.conn.image.find_image(image).id,
             networks=[{"uuid": network.id}]))
-    return [e2e.wait_active(lab.conn, server, interval=1) for server in servers]
+    try:
+        return [e2e.wait_active(lab.conn, server, interval=1) for server in servers]
+    except AssertionError:
+        delete(lab, servers)
+        raise
 
 
 def delete(lab, servers):

@@ -109,6 +109,9 @@ def check_libvirt(conf):
                              "apt-get install qemu-system-x86."))
     else:
         results.append(_ok("virt_type", conf.libvirt.virt_type))
+    if not shutil.which("qemu-img"):
+        # nova's libvirt driver runs it on every image it caches: no VM boots without it.
+        results.append(_fail("qemu-img", "qemu-img is not installed", "apt-get install qemu-utils."))
     return results
 
 

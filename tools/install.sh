@@ -8,6 +8,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${HYBRIDHOST_VENV:-/opt/hybridhost/venv}"
 APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux procps
               python3-venv gcc python3-dev qemu-system-x86
+              # qemu-img: nova's libvirt driver inspects every image with it
+              qemu-utils
               # the lab (hybridhost lab up): control plane, libvirt side, DHCP, config drives
               mariadb-server rabbitmq-server libvirt-daemon-system libvirt-dev pkg-config
               dnsmasq-base genisoimage conntrack)

@@ -40,6 +40,12 @@ class TestDoctor:
             tmp_path, "[libvirt]\nvirt_type = kvm\n")))
         assert results["virt_type"].failed and "virt_type = qemu" in results["virt_type"].fix
 
+    def test_missing_qemu_img_is_named_with_its_package(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(doctor.shutil, "which",
+                            lambda name: None if name == "qemu-img" else "/usr/bin/" + name)
+        results = _by_name(doctor.check_libvirt(confutils.load(tmp_path)))
+        assert results["qemu-img"].failed and "qemu-utils" in results["qemu-img"].fix
+
     def test_contradictory_config(self, tmp_path):
         conf = confutils.load(tmp_path, "[host]\ndocker_nodename = box\n")
         plan, results = doctor.check_render(conf)
