@@ -146,9 +146,9 @@ def _first(lines, pattern):
     return None
 
 
-def stage_marks(lab, server_id, marks):
+def stage_marks(compute_log, agent_log, server_id, marks):
     """The wall-clock time each stage of one boot was reached (None: not in the logs)."""
-    compute = [line for line in _read_lines(lab.plan.docker.log_file) if server_id in line]
+    compute = [line for line in compute_log if server_id in line]
     found = dict(marks)
     for stage, pattern in COMPUTE_MARKS:
         found[stage] = _first(compute, pattern.format(uuid=re.escape(server_id)))
@@ -157,7 +157,7 @@ def stage_marks(lab, server_id, marks):
         match = re.search(r"Port ([0-9a-f-]{36}) plugged into instance", line)
         if match:
             port = match.group(1)
-    agent = _read_lines(lab.plan.agent.log_file) if port else []
+    agent = agent_log if port else []
     found["agent saw port"] = _first(agent, r"Port %s updated\." % port) if port else None
     found["agent reported up"] = (_first(agent, r"devices up \[[^]]*'%s'" % port)
                                   if port else None)
@@ -167,8 +167,10 @@ def stage_marks(lab, server_id, marks):
 def breakdown(lab, runs):
     """Median duration of each stage over the runs: ``[(stage, meaning, median_s, n)]``."""
     durations = {}
+    compute_log = _read_lines(lab.plan.docker.log_file)
+    agent_log = _read_lines(lab.plan.agent.log_file)
     for server_id, marks in runs:
-        found = stage_marks(lab, server_id, marks)
+        found = stage_marks(compute_log, agent_log, server_id, marks)
         previous = None
         for stage in STAGE_ORDER:
             if found.get(stage) is None:

@@ -110,6 +110,17 @@ def next_spec(existing, vif, prefix, default_bridge):
     return spec_for(vif, index, prefix, default_bridge, want_default={4, 6} - have_default)[0]
 
 
+def _addressing(spec):
+    """(addresses, routes) of ``spec`` as the privileged entrypoints take them (lists)."""
+    return list(spec.addresses), [list(r) for r in spec.routes]
+
+
+def _log_plugged(uuid, spec):
+    LOG.info("Port %(port)s plugged into instance %(uuid)s as %(ifname)s (%(host)s)",
+             {"port": spec.port_id, "uuid": uuid, "ifname": spec.ifname,
+              "host": spec.host_ifname})
+
+
 class VifPlugger:
     """Plugs specs into a running container (by pid) and unplugs them."""
 
@@ -118,19 +129,14 @@ class VifPlugger:
         self.net = net
 
     def plug(self, uuid, pid, spec):
+        """Both halves at once, into a running container (re-plugs)."""
         try:
             self.net.plug_veth(spec.host_ifname, pid, spec.ifname, spec.mac, spec.mtu,
-                               list(spec.addresses), [list(r) for r in spec.routes])
+                               *_addressing(spec))
         except Exception as err:
             raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
-        try:
-            self.ovs.add_port(spec.bridge, spec.host_ifname, spec.port_id, spec.mac, uuid, spec.mtu)
-        except Exception as err:
-            self._delete_veth(spec)
-            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
-        LOG.info("Port %(port)s plugged into instance %(uuid)s as %(ifname)s (%(host)s)",
-                 {"port": spec.port_id, "uuid": uuid, "ifname": spec.ifname,
-                  "host": spec.host_ifname})
+        self._onto_bridge(uuid, spec)
+        _log_plugged(uuid, spec)
 
     def prepare(self, uuid, spec):
         """Host half of a plug, before the container runs: the veth pair and the OVS port,
@@ -139,23 +145,25 @@ class VifPlugger:
             self.net.create_veth(spec.host_ifname, waiting_peer_ifname(spec), spec.mac, spec.mtu)
         except Exception as err:
             raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
-        try:
-            self.ovs.add_port(spec.bridge, spec.host_ifname, spec.port_id, spec.mac, uuid, spec.mtu)
-        except Exception as err:
-            self._delete_veth(spec)
-            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
+        self._onto_bridge(uuid, spec)
 
     def attach(self, uuid, pid, spec):
         """Second half: the prepared peer into the container (``pid``) as its interface."""
         try:
             self.net.move_peer(spec.host_ifname, waiting_peer_ifname(spec), pid, spec.ifname,
-                               list(spec.addresses), [list(r) for r in spec.routes])
+                               *_addressing(spec))
         except Exception as err:
             self.ovs.delete_port(spec.host_ifname)
             raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
-        LOG.info("Port %(port)s plugged into instance %(uuid)s as %(ifname)s (%(host)s)",
-                 {"port": spec.port_id, "uuid": uuid, "ifname": spec.ifname,
-                  "host": spec.host_ifname})
+        _log_plugged(uuid, spec)
+
+    def _onto_bridge(self, uuid, spec):
+        """The veth's host end as the OVS port of ``spec``; the veth goes if OVSDB refuses."""
+        try:
+            self.ovs.add_port(spec.bridge, spec.host_ifname, spec.port_id, spec.mac, uuid, spec.mtu)
+        except Exception as err:
+            self._delete_veth(spec)
+            raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
 
     def _delete_veth(self, spec):
         try:
