@@ -136,6 +136,11 @@ libvirt_opts = [
         help="nova's [libvirt] virt_type."),
     cfg.StrOpt("socket", default="/var/run/libvirt/libvirt-sock",
                help="libvirtd's read-write unix socket (what nova-compute-kvm waits for)."),
+    cfg.BoolOpt("force_config_drive", default=True,
+                help="Give every VM a config drive (nova's [DEFAULT] force_config_drive; "
+                     "an ISO 9660 image made with genisoimage). The box runs no metadata "
+                     "agent, so this is how a VM finds its neutron address, hostname and "
+                     "keys without a DHCP or metadata service."),
 ]
 
 ovs_group = cfg.OptGroup("ovs", help="Open vSwitch and the single neutron OVS agent.")

@@ -112,6 +112,11 @@ def check_libvirt(conf):
     if not shutil.which("qemu-img"):
         # nova's libvirt driver runs it on every image it caches: no VM boots without it.
         results.append(_fail("qemu-img", "qemu-img is not installed", "apt-get install qemu-utils."))
+    if conf.libvirt.force_config_drive and not shutil.which("genisoimage"):
+        # nova builds each VM's config drive with it: every VM build would fail.
+        results.append(_fail("config drive", "force_config_drive is on but genisoimage is "
+                             "not installed", "apt-get install genisoimage, or set "
+                             "[libvirt] force_config_drive = false."))
     return results
 
 

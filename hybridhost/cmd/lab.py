@@ -10,9 +10,10 @@ EXIT_OK, EXIT_FAILED, EXIT_NOT_RUNNING = 0, 1, 3
 
 DESCRIPTION = """\
 The lab: a minimal real OpenStack control plane (MariaDB, RabbitMQ, keystone,
-placement, glance, nova API/conductor/scheduler, neutron API/RPC/periodic workers,
-neutron-dhcp-agent) on this box, on 127.0.0.1 only, under the SAME supervisord as the
-box (host services, the two nova-computes and the ONE OVS agent), plus demo content."""
+placement, glance, nova API/conductor/scheduler, neutron API and RPC server; the
+neutron-dhcp-agent only with [lab] dhcp_agent = true: VMs read their address from the
+config drive) on this box, on 127.0.0.1 only, under the SAME supervisord as the box
+(host services, the two nova-computes and the ONE OVS agent), plus demo content."""
 
 
 def _print(line):
@@ -72,7 +73,7 @@ def cmd_status(args):
                   "starts it.", file=sys.stderr)
         return EXIT_NOT_RUNNING
     problems = (["APIs not answering"] if isinstance(health, str)
-                else health.problems(box_plan.build(conf)))
+                else health.problems(box_plan.build(conf), conf.lab.dhcp_agent))
     if not args.json:
         _print_status(programs, health, problems)
     running = all(p.running for p in programs)
@@ -123,8 +124,8 @@ def register(subparsers):
                         "demo content; idempotent.", description="Generate the lab's passwords "
                         "once, render its configuration with the box's, start (or update) "
                         "supervisord, bootstrap databases, keystone, the catalog and cells, "
-                        "wait until both nova-computes, the OVS agent and the DHCP agent "
-                        "are up, then create the demo network, flavors and images. Each "
+                        "wait until both nova-computes and the OVS agent (and the DHCP "
+                        "agent, when [lab] dhcp_agent is on) are up, then create the demo network, flavors and images. Each "
                         "step is printed with the elapsed time; a second run changes "
                         "nothing.")
     up.add_argument("--wait", type=float, default=300, metavar="SECONDS",

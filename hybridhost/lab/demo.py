@@ -23,6 +23,7 @@ CONTAINER_IMAGE = "hh-busybox"
 GUEST_KERNEL = "hh-guest-kernel"
 GUEST_RAMDISK = "hh-guest-initramfs"
 GUEST_IMAGE = "hh-guest"
+GUEST_BUILD_PROPERTY = "hybridhost_guest_build"
 # The guest's root disk is never read (everything is in the initramfs): one MiB of raw.
 GUEST_DISK_BYTES = 1024 * 1024
 
@@ -49,10 +50,18 @@ def ensure_network(conn, conf):
     if network is None:
         network = conn.network.create_network(
             name=NETWORK, shared=True, description="hybridhost lab demo tenant network")
-    if conn.network.find_subnet(SUBNET, network_id=network.id) is None:
+    # DHCP off: nova then writes each VM's static address into its config drive
+    # (network_data.json says "ipv4", not "ipv4_dhcp" with no address).
+    dhcp = bool(conf.lab.dhcp_agent)
+    subnet = conn.network.find_subnet(SUBNET, network_id=network.id)
+    if subnet is None:
         conn.network.create_subnet(
             name=SUBNET, network_id=network.id, ip_version=4,
-            cidr=str(lab_conf.tenant_network(conf)), enable_dhcp=True, gateway_ip=None)
+            cidr=str(lab_conf.tenant_network(conf)), is_dhcp_enabled=dhcp, gateway_ip=None)
+    elif subnet.is_dhcp_enabled != dhcp:
+        LOG.info("Turning DHCP %s in subnet %s ([lab] dhcp_agent)", "on" if dhcp else "off",
+                 SUBNET)
+        conn.network.update_subnet(subnet, is_dhcp_enabled=dhcp)
     return network
 
 
@@ -134,15 +143,27 @@ def _raw_disk(cache_dir):
 
 
 def ensure_guest_images(conn, conf, guest_artifacts=None):
-    """kernel (aki), initramfs (ari) and the bootable ami referring to both."""
-    existing = _find_active_image(conn, GUEST_IMAGE)
-    if existing is not None:
-        return existing, False
+    """kernel (aki), initramfs (ari) and the bootable ami referring to both.
+
+    The ami records which guest build it boots (GUEST_BUILD_PROPERTY): when the
+    recipe or the kernel changed, the three images are replaced.
+    """
     artifacts = guest_artifacts or _builder("guest").build(conf.lab.cache_dir)
+    existing = _find_active_image(conn, GUEST_IMAGE)
+    if existing is not None and (existing.properties or {}).get(
+            GUEST_BUILD_PROPERTY) == artifacts.build_id:
+        return existing, False
+    # An older build, or a kernel/initramfs left by an interrupted upload: all three go.
+    for name in (GUEST_IMAGE, GUEST_KERNEL, GUEST_RAMDISK):
+        for image in list(conn.image.images(name=name)):
+            LOG.info("Replacing image %(name)s %(id)s with guest build %(build)s",
+                     {"name": name, "id": image.id, "build": artifacts.build_id})
+            conn.image.delete_image(image)
     kernel, _ = _upload(conn, GUEST_KERNEL, artifacts.kernel_path, "aki", "aki")
     ramdisk, _ = _upload(conn, GUEST_RAMDISK, artifacts.initramfs_path, "ari", "ari")
     return _upload(conn, GUEST_IMAGE, _raw_disk(conf.lab.cache_dir), "ami", "ami",
-                   **guest_properties(kernel.id, ramdisk.id, artifacts.cmdline))
+                   **guest_properties(kernel.id, ramdisk.id, artifacts.cmdline),
+                   **{GUEST_BUILD_PROPERTY: artifacts.build_id})
 
 
 def guest_properties(kernel_id, ramdisk_id, cmdline):
@@ -156,7 +177,9 @@ def ensure(conn, conf, report):
     """Everything above; ``report(message)`` after each part."""
     network = ensure_network(conn, conf)
     ensure_icmp_allowed(conn)
-    report("network %s (%s) with DHCP" % (NETWORK, lab_conf.tenant_network(conf)))
+    report("network %s (%s), VM addresses by %s" % (
+        NETWORK, lab_conf.tenant_network(conf),
+        "DHCP" if conf.lab.dhcp_agent else "config drive"))
     for spec in FLAVORS:
         ensure_flavor(conn, spec)
     report("flavors %s" % ", ".join(spec.name for spec in FLAVORS))

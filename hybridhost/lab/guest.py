@@ -10,12 +10,15 @@ The guest's ``/init`` prints parseable lines on the serial console (``console=tt
 so ``openstack console log show`` has them)::
 
     HYBRIDHOST-GUEST init kernel=<release> uptime=<s>
-    HYBRIDHOST-GUEST ip=<addr> prefix=<bits> router=<gw> uptime=<s>   (each DHCP lease)
+    HYBRIDHOST-GUEST ip=<addr> prefix=<bits> router=<gw> source=config-drive|dhcp uptime=<s>
     HYBRIDHOST-GUEST ready ip=<addr> uptime=<s>
     HYBRIDHOST-PING <addr> ok                                           (once per address)
     HYBRIDHOST-HTTP <addr> ok            (once per address that serves HTTP on port 80)
 
-After DHCP (busybox udhcpc: the address neutron's DHCP agent assigns) it probes each
+eth0's address comes from the config drive nova attaches (openstack/latest/
+network_data.json, static when the subnet has DHCP off: see CONFIG_DRIVE_SCRIPT), or,
+when there is none within CONFIG_DRIVE_WAIT_S or it says DHCP, from busybox udhcpc
+(neutron's DHCP agent). Then it probes each
 address of its /24 (neutron picks addresses at random), every 2 s for the first ~45 s
 and every 60 s after that, plus any in ``hybridhost.ping=A,B`` on the kernel command
 line, with ``ping`` and then
@@ -45,10 +48,11 @@ LOG = logging.getLogger(__name__)
 KERNEL_METAPACKAGE = "linux-image-cloud-amd64"
 BUSYBOX = "/bin/busybox"
 #: What the guest needs; their dependencies are added. Built-in ones are skipped.
-MODULES = ("virtio_pci", "virtio_net", "virtio_blk")
+#: ata_piix, sr_mod and isofs read the config drive (an IDE CD-ROM on nova's "pc" machine).
+MODULES = ("virtio_pci", "virtio_net", "virtio_blk", "ata_piix", "sr_mod", "isofs")
 CMDLINE = "console=ttyS0 panic=-1 quiet"
 #: Bump when the recipe below changes, so cached guests are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 BANNER = "HYBRIDHOST-GUEST"
 #: Probes at once; neutron hands out addresses at random, so the whole /24 is probed.
 PROBE_BATCH = 64
@@ -128,7 +132,44 @@ done
 APPLETS = ("sh", "mount", "umount", "mkdir", "cat", "echo", "insmod", "ip", "udhcpc",
            "ping", "sleep", "usleep", "uname", "cut", "tr", "touch", "httpd", "hostname",
            "ls", "ps", "dmesg", "ifconfig", "route", "rm", "sed", "grep", "wget", "nc",
-           "timeout")
+           "timeout", "head", "ipcalc")
+
+#: Seconds the guest waits for a config drive before it falls back to DHCP.
+CONFIG_DRIVE_WAIT_S = 3
+
+#: Reads eth0's static address from an OpenStack config drive (ISO 9660, label
+#: config-2): openstack/latest/network_data.json, as nova writes it when the subnet has
+#: DHCP off ({"networks": [{"type": "ipv4", "ip_address": ..., "netmask": ...,
+#: "routes": [{"network": "0.0.0.0", "gateway": ...}]}], "links": [{"mtu": ...}]}).
+#: Exit 1 (the caller then runs DHCP) when there is no drive or no static ipv4 network.
+CONFIG_DRIVE_SCRIPT = r"""#!/bin/sh
+uptime() { cut -d' ' -f1 /proc/uptime; }
+none() { echo "HYBRIDHOST-GUEST config-drive=$1 uptime=$(uptime)"; exit 1; }
+n=0
+while [ ! -b /dev/sr0 ] && [ $n -lt WAIT_TENTHS ]; do usleep 100000; n=$((n+1)); done
+[ -b /dev/sr0 ] || none absent
+mkdir -p /run/config-drive
+mount -t iso9660 -o ro /dev/sr0 /run/config-drive 2>/dev/null || none unreadable
+json=$(cat /run/config-drive/openstack/latest/network_data.json 2>/dev/null)
+umount /run/config-drive
+# First value of a key in the one-line JSON: "key": "value" or "key": 123.
+field() {
+  echo "$json" | grep -o "\"$1\": *\"*[^\",}]*" | head -n 1 | sed 's/.*: *"*//'
+}
+echo "$json" | grep -q '"type": *"ipv4"' || none no-static-ipv4
+ip=$(field ip_address)
+mask=$(field netmask)
+[ -n "$ip" ] && [ -n "$mask" ] || none no-address
+eval "$(ipcalc -p "$ip" "$mask")"
+ip -4 addr flush dev eth0
+ip addr add "$ip/$PREFIX" dev eth0
+mtu=$(field mtu)
+case "$mtu" in ''|null) ;; *) ip link set dev eth0 mtu "$mtu";; esac
+router=$(field gateway)
+[ -n "$router" ] && ip route add default via "$router" dev eth0
+echo "$ip/$PREFIX" > /run/hh-ip
+echo "HYBRIDHOST-GUEST ip=$ip prefix=$PREFIX router=${router:-none} source=config-drive uptime=$(uptime)"
+""".replace("WAIT_TENTHS", str(CONFIG_DRIVE_WAIT_S * 10))
 
 UDHCPC_SCRIPT = r"""#!/bin/sh
 # busybox udhcpc event script: configure eth0 from the lease (neutron's DHCP agent).
@@ -145,7 +186,7 @@ case "$1" in
       for gw in $router; do ip route add default via "$gw" dev "$interface"; break; done
       [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
       echo "$ip/$mask" > /run/hh-ip
-      echo "HYBRIDHOST-GUEST ip=$ip prefix=$mask router=${router%% *} uptime=$(uptime)"
+      echo "HYBRIDHOST-GUEST ip=$ip prefix=$mask router=${router%% *} source=dhcp uptime=$(uptime)"
     fi
     : > /etc/resolv.conf
     for ns in $dns; do echo "nameserver $ns" >> /etc/resolv.conf; done
@@ -172,9 +213,11 @@ n=0
 while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do usleep 100000; n=$((n+1)); done
 [ -e /sys/class/net/eth0 ] || say "eth0=missing"
 ip link set eth0 up
-until udhcpc -i eth0 -s /etc/udhcpc.script -O mtu -t 10 -T 2 -A 1 -n 2>/dev/null; do
-  say "dhcp=retry"
-done
+if ! sh /etc/hybridhost-config-drive; then
+  until udhcpc -i eth0 -s /etc/udhcpc.script -O mtu -t 10 -T 2 -A 1 -n 2>/dev/null; do
+    say "dhcp=retry"
+  done
+fi
 addr=$(cut -d/ -f1 /run/hh-ip)
 echo "hybridhost guest $addr" > /www/index.html
 httpd -p 80 -h /www
@@ -194,6 +237,11 @@ class GuestArtifacts:
     kernel_path: str
     initramfs_path: str
     cmdline: str
+
+    @property
+    def build_id(self):
+        """Names this build (kernel version + recipe digest): the cache directory's name."""
+        return os.path.basename(os.path.dirname(self.kernel_path))
 
 
 def build(cache_dir):
@@ -241,7 +289,8 @@ def _artifacts(out_dir):
 def _cache_key(package, version, busybox):
     digest = hashlib.sha256()
     for part in (str(RECIPE_VERSION), package, version, file_sha256(busybox), INIT_SCRIPT,
-                 PROBE_SCRIPT, UDHCPC_SCRIPT, ",".join(MODULES), ",".join(APPLETS)):
+                 PROBE_SCRIPT, UDHCPC_SCRIPT, CONFIG_DRIVE_SCRIPT, ",".join(MODULES),
+                 ",".join(APPLETS)):
         digest.update(part.encode() + b"\0")
     return "%s-%s" % (version, digest.hexdigest()[:12])
 
@@ -463,6 +512,7 @@ def initramfs(busybox, modules):
     archive.file("init", INIT_SCRIPT.encode(), 0o755)
     archive.file("etc/hybridhost-probe", PROBE_SCRIPT.encode(), 0o755)
     archive.file("etc/udhcpc.script", UDHCPC_SCRIPT.encode(), 0o755)
+    archive.file("etc/hybridhost-config-drive", CONFIG_DRIVE_SCRIPT.encode(), 0o755)
     archive.file("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n", 0o644)
     archive.file("etc/hybridhost/modules",
                  "".join("%s\n" % name for name, _ in modules).encode(), 0o644)

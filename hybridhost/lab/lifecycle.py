@@ -27,6 +27,8 @@ QEMU_CONF = "/etc/libvirt/qemu.conf"
 QEMU_SETTINGS = (('user', '"root"'), ('group', '"root"'), ('security_driver', '"none"'))
 HEALTH_TIMEOUT = 240
 OVS_AGENT = "neutron-openvswitch-agent"
+DHCP_AGENT_TYPE = "DHCP agent"
+DHCP_PORT_OWNER = "network:dhcp"
 
 
 class Progress:
@@ -235,7 +237,7 @@ class Health:
     hypervisors: tuple   # ((name, state), ...)
     agents: tuple        # ((type, host, alive), ...)
 
-    def problems(self, plan):
+    def problems(self, plan, dhcp_agent=False):
         found = []
         up_hosts = {host for host, state, status in self.computes
                     if state == "up" and status == "enabled"}
@@ -250,7 +252,7 @@ class Health:
         if len(ovs) != 1 or not ovs[0][2] or ovs[0][1] != plan.agent.host:
             found.append("expected exactly one live Open vSwitch agent on %s, got %s"
                          % (plan.agent.host, ovs))
-        if not any(a[0] == "DHCP agent" and a[2] for a in self.agents):
+        if dhcp_agent and not any(a[0] == DHCP_AGENT_TYPE and a[2] for a in self.agents):
             found.append("no live DHCP agent")
         return found
 
@@ -263,17 +265,18 @@ def health(conn):
     return Health(computes, hypervisors, agents)
 
 
-def wait_healthy(conn, plan, progress, timeout=HEALTH_TIMEOUT):
+def wait_healthy(conn, plan, progress, dhcp_agent=False, timeout=HEALTH_TIMEOUT):
     deadline = time.monotonic() + timeout
     last = None
     while True:
         try:
-            problems = health(conn).problems(plan)
+            problems = health(conn).problems(plan, dhcp_agent)
         except errors.api_errors() as err:
             problems = ["the APIs do not answer yet (%s)" % _first_line(err)]
         if problems != last:
             progress("waiting: %s" % "; ".join(problems) if problems else
-                     "both nova-computes, their hypervisors, the OVS and DHCP agents are up")
+                     "both nova-computes, their hypervisors and the OVS agent%s are up"
+                     % (" and the DHCP agent" if dhcp_agent else ""))
             last = problems
         if not problems:
             return
@@ -285,6 +288,31 @@ def wait_healthy(conn, plan, progress, timeout=HEALTH_TIMEOUT):
 
 def _first_line(err):
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def _forget_dhcp(conn, conf, plan, progress):
+    """[lab] dhcp_agent turned off: what a DHCP agent left (its agent record, its ports,
+    dnsmasq, qdhcp namespaces) goes, so 'network agent list' shows only the OVS agent
+    and VMs' config drives carry static addresses."""
+    # supervisord no longer runs it, though neutron calls it alive for agent_down_time.
+    stale = [agent for agent in conn.network.agents(agent_type=DHCP_AGENT_TYPE)
+             if agent.host == plan.agent.host]
+    for agent in stale:
+        conn.network.delete_agent(agent)
+    # While its port exists nova tells VMs to use DHCP (network_data.json "ipv4_dhcp").
+    ports = [port for port in conn.network.ports(device_owner=DHCP_PORT_OWNER)
+             if port.binding_host_id == plan.agent.host]
+    for port in ports:
+        conn.network.delete_port(port)
+    if ports:
+        from hybridhost.virt.docker import ovs
+
+        ovs.delete_ports_of(conf.ovs.ovsdb_connection, [port.id for port in ports])
+    dnsmasq, namespaces = stop_dnsmasq(conf), remove_dhcp_namespaces(conf)
+    if stale or ports or dnsmasq or namespaces:
+        progress("DHCP agent is off ([lab] dhcp_agent): removed %d agent record(s), %d "
+                 "DHCP port(s), %d dnsmasq, %d qdhcp namespace(s)"
+                 % (len(stale), len(ports), dnsmasq, namespaces))
 
 
 def conf_logs_hint(plan):
@@ -319,7 +347,9 @@ def up(conf, out, wait=300):
             program=", ".join(p.full_name for p in bad),
             state="not RUNNING (see %s/<program>.stdout.log)" % conf.paths.log_root)
     conn = bootstrap.admin_connection(conf, secrets)
-    wait_healthy(conn, plan, progress)
+    wait_healthy(conn, plan, progress, conf.lab.dhcp_agent)
+    if not conf.lab.dhcp_agent:
+        _forget_dhcp(conn, conf, plan, progress)
     if conf.lab.demo:
         try:
             demo.ensure(conn, conf, progress)
@@ -466,7 +496,13 @@ def purge(conf):
         remove_containers(conf, box_plan.build(conf))
         stopped = _box_down(conf)
     stop_dnsmasq(conf)
-    for namespace in dhcp_namespaces(conf):
-        if namespace in pyroute2_netns.listnetns():
-            pyroute2_netns.remove(namespace)
+    remove_dhcp_namespaces(conf)
     return stopped, lab_state.purge(conf)
+
+
+def remove_dhcp_namespaces(conf):
+    existing = pyroute2_netns.listnetns()
+    gone = [name for name in dhcp_namespaces(conf) if name in existing]
+    for namespace in gone:
+        pyroute2_netns.remove(namespace)
+    return len(gone)

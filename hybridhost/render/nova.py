@@ -117,6 +117,9 @@ def render_kvm(conf, plan):
     if conf.libvirt.virt_type == "qemu":
         libvirt_items.append(("cpu_mode", "none"))
     sections.append(("libvirt", libvirt_items))
+    if conf.libvirt.force_config_drive:
+        # No metadata agent on the box: the config drive is how a VM learns its address.
+        dict(sections)["DEFAULT"].append(("force_config_drive", True))
     # The provider config adds the CUSTOM_HV_KVM trait VM flavors require.
     sections.append(("compute", [("provider_config_location", os.path.join(
         plan.config_dir, os.path.dirname(KVM_PROVIDER_CONFIG)))]))

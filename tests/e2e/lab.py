@@ -99,10 +99,6 @@ def fixed_ip(server):
     raise AssertionError("server %s has no IPv4 address" % server.id)
 
 
-def dhcp_namespace(conn, network_id):
-    return "qdhcp-%s" % network_id
-
-
 def ping_from_namespace(argv_prefix, address, count=1, wait=1):
     """``ping`` run inside a network namespace; True when a reply came back."""
     proc = subprocess.run(argv_prefix + ["busybox", "ping", "-c", str(count), "-W", str(wait),
@@ -113,10 +109,6 @@ def ping_from_namespace(argv_prefix, address, count=1, wait=1):
 
 def in_container_netns(pid):
     return ["nsenter", "-t", str(pid), "-n", "--"]
-
-
-def in_named_netns(name):
-    return ["ip", "netns", "exec", name]
 
 
 def console_has(conn, server, needle, timeout=180):

@@ -1,5 +1,6 @@
 """End to end against a running lab (``hybridhost lab up``): one control plane, two
-nova-computes on one box, one OVS agent, DHCP, a container and a VM on one network.
+nova-computes on one box, one OVS agent, a container and a VM on one network (the VM
+reads its address from its config drive).
 
 Run on the box, as root: ``python -m pytest tests/e2e`` (HYBRIDHOST_CONFIG names the
 box's hybridhost.conf). Skipped when no lab is up, failed instead with CI=true.
@@ -14,6 +15,7 @@ import libvirt
 import pytest
 
 from hybridhost import box
+from hybridhost.lab import conf as lab_conf
 from hybridhost.lab import demo
 from hybridhost.lab import state as lab_state
 from tests.e2e import lab as e2e
@@ -108,6 +110,13 @@ class TestTopology:
         agents = list(lab.conn.network.agents(binary="neutron-openvswitch-agent"))
         assert [(a.host, a.is_alive) for a in agents] == [(lab.plan.agent.host, True)]
 
+    def test_no_other_agent_unless_the_dhcp_agent_is_configured(self, lab):
+        binaries = sorted(a.binary for a in lab.conn.network.agents())
+        expected = ["neutron-openvswitch-agent"]
+        if lab.conf.lab.dhcp_agent:
+            expected.insert(0, "neutron-dhcp-agent")
+        assert binaries == expected
+
     def test_flavors_require_their_side(self, lab):
         for spec in demo.FLAVORS:
             flavor = lab.conn.compute.find_flavor(spec.name)
@@ -140,8 +149,11 @@ class TestContainerAndVm:
         [port] = _ports(lab, server)
         assert port.binding_host_id == lab.plan.agent.host and port.status == "ACTIVE"
 
-    def test_vm_gets_its_neutron_address_by_dhcp(self, lab, pair):
-        e2e.console_has(lab.conn, pair.vm, "HYBRIDHOST-GUEST ip=%s " % e2e.fixed_ip(pair.vm))
+    def test_vm_gets_its_neutron_address(self, lab, pair):
+        source = "dhcp" if lab.conf.lab.dhcp_agent else "config-drive"
+        e2e.console_has(lab.conn, pair.vm, "HYBRIDHOST-GUEST ip=%s prefix=%d " % (
+            e2e.fixed_ip(pair.vm), lab_conf.tenant_network(lab.conf).prefixlen))
+        e2e.console_has(lab.conn, pair.vm, "source=%s " % source)
 
     def test_container_pings_the_vm(self, lab, pair):
         prefix = e2e.in_container_netns(_container_pid(lab, pair.container))

@@ -46,6 +46,15 @@ class TestDoctor:
         results = _by_name(doctor.check_libvirt(confutils.load(tmp_path)))
         assert results["qemu-img"].failed and "qemu-utils" in results["qemu-img"].fix
 
+    def test_missing_genisoimage_is_named_when_vms_get_a_config_drive(self, tmp_path,
+                                                                        monkeypatch):
+        monkeypatch.setattr(doctor.shutil, "which",
+                            lambda name: None if name == "genisoimage" else "/usr/bin/" + name)
+        results = _by_name(doctor.check_libvirt(confutils.load(tmp_path)))
+        assert results["config drive"].failed and "genisoimage" in results["config drive"].fix
+        off = confutils.load(tmp_path, "[libvirt]\nforce_config_drive = false\n")
+        assert "config drive" not in _by_name(doctor.check_libvirt(off))
+
     def test_contradictory_config(self, tmp_path):
         conf = confutils.load(tmp_path, "[host]\ndocker_nodename = box\n")
         plan, results = doctor.check_render(conf)

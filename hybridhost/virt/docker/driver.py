@@ -275,18 +275,26 @@ class DockerDriver(driver.ComputeDriver):
               accel_info=None):
         if driver.block_device_info_get_mapping(block_device_info):
             raise OperationNotSupported(operation="volumes", uuid=instance.uuid)
-        _check_vif_types(network_info)
         image_id = self._ensure_image(context, image_meta)
-        specs = self._specs(network_info)
+        allocated = []
         try:
             with _as_fault(nova_exception.InstanceDeployFailure, instance):
+                # nova allocates the network in the background and network_info blocks
+                # until it is done: the image and the container need no network, so
+                # they are made first, meanwhile.
                 self._create(instance, image_id, image_meta)
+                _check_vif_types(network_info)
+                allocated = network_info or []
+                LOG.info("Network of instance %(uuid)s allocated: ports %(ports)s",
+                         {"uuid": instance.uuid, "ports": [vif["id"] for vif in allocated]})
+                specs = self._specs(network_info)
                 self.spec_store.save(instance.uuid, specs)
                 if power_on:
                     self._start_waiting_for_vifs(instance, network_info, specs)
         except Exception:
             LOG.warning("Spawn of instance %s failed; cleaning up", instance.uuid)
-            self._teardown(instance, network_info)
+            # A failed allocation re-raises on every read of network_info: not read again.
+            self._teardown(instance, allocated)
             raise
         LOG.info("Instance %s spawned", instance.uuid)
 

@@ -154,3 +154,18 @@ class OvsPorts:
         rows = self.api.tables["Interface"].rows.values()
         names = [row.name for row in rows if row.external_ids.get(OWNER_KEY) == self.owner]
         return [port for port in map(self.get_port, names) if port is not None]
+
+
+def delete_ports_of(conn_str, iface_ids, timeout=10):
+    """Delete every port whose Interface carries one of ``iface_ids``, whoever owns it.
+
+    Only for what a neutron agent left when it is gone for good (the lab's DHCP agent,
+    switched off). Returns the names of the ports deleted.
+    """
+    ports = OvsPorts(conn_str, owner=None, timeout=timeout)
+    wanted = set(iface_ids)
+    names = [row.name for row in ports.api.tables["Interface"].rows.values()
+             if row.external_ids.get("iface-id") in wanted]
+    for name in names:
+        ports._run("delete port", name, ports.api.del_port(name, if_exists=True))
+    return names

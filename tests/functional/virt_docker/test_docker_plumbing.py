@@ -8,6 +8,7 @@ import uuid as uuidlib
 from nova.compute import power_state
 
 from hybridhost.virt.docker import ovs
+from tests.functional import base as functional_base
 from tests.functional.virt_docker import base
 
 
@@ -73,6 +74,17 @@ class OvsPortsTest(unittest.TestCase):
         port = self.mine.get_port(name)
         self.assertEqual(("port-2", "fa:16:3e:00:00:bb"), (port.iface_id, port.mac))
         self.assertGreater(port.ofport, 0)
+
+    def test_delete_ports_of_takes_the_given_neutron_ports_whoever_owns_them(self):
+        """The lab's clean-up after its DHCP agent: by iface-id, not by owner."""
+        gone, kept = self._veth(), self._veth()
+        self.theirs.add_port(self.bridge, gone, "dhcp-port", "fa:16:3e:00:00:cc", "dhcp")
+        self.mine.add_port(self.bridge, kept, "port-1", "fa:16:3e:00:00:aa", "vm-1")
+        self.assertEqual([gone], ovs.delete_ports_of(base.OVSDB, ["dhcp-port", "absent"]))
+        functional_base.wait_until(lambda: self.theirs.get_port(gone) is None, 10,
+                                   interval=0.1, what="the IDL to see the delete")
+        self.assertIsNotNone(self.mine.get_port(kept))
+        self.assertEqual([], ovs.delete_ports_of(base.OVSDB, ["dhcp-port"]))
 
     def test_missing_bridge(self):
         from hybridhost import exception

@@ -44,6 +44,13 @@ class TestLabOptions:
         with pytest.raises(exception.ConfigInvalid, match="of_listen_port"):
             lab_conf.check(conf)
 
+    def test_vms_with_neither_dhcp_nor_config_drive_are_refused(self, tmp_path):
+        conf = confutils.load(tmp_path, "[libvirt]\nforce_config_drive = false\n")
+        with pytest.raises(exception.ConfigInvalid, match=r"\[lab\] dhcp_agent.*config drive"):
+            lab_conf.check(conf)
+        lab_conf.check(confutils.load(tmp_path, "[libvirt]\nforce_config_drive = false\n"
+                                                "[lab]\ndhcp_agent = true\n"))
+
     def test_out_of_range_port_fails_at_load(self, tmp_path):
         with pytest.raises(exception.ConfigInvalid, match=r"\[lab\] mysql_port"):
             confutils.load(tmp_path, "[lab]\nmysql_port = 70000\n")

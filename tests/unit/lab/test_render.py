@@ -20,12 +20,22 @@ def _ini(text):
     return parser
 
 
-@pytest.fixture
-def lab(tmp_path):
-    conf = confutils.load(tmp_path, "[lab]\nenabled = true\n")
+def _rendered(tmp_path, extra=""):
+    conf = confutils.load(tmp_path, "[lab]\nenabled = true\n" + extra)
     secrets, _ = lab_state.ensure_secrets(conf)
     plan, files = render.render(conf)
     return conf, plan, files, secrets
+
+
+@pytest.fixture
+def lab(tmp_path):
+    return _rendered(tmp_path)
+
+
+@pytest.fixture
+def lab_dhcp(tmp_path):
+    """The lab with [lab] dhcp_agent = true."""
+    return _rendered(tmp_path, "dhcp_agent = true\n")
 
 
 class TestWhenRendered:
@@ -38,8 +48,7 @@ class TestWhenRendered:
         assert lab_render.PROGRAM_FILE in files
         for name in ("my.cnf", "rabbitmq.conf", "keystone/keystone.conf",
                      "placement/placement.conf", "glance/glance-api.conf", "nova/nova.conf",
-                     "nova/nova-db.conf", "neutron/neutron.conf", "neutron/ml2_conf.ini",
-                     "dhcp_agent.ini"):
+                     "nova/nova-db.conf", "neutron/neutron.conf", "neutron/ml2_conf.ini"):
             assert "conf/lab/%s" % name in files
 
     def test_deterministic(self, lab):
@@ -63,8 +72,8 @@ class TestSecretsStayWhereTheyBelong:
         assert db.get("api_database", "connection").endswith("/nova_api?charset=utf8")
         assert db.get("database", "connection").endswith("/nova?charset=utf8")
 
-    def test_dhcp_agent_config_has_no_database(self, lab):
-        assert "mysql" not in lab[2]["conf/lab/dhcp_agent.ini"]
+    def test_dhcp_agent_config_has_no_database(self, lab_dhcp):
+        assert "mysql" not in lab_dhcp[2]["conf/lab/dhcp_agent.ini"]
 
     def test_computes_and_agent_join_the_lab_with_its_generated_passwords(self, lab):
         conf, _plan, files, secrets = lab
@@ -99,8 +108,28 @@ class TestLoopbackOnly:
 
 
 class TestNeutron:
-    def test_dhcp_agent_runs_as_the_one_agents_host_with_veth(self, lab):
-        _conf, plan, files, _secrets = lab
+    def test_no_dhcp_agent_by_default_and_vms_get_a_config_drive(self, lab):
+        conf, plan, files, _secrets = lab
+        assert "conf/lab/dhcp_agent.ini" not in files
+        assert lab_render.DHCP_AGENT not in [n for _g, n in lab_render.program_names(conf, plan)]
+        neutron = _ini(files["conf/lab/neutron/neutron.conf"])
+        assert neutron.get("DEFAULT", "dhcp_agent_notification") == "false"
+        assert _ini(files["conf/nova-kvm.conf"]).get("DEFAULT", "force_config_drive") == "true"
+        assert not _ini(files["conf/nova-docker.conf"]).has_option(
+            "DEFAULT", "force_config_drive")
+
+    def test_no_periodic_workers_process_and_a_quota_driver_that_needs_none(self, lab):
+        conf, plan, files, _secrets = lab
+        names = [n for _g, n in lab_render.program_names(conf, plan)]
+        assert [n for n in names if "neutron" in n] == ["neutron-api", "neutron-rpc-server"]
+        neutron = _ini(files["conf/lab/neutron/neutron.conf"])
+        assert neutron.get("QUOTAS", "quota_driver") == "neutron.db.quota.driver.DbQuotaDriver"
+        assert neutron.get("DEFAULT", "allow_automatic_dhcp_failover") == "false"
+
+    def test_dhcp_agent_runs_as_the_one_agents_host_with_veth(self, lab_dhcp):
+        _conf, plan, files, _secrets = lab_dhcp
+        assert _ini(files["conf/lab/neutron/neutron.conf"]).get(
+            "DEFAULT", "dhcp_agent_notification") == "true"
         dhcp = _ini(files["conf/lab/dhcp_agent.ini"])
         assert dhcp.get("DEFAULT", "host") == plan.agent.host
         assert dhcp.get("DEFAULT", "ovs_use_veth") == "true"
@@ -139,8 +168,8 @@ class TestPrograms:
         nova_conf = _ini(lab[2]["conf/lab/nova/nova.conf"])
         assert nova_conf.get("scheduler", "discover_hosts_in_cells_interval") == "5"
 
-    def test_dhcp_agent_waits_for_the_integration_bridge(self, lab):
-        parsed = _ini(lab[2][lab_render.PROGRAM_FILE])
+    def test_dhcp_agent_waits_for_the_integration_bridge(self, lab_dhcp):
+        parsed = _ini(lab_dhcp[2][lab_render.PROGRAM_FILE])
         command = parsed.get("program:neutron-dhcp-agent", "command")
         assert "wait-for" in command and "--bridge br-int" in command
 

@@ -102,14 +102,57 @@ class SpawnTest(helpers.DriverUnitTestCase):
         self.assertEqual({}, self.net.veths)
         self.assertEqual([], self.engine.list_own())
 
-    def test_a_failed_port_binding_is_said_so_before_anything_happens(self):
+    def test_a_failed_port_binding_is_said_so_and_leaves_no_container(self):
         net_info = self.network_info([V4])
         net_info[0]["type"] = "binding_failed"
         self.assertRaises(nova_exception.PortBindingFailed, self.spawn, net_info)
         net_info[0]["type"] = "vhostuser"
         error = self.assertRaises(nova_exception.VirtualInterfacePlugException, self.spawn, net_info)
         self.assertIn("vhostuser", str(error))
-        self.assertEqual(([], []), (self.engine.list_own(), self.images.downloads))
+        self.assertEqual(([], {}), (self.engine.list_own(), self.net.veths))
+
+    def test_the_container_is_created_while_nova_still_allocates_the_network(self):
+        """network_info is read only after docker create (nova's async wrapper blocks)."""
+        created_before_read = []
+        net_info = self.network_info([V4])
+        engine = self.engine
+
+        class AsyncNetworkInfo(list):
+            """Like nova's NetworkInfoAsyncWrapper: every read waits (here: records)."""
+
+            def _wait(self):
+                created_before_read.append(len(engine.list_own()))
+
+            def __len__(self):
+                self._wait()
+                return super().__len__()
+
+            def __iter__(self):
+                self._wait()
+                return super().__iter__()
+
+        instance = self.instance()
+        self.driver.spawn(self.context, instance, self.image_meta(self.images.add(self.tarball)),
+                          [], None, {}, network_info=AsyncNetworkInfo(net_info))
+        self.assertEqual(1, created_before_read[0])
+        self.assertEqual(power_state.RUNNING, self.driver.get_info(instance).state)
+
+    def test_a_failed_network_allocation_removes_the_container_and_reraises_once(self):
+        reads = []
+
+        class FailedAllocation(list):
+            """nova's wrapper re-raises the allocation's error on every read."""
+
+            def _wait(self):
+                reads.append(1)
+                raise nova_exception.PortLimitExceeded()
+
+            __len__ = __iter__ = _wait
+
+        self.assertRaises(nova_exception.PortLimitExceeded, self.driver.spawn, self.context,
+                          self.instance(), self.image_meta(self.images.add(self.tarball)), [],
+                          None, {}, network_info=FailedAllocation())
+        self.assertEqual(([], [1]), (self.engine.list_own(), reads))
 
     def test_a_flavor_too_small_for_a_container_is_a_deploy_fault(self):
         glance_id = self.images.add(self.tarball)
