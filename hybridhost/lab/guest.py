@@ -35,6 +35,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import shutil
 import stat
 import struct
@@ -376,12 +377,16 @@ def kernel_package(metapackage=KERNEL_METAPACKAGE):
         LOG.info("apt does not know %s yet; running apt-get update", metapackage)
         run(["apt-get", "update", "-qq"])
         fields = _apt_show(metapackage)
-    depends = [d.strip().split(" ")[0] for d in fields.get("Depends", "").split(",")]
-    images = [d for d in depends if d.startswith("linux-image-")]
+    images = [re.match(r"(\S+)(?:\s*\(=\s*([^)\s]+)\))?", d.strip()).groups()
+              for d in fields.get("Depends", "").split(",")
+              if d.strip().startswith("linux-image-")]
     if not images:
         raise exception.LabBuildFailed(artifact="guest", reason="%s depends on no "
                                        "linux-image package" % metapackage)
-    return images[0], _apt_show(images[0])["Version"]
+    package, version = images[0]
+    # Debian's metapackage pins the exact version ("(= 6.1.192-2)"): one apt-cache call
+    # (about 1.3 s each here) instead of two on every 'lab up'.
+    return package, version or _apt_show(package)["Version"]
 
 
 def _apt_show(package):

@@ -139,3 +139,33 @@ class TestBuildErrors:
         blocker.write_text("a file where the cache directory should be")
         with pytest.raises(exception.LabBuildFailed, match="cache"):
             guest.build(str(blocker))
+
+
+class TestKernelPackage:
+    def _apt(self, monkeypatch, fields_by_package):
+        asked = []
+
+        def apt_show(package):
+            asked.append(package)
+            return fields_by_package[package]
+
+        monkeypatch.setattr(guest, "_apt_show", apt_show)
+        return asked
+
+    def test_the_metapackages_pinned_version_needs_one_apt_call(self, monkeypatch):
+        asked = self._apt(monkeypatch, {"linux-image-cloud-amd64": {
+            "Depends": "linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)"}})
+        assert guest.kernel_package() == ("linux-image-6.1.0-56-cloud-amd64", "6.1.192-2")
+        assert asked == ["linux-image-cloud-amd64"]
+
+    def test_an_unpinned_dependency_asks_apt_for_its_version(self, monkeypatch):
+        asked = self._apt(monkeypatch, {
+            "linux-image-cloud-amd64": {"Depends": "initramfs-tools, linux-image-6.1.0-9-cloud-amd64"},
+            "linux-image-6.1.0-9-cloud-amd64": {"Version": "6.1.27-1"}})
+        assert guest.kernel_package() == ("linux-image-6.1.0-9-cloud-amd64", "6.1.27-1")
+        assert asked == ["linux-image-cloud-amd64", "linux-image-6.1.0-9-cloud-amd64"]
+
+    def test_no_kernel_dependency_is_a_build_failure(self, monkeypatch):
+        self._apt(monkeypatch, {"linux-image-cloud-amd64": {"Depends": "initramfs-tools"}})
+        with pytest.raises(exception.LabBuildFailed, match="no linux-image"):
+            guest.kernel_package()
