@@ -274,9 +274,10 @@ def wait_healthy(conn, plan, progress, dhcp_agent=False, timeout=HEALTH_TIMEOUT)
         except errors.api_errors() as err:
             problems = ["the APIs do not answer yet (%s)" % _first_line(err)]
         if problems != last:
+            ready = ["both nova-computes", "their hypervisors", "the OVS agent"] + (
+                ["the DHCP agent"] if dhcp_agent else [])
             progress("waiting: %s" % "; ".join(problems) if problems else
-                     "both nova-computes, their hypervisors and the OVS agent%s are up"
-                     % (" and the DHCP agent" if dhcp_agent else ""))
+                     "%s and %s are up" % (", ".join(ready[:-1]), ready[-1]))
             last = problems
         if not problems:
             return
