@@ -125,9 +125,9 @@ def register(subparsers):
                         "once, render its configuration with the box's, start (or update) "
                         "supervisord, bootstrap databases, keystone, the catalog and cells, "
                         "wait until both nova-computes and the OVS agent (and the DHCP "
-                        "agent, when [lab] dhcp_agent is on) are up, then create the demo network, flavors and images. Each "
-                        "step is printed with the elapsed time; a second run changes "
-                        "nothing.")
+                        "agent, when [lab] dhcp_agent is on) are up, then create the demo "
+                        "network, flavors and images. Each step is printed with the "
+                        "elapsed time; a second run changes nothing.")
     up.add_argument("--wait", type=float, default=300, metavar="SECONDS",
                     help="How long to wait for every program to be RUNNING (default 300).")
     up.set_defaults(func=cmd_up)

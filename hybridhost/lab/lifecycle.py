@@ -350,7 +350,11 @@ def up(conf, out, wait=300):
     conn = bootstrap.admin_connection(conf, secrets)
     wait_healthy(conn, plan, progress, conf.lab.dhcp_agent)
     if not conf.lab.dhcp_agent:
-        _forget_dhcp(conn, conf, plan, progress)
+        try:
+            _forget_dhcp(conn, conf, plan, progress)
+        except errors.api_errors() as err:
+            raise errors.LabApiFailed(service="neutron", doing="removing what the DHCP "
+                                      "agent left", reason=_first_line(err)) from err
     if conf.lab.demo:
         try:
             demo.ensure(conn, conf, progress)

@@ -160,7 +160,8 @@ class TestKernelPackage:
 
     def test_an_unpinned_dependency_asks_apt_for_its_version(self, monkeypatch):
         asked = self._apt(monkeypatch, {
-            "linux-image-cloud-amd64": {"Depends": "initramfs-tools, linux-image-6.1.0-9-cloud-amd64"},
+            "linux-image-cloud-amd64": {
+                "Depends": "initramfs-tools, linux-image-6.1.0-9-cloud-amd64"},
             "linux-image-6.1.0-9-cloud-amd64": {"Version": "6.1.27-1"}})
         assert guest.kernel_package() == ("linux-image-6.1.0-9-cloud-amd64", "6.1.27-1")
         assert asked == ["linux-image-cloud-amd64", "linux-image-6.1.0-9-cloud-amd64"]
