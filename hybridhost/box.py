@@ -1,5 +1,6 @@
 """Bring the box up and down under supervisord, and read its state."""
 
+import hashlib
 import logging
 import os
 import subprocess
@@ -34,6 +35,65 @@ def render_to_disk(conf, out_dir=None):
     plan, files = render.render(conf)
     changed = rendered_files.write(files, out_dir or plan.config_dir)
     return plan, changed
+
+
+#: Under [paths] state_root: the fingerprint of the hybridhost code the running
+#: nova-compute-docker was started with.
+CODE_STAMP = "code.sha256"
+
+
+def code_fingerprint(roots=None):
+    """sha256 over the installed hybridhost package and the nova driver shim (.py files)."""
+    if roots is None:
+        import hybridhost
+
+        roots = [os.path.dirname(hybridhost.__file__)]
+        shim = os.path.join(os.path.dirname(os.path.dirname(
+            os.path.dirname(hybridhost.__file__))), "nova", "virt", "hybridhost_docker")
+        if os.path.isdir(shim):
+            roots.append(shim)
+    digest = hashlib.sha256()
+    for root in roots:
+        for directory, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(n for n in names if n.endswith(".py")):
+                path = os.path.join(directory, name)
+                digest.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()
+
+
+def restart_if_code_changed(conf, plan, restarted_groups=None):
+    """After an upgrade (tools/install.sh reinstalls hybridhost) the Docker side's
+    nova-compute still runs the old driver: restart it (its privsep daemon goes with it)
+    unless its group was just (re)started anyway; ``restarted_groups`` None means
+    supervisord is only starting now. Returns the programs restarted; records the
+    fingerprint either way."""
+    stamp = os.path.join(conf.paths.state_root, CODE_STAMP)
+    fingerprint = code_fingerprint()
+    try:
+        with open(stamp) as handle:
+            previous = handle.read().strip()
+    except FileNotFoundError:
+        previous = None
+    restarted = []
+    program = "%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program)
+    if restarted_groups is not None and previous not in (None, fingerprint) and \
+            supervisor_render.BOX_GROUP not in restarted_groups:
+        LOG.info("hybridhost's code changed since %s started; restarting it", program)
+        client = client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
+        try:
+            client.stop(program)
+        except exception.SupervisorFault as err:  # not running: starting it is enough
+            LOG.debug("stop %(program)s: %(err)s", {"program": program, "err": err})
+        client.start(program)
+        restarted.append(program)
+    if previous != fingerprint:
+        os.makedirs(conf.paths.state_root, exist_ok=True)
+        with open(stamp, "w") as handle:
+            handle.write(fingerprint + "\n")
+    return restarted
 
 
 def _run(argv):

@@ -83,10 +83,14 @@ def cmd_up(args):
         print("[%6.1fs] supervisord already running; groups added %s, changed %s, removed %s"
               % (time.monotonic() - started, added or "-", changed_groups or "-",
                  removed or "-"), flush=True)
+        for program in box.restart_if_code_changed(conf, plan, set(added) | set(changed_groups)):
+            print("[%6.1fs] restarted %s (hybridhost's code changed)" % (
+                time.monotonic() - started, program), flush=True)
         client.start_all()
     else:
         if args.foreground:
             print("supervisord runs in the foreground; Ctrl-C stops the box.", flush=True)
+        box.restart_if_code_changed(conf, plan)  # records the code that starts now
         box.start_supervisord(conf, plan, foreground=args.foreground)
         print("[%6.1fs] supervisord started (control socket %s)" % (
             time.monotonic() - started, box.client_for(conf).url), flush=True)

@@ -339,6 +339,9 @@ def up(conf, out, wait=300):
     restarted_groups = _start_supervisor(conf, plan, progress)
     if restarted_groups is not None and changed:
         _restart_changed(conf, plan, changed, restarted_groups, progress)
+    new_code = box.restart_if_code_changed(conf, plan, restarted_groups)
+    if new_code:
+        progress("restarted %s (hybridhost's code changed)" % ", ".join(new_code))
     _bootstrap(conf, plan, secrets, progress)
     programs = box.wait_settled(box.client_for(conf), wait, _report_program(progress),
                                 progress.started)
