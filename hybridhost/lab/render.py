@@ -10,6 +10,7 @@ import os
 from hybridhost.lab import conf as lab_conf
 from hybridhost.lab import state as lab_state
 from hybridhost.render import ini
+from hybridhost.render import keystone
 from hybridhost.render import supervisor as box_supervisor
 from hybridhost.targeting import model as targeting_model
 
@@ -68,16 +69,8 @@ def auth_url(conf):
 
 
 def _service_auth(conf, secrets, user):
-    return [
-        ("auth_type", "password"),
-        ("auth_url", auth_url(conf)),
-        ("username", user),
-        ("password", secrets[user]),
-        ("project_name", "service"),
-        ("user_domain_name", "Default"),
-        ("project_domain_name", "Default"),
-        ("region_name", conf.openstack.region_name),
-    ]
+    return keystone.password_auth(auth_url(conf), user, secrets[user], "service",
+                                  conf.openstack.region_name)
 
 
 def _authtoken(conf, secrets, user):

@@ -3,6 +3,7 @@
 import os
 
 from hybridhost.render import ini
+from hybridhost.render import keystone
 
 # Privsep contexts nova-compute (and os-vif, os-brick inside it) may start. Each gets
 # an explicit helper so no 'sudo' is needed and the venv's privsep-helper is used.
@@ -31,17 +32,10 @@ def render_kvm_provider_config():
 
 def _keystone_auth(conf, endpoint=None, **extra):
     os_ = conf.openstack
-    items = [
-        ("auth_type", "password"),
-        ("auth_url", os_.auth_url),
-        ("username", os_.username),
-        ("password", os_.password),
-        ("project_name", os_.project_name),
-        ("user_domain_name", os_.user_domain_name),
-        ("project_domain_name", os_.project_domain_name),
-        ("region_name", os_.region_name),
-        ("valid_interfaces", os_.interface),
-    ]
+    items = keystone.password_auth(
+        os_.auth_url, os_.username, os_.password, os_.project_name, os_.region_name,
+        os_.user_domain_name, os_.project_domain_name)
+    items.append(("valid_interfaces", os_.interface))
     items.extend(extra.items())
     items.append(("endpoint_override", endpoint))
     return items
