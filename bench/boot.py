@@ -38,6 +38,8 @@ import statistics
 import sys
 import time
 
+from hybridhost import exception
+from hybridhost import readiness
 from hybridhost.lab import demo
 from tests.e2e import lab as e2e
 
@@ -67,25 +69,28 @@ def _field(item, name):
 
 def wait_built(conn, server, timeout=e2e.SERVER_TIMEOUT):
     """``(server, monotonic time its build was first seen finished)``; the server must
-    then be ACTIVE."""
-    deadline = time.monotonic() + timeout
-    request_id = None
-    while time.monotonic() < deadline:
-        if request_id is None:
+    then be ACTIVE (AssertionError otherwise, DependencyNotReady after ``timeout``)."""
+    found = {}
+
+    def build_finished():
+        if "request_id" not in found:
             actions = list(conn.compute.server_actions(server))
-            request_id = _field(actions[0], "request_id") if actions else None
-        else:
-            action = conn.compute.get_server_action(request_id, server)
-            for event in _field(action, "events") or ():
-                if _field(event, "event") == BUILD_EVENT and _field(event, "finish_time"):
-                    seen = time.monotonic()
-                    server = conn.compute.get_server(server.id)
-                    if server.status != "ACTIVE":
-                        raise AssertionError("server %s built but %s: %s" % (
-                            server.id, server.status, server.fault))
-                    return server, seen
-        time.sleep(POLL)
-    raise AssertionError("server %s not built after %ss" % (server.id, timeout))
+            if not actions:
+                return "no create action yet"
+            found["request_id"] = _field(actions[0], "request_id")
+        action = conn.compute.get_server_action(found["request_id"], server)
+        for event in _field(action, "events") or ():
+            if _field(event, "event") == BUILD_EVENT and _field(event, "finish_time"):
+                found["seen"] = time.monotonic()
+                return None
+        return "%s not finished" % BUILD_EVENT
+
+    readiness.wait(build_finished, timeout, "server %s built" % server.id, interval=POLL)
+    server = conn.compute.get_server(server.id)
+    if server.status != "ACTIVE":
+        raise AssertionError("server %s built but %s: %s" % (
+            server.id, server.status, server.fault))
+    return server, found["seen"]
 
 
 def boot_one(lab, flavor, image, network, observer_pid, index):
@@ -96,7 +101,7 @@ def boot_one(lab, flavor, image, network, observer_pid, index):
         networks=[{"uuid": network.id}])
     try:
         server, seen_active = wait_built(lab.conn, server)
-    except AssertionError:
+    except (AssertionError, exception.DependencyNotReady):
         _delete(lab, server)
         raise
     active = seen_active - started
