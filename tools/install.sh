@@ -12,11 +12,13 @@ APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux pr
               qemu-utils
               # the lab (hybridhost lab up): control plane, libvirt side, DHCP, config drives
               mariadb-server rabbitmq-server libvirt-daemon-system libvirt-dev pkg-config
+              # mysqlclient, the services' MariaDB driver, builds against it
+              libmariadb-dev
               dnsmasq-base genisoimage conntrack)
-# The lab's control plane in the venv (pinned by constraints.txt); libvirt-python builds
-# against Debian's libvirt-dev (gcc, pkg-config).
+# The lab's control plane in the venv (pinned by constraints.txt); libvirt-python and
+# mysqlclient build against Debian's libvirt-dev and libmariadb-dev (gcc, pkg-config).
 LAB_PIP_PACKAGES=(keystone glance openstack-placement uWSGI python-openstackclient PyMySQL
-                  libvirt-python)
+                  mysqlclient libvirt-python)
 
 step() { printf '[%5ss] %s\n' "$SECONDS" "$*"; }
 

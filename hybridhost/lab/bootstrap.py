@@ -7,10 +7,12 @@ fingerprint of what it depends on (passwords, ports, versions), so a second
 
 import concurrent.futures
 import hashlib
+import importlib.util
 import json
 import logging
 import os
 import subprocess
+import sys
 import time
 
 from hybridhost import exception
@@ -53,6 +55,14 @@ def _run(argv, timeout=600, env=None):
         raise exception.CommandFailed(command=" ".join(argv[:4]), code=proc.returncode,
                                       output="\n".join(output))
     return proc.stdout
+
+
+def require_python_packages():
+    """Refuse before anything changes when this virtualenv (the services' too: [paths]
+    bin_dir defaults to it) lacks a package the rendered services import."""
+    for module, package, why in lab_render.PYTHON_NEEDS:
+        if importlib.util.find_spec(module) is None:
+            raise errors.LabPackageMissing(package=package, why=why, python=sys.executable)
 
 
 def fingerprint(conf, secrets, *parts):

@@ -9,6 +9,12 @@ class LabApiFailed(exception.HybridhostError):
                "[paths] log_root.")
 
 
+class LabPackageMissing(exception.HybridhostError):
+    msg_fmt = ("The lab's services need the Python package %(package)s (%(why)s), which "
+               "%(python)s cannot import; run tools/install.sh (it installs the lab's "
+               "pinned packages into the virtualenv).")
+
+
 def api_errors():
     """The exception classes of openstacksdk and keystoneauth (one adapter translates them)."""
     from keystoneauth1 import exceptions as ksa_exceptions

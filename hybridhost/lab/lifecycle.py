@@ -324,6 +324,7 @@ def up(conf, out, wait=300):
     """Bring the lab and the box up (idempotent). Returns the Progress for timing."""
     progress = Progress(out)
     _enable(conf)
+    bootstrap.require_python_packages()
     secrets, created = lab_state.ensure_secrets(conf)
     progress("passwords %s (%s, mode 0600)" % ("generated" if created else "kept",
                                                lab_state.layout(conf).secrets_file))

@@ -1,5 +1,6 @@
 """lab up/down helpers that need no daemon: restarts, qemu.conf, health, access, CLI."""
 
+import importlib.util
 import os
 import stat
 
@@ -115,6 +116,17 @@ class TestCommandLine:
         path = confutils.write_conf(tmp_path)
         code, _out, err = self._run(capsys, "--config-file", path, "lab", "up")
         assert code == 2 and "[lab] enabled" in err and "Traceback" not in err
+        assert not lab_state.exists(confutils.load(tmp_path))
+
+    def test_lab_up_without_the_database_driver_says_so_and_changes_nothing(
+            self, tmp_path, capsys, monkeypatch):
+        real_find_spec = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
+            None if name == "MySQLdb" else real_find_spec(name, *a)))
+        path = confutils.write_conf(tmp_path, "[lab]\nenabled = true\n")
+        code, _out, err = self._run(capsys, "--config-file", path, "lab", "up")
+        assert code == 1 and "Traceback" not in err
+        assert "mysqlclient" in err and "tools/install.sh" in err
         assert not lab_state.exists(confutils.load(tmp_path))
 
     def test_purge_needs_confirmation(self, tmp_path, capsys):

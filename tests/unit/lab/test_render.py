@@ -72,6 +72,15 @@ class TestSecretsStayWhereTheyBelong:
         assert db.get("api_database", "connection").endswith("/nova_api?charset=utf8")
         assert db.get("database", "connection").endswith("/nova?charset=utf8")
 
+    def test_every_service_reaches_mariadb_through_mysqlclient_on_loopback(self, lab):
+        _conf, _plan, files, _secrets = lab
+        urls = [line.split(" = ", 1)[1] for text in files.values()
+                for line in text.splitlines() if line.startswith("connection = ")]
+        assert len(urls) == 6  # keystone, glance, placement, neutron, nova_api, nova
+        for url in urls:
+            assert url.startswith("mysql+mysqldb://")
+            assert "@127.0.0.1:" in url
+
     def test_dhcp_agent_config_has_no_database(self, lab_dhcp):
         assert "mysql" not in lab_dhcp[2]["conf/lab/dhcp_agent.ini"]
 
