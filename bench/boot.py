@@ -10,6 +10,11 @@ time:
   ping    - ``server create`` to the first ICMP reply from the container's fixed IP,
             pinged every 0.25 s from the network namespace of an observer: the first
             (warm-up) container of the run, kept until the end.
+Each counted boot starts after a random pause of up to one OVS agent loop (1 s, its
+polling_interval): the agent sees a new port only at its next loop, and boots that follow
+one another at a steady pace would otherwise meet the loop at nearly the same phase, so
+that a whole run came out lucky or unlucky by up to ~0.5 s (seen: p50 2.6 s to 3.2 s
+between runs of the same code). ``--seed`` makes the pauses repeatable.
 Then the same number of ``docker run -d --network none`` (create + start through the
 Docker API, same image and command, already loaded) on the same engine, timed to running.
 
@@ -33,6 +38,7 @@ object. Every server and container it made is deleted. Needs a lab that is up
 import argparse
 import datetime
 import json
+import random
 import re
 import statistics
 import sys
@@ -41,6 +47,7 @@ import time
 from hybridhost import exception
 from hybridhost import readiness
 from hybridhost.lab import demo
+from hybridhost.render import neutron as render_neutron
 from tests.e2e import lab as e2e
 
 TARGET_P50_ACTIVE = 3.0
@@ -48,6 +55,7 @@ TARGET_P50_ACTIVE = 3.0
 # groups) that queue behind the boot's own port create and bind. An instance action is
 # read from nova's database alone (~50 ms of nova-api), so it is polled instead.
 POLL = 0.2
+AGENT_LOOP_S = render_neutron.POLLING_INTERVAL_S
 BUILD_EVENT = "compute__do_build_and_run_instance"
 BENCH_LABEL = {"hybridhost.bench": "boot"}
 BENCH_IMAGE = "hh-bench-sleep"
@@ -135,9 +143,10 @@ def bench_image(lab):
     return lab.conn.image.wait_for_status(image, status="active", wait=120)
 
 
-def nova_boots(lab, count, image):
+def nova_boots(lab, count, image, pause):
     """One at a time, each deleted before the next: the Docker side's share of a small
-    box (vCPUs x cpu_allocation_ratio) may hold only a few containers at once."""
+    box (vCPUs x cpu_allocation_ratio) may hold only a few containers at once. ``pause()``
+    runs before each counted boot."""
     flavor = lab.conn.compute.find_flavor("hh.container")
     network = lab.conn.network.find_network(demo.NETWORK)
     actives, pings, marks = [], [], []
@@ -149,6 +158,7 @@ def nova_boots(lab, count, image):
             "nova-%s" % observer.id).attrs["State"]["Pid"]
         for index in range(1, count + 1):
             server = None
+            pause()
             try:
                 server, active, ping = boot_one(lab, flavor, image, network, observer_pid,
                                                 index)
@@ -296,6 +306,8 @@ def main(argv=None):
     parser.add_argument("--count", type=int, default=10, help="containers per series (>= 10)")
     parser.add_argument("--config-file", default=e2e.CONFIG)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the random pauses between boots (default: random)")
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
@@ -306,7 +318,9 @@ def main(argv=None):
     lab = e2e.connect(args.config_file)
     image = bench_image(lab)
     try:
-        actives, pings, glance_id, runs = nova_boots(lab, args.count, image)
+        phase = random.Random(args.seed)
+        actives, pings, glance_id, runs = nova_boots(
+            lab, args.count, image, lambda: time.sleep(phase.uniform(0, AGENT_LOOP_S)))
         raw = docker_runs(lab, args.count, glance_id)
     finally:
         lab.conn.image.delete_image(image, ignore_missing=True)

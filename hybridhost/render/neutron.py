@@ -4,6 +4,11 @@ import os
 
 from hybridhost.render import ini
 
+# The agent notices new ports only at its next loop; at neutron's default 2 s a port
+# waits 1 s on average before neutron reports it up (and nova, which waits for
+# network-vif-plugged, makes the instance ACTIVE). 1 s is the least neutron accepts.
+POLLING_INTERVAL_S = 1
+
 
 def render_agent(conf, plan):
     agent = plan.agent
@@ -20,10 +25,7 @@ def render_agent(conf, plan):
         ("agent", [
             # Run as root without sudo: privsep and helpers are started through 'env'.
             ("root_helper", "env"),
-            # The agent notices new ports only at its next loop; at the default 2 s a
-            # port waits 1 s on average before neutron reports it up (and nova, which
-            # waits for network-vif-plugged, makes the instance ACTIVE).
-            ("polling_interval", 1),
+            ("polling_interval", POLLING_INTERVAL_S),
             ("tunnel_types", ovs.tunnel_types or None),
         ]),
         ("ovs", [
