@@ -26,6 +26,7 @@ import time
 
 import psutil
 
+from hybridhost import exception
 from hybridhost import plan as box_plan
 from hybridhost import supervisor_rpc
 from hybridhost.lab import demo
@@ -112,7 +113,7 @@ def boot_pair(lab):
             networks=[{"uuid": network.id}]))
     try:
         return [e2e.wait_active(lab.conn, server, interval=1) for server in servers]
-    except AssertionError:
+    except (AssertionError, exception.DependencyNotReady):
         delete(lab, servers)
         raise
 

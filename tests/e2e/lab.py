@@ -8,12 +8,12 @@ reason, except with CI=true, where they fail.
 import dataclasses
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
 from hybridhost import conf as hh_conf
 from hybridhost import plan as box_plan
+from hybridhost import readiness
 from hybridhost.lab import bootstrap
 from hybridhost.lab import render as lab_render
 from hybridhost.lab import state as lab_state
@@ -66,29 +66,33 @@ def connect(config=CONFIG):
 
 
 def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
-    """Poll quickly (the bench measures with it); returns the ACTIVE server or raises."""
-    deadline = time.monotonic() + timeout
-    while True:
-        server = conn.compute.get_server(server.id)
-        if server.status == "ACTIVE":
-            return server
-        if server.status == "ERROR":
-            raise AssertionError("server %s ERROR: %s" % (server.id, server.fault))
-        if time.monotonic() > deadline:
-            raise AssertionError("server %s still %s after %ss" % (
-                server.id, server.status, timeout))
-        time.sleep(interval)
+    """Poll quickly (the e2e pair's timing shows in the logs); returns the ACTIVE server.
+    AssertionError when it goes to ERROR, DependencyNotReady after ``timeout``."""
+    found = {}
+
+    def active():
+        found["server"] = conn.compute.get_server(server.id)
+        status = found["server"].status
+        if status == "ERROR":
+            raise AssertionError("server %s ERROR: %s" % (server.id, found["server"].fault))
+        return None if status == "ACTIVE" else "still %s" % status
+
+    readiness.wait(active, timeout, "server %s ACTIVE" % server.id, interval=interval)
+    return found["server"]
 
 
 def wait_error(conn, server, timeout=SERVER_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        server = conn.compute.get_server(server.id)
-        if server.status == "ERROR":
-            return server
-        assert server.status != "ACTIVE", "server %s became ACTIVE" % server.id
-        time.sleep(1)
-    raise AssertionError("server %s never failed" % server.id)
+    """The server once it is ERROR (the fault tests); AssertionError if it becomes ACTIVE."""
+    found = {}
+
+    def failed():
+        found["server"] = conn.compute.get_server(server.id)
+        status = found["server"].status
+        assert status != "ACTIVE", "server %s became ACTIVE" % server.id
+        return None if status == "ERROR" else "still %s" % status
+
+    readiness.wait(failed, timeout, "server %s ERROR" % server.id, interval=1)
+    return found["server"]
 
 
 def fixed_ip(server):
@@ -112,12 +116,17 @@ def in_container_netns(pid):
 
 
 def console_has(conn, server, needle, timeout=180):
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = conn.compute.get_server_console_output(server, length=400).get("output") or ""
-        if needle in text:
-            return text
-        time.sleep(2)
-    raise AssertionError("%r not in the console of %s after %ss; last lines:\n%s" % (
-        needle, server.id, timeout, "\n".join(text.splitlines()[-15:])))
+    """The console text once it holds ``needle``; DependencyNotReady (with the console's
+    last lines) after ``timeout``."""
+    found = {}
+
+    def printed():
+        found["text"] = (conn.compute.get_server_console_output(server, length=400)
+                         .get("output") or "")
+        if needle in found["text"]:
+            return None
+        return "%r not printed yet; last lines:\n%s" % (
+            needle, "\n".join(found["text"].splitlines()[-15:]))
+
+    readiness.wait(printed, timeout, "console of %s" % server.id, interval=2)
+    return found["text"]
