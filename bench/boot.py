@@ -13,8 +13,8 @@ time:
 Each counted boot starts after a random pause of up to one OVS agent loop (1 s, its
 polling_interval): the agent sees a new port only at its next loop, and boots that follow
 one another at a steady pace would otherwise meet the loop at nearly the same phase, so
-that a whole run came out lucky or unlucky by up to ~0.5 s (seen: p50 2.6 s to 3.2 s
-between runs of the same code). ``--seed`` makes the pauses repeatable.
+that a whole run came out lucky or unlucky (seen the same day: p50 2.6 s to 3.5 s
+between runs). ``--seed`` makes the pauses repeatable.
 Then the same number of ``docker run -d --network none`` (create + start through the
 Docker API, same image and command, already loaded) on the same engine, timed to running.
 

@@ -66,8 +66,8 @@ def connect(config=CONFIG):
 
 
 def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
-    """Poll quickly (the e2e pair's timing shows in the logs); returns the ACTIVE server.
-    AssertionError when it goes to ERROR, DependencyNotReady after ``timeout``."""
+    """The server once it is ACTIVE; AssertionError when it goes to ERROR,
+    DependencyNotReady after ``timeout``."""
     found = {}
 
     def active():
@@ -82,7 +82,8 @@ def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
 
 
 def wait_error(conn, server, timeout=SERVER_TIMEOUT):
-    """The server once it is ERROR (the fault tests); AssertionError if it becomes ACTIVE."""
+    """The server once it is ERROR (the fault tests); AssertionError if it becomes ACTIVE,
+    DependencyNotReady after ``timeout``."""
     found = {}
 
     def failed():
