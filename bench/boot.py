@@ -56,6 +56,7 @@ TARGET_P50_ACTIVE = 3.0
 # read from nova's database alone (~50 ms of nova-api), so it is polled instead.
 POLL = 0.2
 AGENT_LOOP_S = render_neutron.POLLING_INTERVAL_S
+PING_TIMEOUT = 60
 BUILD_EVENT = "compute__do_build_and_run_instance"
 BENCH_LABEL = {"hybridhost.bench": "boot"}
 BENCH_IMAGE = "hh-bench-sleep"
@@ -117,11 +118,9 @@ def boot_one(lab, flavor, image, network, observer_pid, index):
     if observer_pid is None:
         return server, active, None
     address = e2e.fixed_ip(server)
-    deadline = time.monotonic() + 60
-    while not _ping_once(observer_pid, address):
-        if time.monotonic() > deadline:
-            raise RuntimeError("no ping reply from %s (%s) after 60 s" % (address, server.id))
-        time.sleep(POLL)
+    readiness.wait(lambda: None if _ping_once(observer_pid, address) else "no reply yet",
+                   PING_TIMEOUT, "ping reply from %s (%s)" % (address, server.id),
+                   interval=POLL)
     return server, active, time.monotonic() - started
 
 

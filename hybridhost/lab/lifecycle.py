@@ -11,6 +11,7 @@ from pyroute2 import netns as pyroute2_netns
 from hybridhost import box
 from hybridhost import exception
 from hybridhost import plan as box_plan
+from hybridhost import readiness
 from hybridhost.lab import access
 from hybridhost.lab import bootstrap
 from hybridhost.lab import conf as lab_conf
@@ -185,12 +186,13 @@ def _wait_ovs_agent(conf, secrets, plan, progress, attempts=3, per_attempt=45):
     try:
         for attempt in range(1, attempts + 1):
             _restart(conf, [agent], progress, "attempt %d to reach the RPC server" % attempt)
-            deadline = time.monotonic() + per_attempt
-            while time.monotonic() < deadline:
-                if _ovs_agent_alive(conn, plan):
-                    progress("the OVS agent reports to the RPC server")
-                    return
-                time.sleep(1)
+            try:
+                readiness.wait(lambda: None if _ovs_agent_alive(conn, plan) else "silent",
+                               per_attempt, "the OVS agent's report", interval=1)
+            except exception.DependencyNotReady:
+                continue
+            progress("the OVS agent reports to the RPC server")
+            return
     finally:
         conn.close()
 
@@ -266,25 +268,26 @@ def health(conn):
 
 
 def wait_healthy(conn, plan, progress, dhcp_agent=False, timeout=HEALTH_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
+    ready = ["both nova-computes", "their hypervisors", "the OVS agent"] + (
+        ["the DHCP agent"] if dhcp_agent else [])
+    reported = {}
+
+    def healthy():
         try:
             problems = health(conn).problems(plan, dhcp_agent)
         except errors.api_errors() as err:
             problems = ["the APIs do not answer yet (%s)" % _first_line(err)]
-        if problems != last:
-            ready = ["both nova-computes", "their hypervisors", "the OVS agent"] + (
-                ["the DHCP agent"] if dhcp_agent else [])
+        if problems != reported.get("last"):
             progress("waiting: %s" % "; ".join(problems) if problems else
                      "%s and %s are up" % (", ".join(ready[:-1]), ready[-1]))
-            last = problems
-        if not problems:
-            return
-        if time.monotonic() > deadline:
-            raise exception.StartTimeout(seconds=timeout, what="; ".join(problems),
-                                         log=conf_logs_hint(plan))
-        time.sleep(2)
+            reported["last"] = problems
+        return "; ".join(problems) or None
+
+    try:
+        readiness.wait(healthy, timeout, "the lab's computes and agents", interval=2)
+    except exception.DependencyNotReady as err:
+        raise exception.StartTimeout(seconds=timeout, what=err.kwargs["reason"],
+                                     log=conf_logs_hint(plan)) from None
 
 
 def _first_line(err):

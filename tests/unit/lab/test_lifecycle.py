@@ -3,10 +3,13 @@
 import importlib.util
 import os
 import stat
+import time
+from unittest import mock
 
 import pytest
 import yaml
 
+from hybridhost import exception
 from hybridhost.cmd import main as cli
 from hybridhost.lab import access
 from hybridhost.lab import lifecycle
@@ -80,6 +83,24 @@ class TestHealth:
         assert any("exactly one live Open vSwitch agent" in p for p in problems)
         assert "no live DHCP agent" not in problems
         assert "no live DHCP agent" in health.problems(plan, dhcp_agent=True)
+
+    def test_wait_healthy_reports_each_change_once_then_returns(self, tmp_path, monkeypatch):
+        answers = iter([["nova-compute box-docker is not up"]] * 2 + [[]])
+        monkeypatch.setattr(lifecycle, "health", lambda _conn: mock.Mock(
+            problems=lambda _plan, _dhcp: next(answers)))
+        monkeypatch.setattr(time, "sleep", lambda _s: None)
+        said = []
+        lifecycle.wait_healthy(None, self._plan(tmp_path), said.append)
+        assert said == ["waiting: nova-compute box-docker is not up",
+                        "both nova-computes, their hypervisors and the OVS agent are up"]
+
+    def test_wait_healthy_times_out_naming_what_is_wrong(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(lifecycle, "health", lambda _conn: mock.Mock(
+            problems=lambda _plan, _dhcp: ["no live DHCP agent"]))
+        monkeypatch.setattr(time, "sleep", lambda _s: None)
+        with pytest.raises(exception.StartTimeout, match="no live DHCP agent"):
+            lifecycle.wait_healthy(None, self._plan(tmp_path), lambda _m: None, True,
+                                   timeout=0)
 
 
 class TestAccessFiles:
