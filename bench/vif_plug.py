@@ -230,8 +230,8 @@ class NoWaitVirtAPI:
 
 def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
     from nova import context as nova_context
-    from nova.network import model
     from nova import objects
+    from nova.network import model
 
     from hybridhost.virt.docker import driver as driver_mod
 

@@ -19,6 +19,8 @@ APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux pr
 # mysqlclient build against Debian's libvirt-dev and libmariadb-dev (gcc, pkg-config).
 LAB_PIP_PACKAGES=(keystone glance openstack-placement uWSGI python-openstackclient PyMySQL
                   mysqlclient libvirt-python)
+# The test and lint tools tools/run-tests uses (pinned by constraints.txt too).
+DEV_PIP_PACKAGES=(pytest import-linter ruff mypy)
 
 step() { printf '[%5ss] %s\n' "$SECONDS" "$*"; }
 
@@ -57,7 +59,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$VENV/bin/pip" install -q -U pip wheel setuptools
 fi
 step "venv: installing hybridhost and its pinned dependencies"
-"$VENV/bin/pip" install -q -c "$HERE/constraints.txt" "$HERE" pytest "${LAB_PIP_PACKAGES[@]}"
+"$VENV/bin/pip" install -q -c "$HERE/constraints.txt" "$HERE" "${DEV_PIP_PACKAGES[@]}" \
+    "${LAB_PIP_PACKAGES[@]}"
 # Reinstall our own package every time, so a changed tree is what gets tested.
 "$VENV/bin/pip" install -q --no-deps --force-reinstall "$HERE"
 step "venv: ready ($("$VENV/bin/hybridhost" --help >/dev/null && echo hybridhost OK))"

@@ -110,7 +110,6 @@ def cmd_up(args):
 
 def cmd_down(args):
     from hybridhost import box
-
     from hybridhost import plan as box_plan
 
     conf = _conf(args)

@@ -98,8 +98,8 @@ def _usage(parser):
 def _hosts(args):
     if args.docker_host and args.kvm_host:
         return args.docker_host, args.kvm_host
-    from hybridhost.cmd import main as cli
     from hybridhost import plan as hh_plan
+    from hybridhost.cmd import main as cli
 
     box = hh_plan.build(cli._conf(args))
     return args.docker_host or box.docker.host, args.kvm_host or box.kvm.host

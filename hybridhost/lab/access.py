@@ -2,15 +2,15 @@
 
 import shlex
 
-from hybridhost.lab import render as lab_render
-from hybridhost.lab import state as lab_state
+from hybridhost import lab_state
+from hybridhost.render import control_plane
 
 CLOUD_NAME = "hybridhost-lab"
 
 
 def _admin(conf, secrets):
     return {
-        "OS_AUTH_URL": lab_render.auth_url(conf),
+        "OS_AUTH_URL": control_plane.auth_url(conf),
         "OS_USERNAME": "admin",
         "OS_PASSWORD": secrets["admin"],
         "OS_PROJECT_NAME": "admin",

@@ -15,12 +15,12 @@ import subprocess
 import sys
 import time
 
+from hybridhost import conf as hh_conf
 from hybridhost import exception
+from hybridhost import lab_state
 from hybridhost import readiness
-from hybridhost.lab import conf as lab_conf
 from hybridhost.lab import errors
-from hybridhost.lab import render as lab_render
-from hybridhost.lab import state as lab_state
+from hybridhost.render import control_plane
 
 LOG = logging.getLogger(__name__)
 
@@ -60,13 +60,13 @@ def _run(argv, timeout=600, env=None):
 def require_python_packages():
     """Refuse before anything changes when this virtualenv (the services' too: [paths]
     bin_dir defaults to it) lacks a package the rendered services import."""
-    for module, package, why in lab_render.PYTHON_NEEDS:
+    for module, package, why in control_plane.PYTHON_NEEDS:
         if importlib.util.find_spec(module) is None:
             raise errors.LabPackageMissing(package=package, why=why, python=sys.executable)
 
 
 def fingerprint(conf, secrets, *parts):
-    data = json.dumps([SCHEMA_VERSION, secrets, lab_conf.ports(conf),
+    data = json.dumps([SCHEMA_VERSION, secrets, hh_conf.lab_ports(conf),
                        conf.openstack.region_name, list(parts)], sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()
 
@@ -117,29 +117,29 @@ def wait_http(url, timeout, what):
 
 
 def _sql(conf, plan, statements):
-    _run([MARIADB_CLIENT, "--defaults-file=%s" % lab_render.config_path(plan, "my.cnf"),
+    _run([MARIADB_CLIENT, "--defaults-file=%s" % control_plane.config_path(plan, "my.cnf"),
           "-e", "\n".join(statements)], timeout=60)
 
 
 def create_databases(conf, plan, secrets):
     statements = []
-    for database in lab_render.DATABASES:
+    for database in control_plane.DATABASES:
         statements.append("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8;" % database)
-    for user in sorted({lab_render.db_user(d) for d in lab_render.DATABASES}):
+    for user in sorted({control_plane.db_user(d) for d in control_plane.DATABASES}):
         password = secrets["%s_db" % user]
         statements += [
             "CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' IDENTIFIED BY '%s';" % (user, password),
             "ALTER USER '%s'@'127.0.0.1' IDENTIFIED BY '%s';" % (user, password),
         ]
-    for database in lab_render.DATABASES:
+    for database in control_plane.DATABASES:
         statements.append("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'127.0.0.1';" % (
-            database, lab_render.db_user(database)))
+            database, control_plane.db_user(database)))
     _sql(conf, plan, statements + ["FLUSH PRIVILEGES;"])
 
 
 def _schema_commands(plan):
     bindir = plan.bin_dir
-    cfg = lambda name: lab_render.config_path(plan, name)  # noqa: E731
+    cfg = lambda name: control_plane.config_path(plan, name)  # noqa: E731
     nova_files = ["--config-file", cfg("nova/nova.conf"), "--config-file", cfg("nova/nova-db.conf")]
     return {
         "keystone": [[os.path.join(bindir, "keystone-manage"), "--config-file",
@@ -175,8 +175,8 @@ def sync_schemas(conf, plan, secrets):
 
 def _nova_manage(plan, *argv):
     return _run([os.path.join(plan.bin_dir, "nova-manage"),
-                 "--config-file", lab_render.config_path(plan, "nova/nova.conf"),
-                 "--config-file", lab_render.config_path(plan, "nova/nova-db.conf")]
+                 "--config-file", control_plane.config_path(plan, "nova/nova.conf"),
+                 "--config-file", control_plane.config_path(plan, "nova/nova-db.conf")]
                 + list(argv))
 
 
@@ -185,7 +185,7 @@ def setup_cells(conf, plan, secrets):
     cells = _nova_manage(plan, "cell_v2", "list_cells", "--verbose")
     if " cell0 " not in cells:
         _nova_manage(plan, "cell_v2", "map_cell0", "--database_connection",
-                     lab_render.db_url(conf, secrets, "nova_cell0"))
+                     control_plane.db_url(conf, secrets, "nova_cell0"))
     if " cell1 " not in cells:
         _nova_manage(plan, "cell_v2", "create_cell", "--name", "cell1", "--verbose")
     _nova_manage(plan, "db", "sync")
@@ -196,7 +196,7 @@ def setup_cells(conf, plan, secrets):
 
 def _keystone_manage(plan, *argv):
     return _run([os.path.join(plan.bin_dir, "keystone-manage"), "--config-file",
-                 lab_render.config_path(plan, "keystone/keystone.conf")] + list(argv))
+                 control_plane.config_path(plan, "keystone/keystone.conf")] + list(argv))
 
 
 def keystone_keys(plan, conf):
@@ -210,7 +210,7 @@ def keystone_keys(plan, conf):
 
 
 def keystone_bootstrap(conf, plan, secrets):
-    identity = lab_render.auth_url(conf)
+    identity = control_plane.auth_url(conf)
     _keystone_manage(plan, "bootstrap", "--bootstrap-password", secrets["admin"],
                      "--bootstrap-admin-url", identity, "--bootstrap-internal-url", identity,
                      "--bootstrap-public-url", identity,
@@ -221,7 +221,7 @@ def admin_connection(conf, secrets):
     import openstack
 
     return openstack.connect(
-        auth_url=lab_render.auth_url(conf), username="admin", password=secrets["admin"],
+        auth_url=control_plane.auth_url(conf), username="admin", password=secrets["admin"],
         project_name="admin", user_domain_name="Default", project_domain_name="Default",
         region_name=conf.openstack.region_name, interface="public",
         identity_api_version="3", load_yaml_config=False, load_envvars=False)
@@ -310,7 +310,7 @@ def schemas_done(conf, secrets):
 
 def identity(conf, secrets, report):
     """Users, services and endpoints (needs the keystone API up)."""
-    wait_http(lab_render.url(conf, "keystone", "/v3"), 120, "keystone")
+    wait_http(control_plane.url(conf, "keystone", "/v3"), 120, "keystone")
     try:
         return _step(conf, secrets, "identity", lambda: identity_setup(conf, secrets), report)
     except errors.api_errors() as err:

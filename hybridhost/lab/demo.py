@@ -10,8 +10,8 @@ import importlib
 import logging
 import os
 
+from hybridhost import conf as hh_conf
 from hybridhost import exception
-from hybridhost.lab import conf as lab_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def ensure_network(conn, conf):
     if subnet is None:
         conn.network.create_subnet(
             name=SUBNET, network_id=network.id, ip_version=4,
-            cidr=str(lab_conf.tenant_network(conf)), is_dhcp_enabled=dhcp, gateway_ip=None)
+            cidr=str(hh_conf.lab_tenant_network(conf)), is_dhcp_enabled=dhcp, gateway_ip=None)
     elif subnet.is_dhcp_enabled != dhcp:
         LOG.info("Turning DHCP %s in subnet %s ([lab] dhcp_agent)", "on" if dhcp else "off",
                  SUBNET)
@@ -178,7 +178,7 @@ def ensure(conn, conf, report):
     network = ensure_network(conn, conf)
     ensure_icmp_allowed(conn)
     report("network %s (%s), VM addresses by %s" % (
-        NETWORK, lab_conf.tenant_network(conf),
+        NETWORK, hh_conf.lab_tenant_network(conf),
         "DHCP" if conf.lab.dhcp_agent else "config drive"))
     for spec in FLAVORS:
         ensure_flavor(conn, spec)

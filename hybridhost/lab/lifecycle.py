@@ -9,16 +9,16 @@ import time
 from pyroute2 import netns as pyroute2_netns
 
 from hybridhost import box
+from hybridhost import conf as hh_conf
 from hybridhost import exception
+from hybridhost import lab_state
 from hybridhost import plan as box_plan
 from hybridhost import readiness
 from hybridhost.lab import access
 from hybridhost.lab import bootstrap
-from hybridhost.lab import conf as lab_conf
 from hybridhost.lab import demo
 from hybridhost.lab import errors
-from hybridhost.lab import render as lab_render
-from hybridhost.lab import state as lab_state
+from hybridhost.render import control_plane
 from hybridhost.render import supervisor as box_supervisor
 
 LOG = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _enable(conf):
             reason="is false, so 'hybridhost render' and 'up' would not keep the lab's "
                    "control plane; set [lab] enabled = true in hybridhost.conf (the "
                    "default file tools/up writes does).")
-    lab_conf.check(conf)
+    hh_conf.check_lab(conf)
 
 
 def _start_supervisor(conf, plan, progress):
@@ -180,7 +180,7 @@ def _wait_ovs_agent(conf, secrets, plan, progress, attempts=3, per_attempt=45):
     off for minutes (60 s, 120 s, 240 s timeouts); the DHCP agent likewise, so it
     starts only after this.
     """
-    bootstrap.wait_http(lab_render.url(conf, "neutron"), 120, "the neutron API")
+    bootstrap.wait_http(control_plane.url(conf, "neutron"), 120, "the neutron API")
     conn = bootstrap.admin_connection(conf, secrets)
     agent = "%s:%s" % (box_supervisor.BOX_GROUP, plan.agent.program)
     try:
@@ -201,20 +201,20 @@ def _bootstrap(conf, plan, secrets, progress):
     fresh = not bootstrap.schemas_done(conf, secrets)
     if fresh:
         # The services would only crash-loop against empty databases meanwhile.
-        _stop_group(conf, lab_render.SERVICES_GROUP, False)
+        _stop_group(conf, control_plane.SERVICES_GROUP, False)
         progress("control services held back until the databases exist")
     bootstrap.wait_tcp(conf.lab.rabbit_port, 120, "RabbitMQ")
     progress("MariaDB and RabbitMQ answer")
     changed = bootstrap.run(conf, plan, secrets, progress)
     services = ["%s:%s" % (group, name) for group, name in
-                lab_render.program_names(conf, plan) if group == lab_render.SERVICES_GROUP]
+                control_plane.program_names(conf, plan) if group == control_plane.SERVICES_GROUP]
     if fresh:
         _start_programs(conf, [name for name in services if name.endswith(":keystone")])
     identity_changed = bootstrap.identity(conf, secrets, progress)
     if fresh:
         # Started only now: a client that found no catalog entry keeps failing.
         _start_programs(conf, [name for name in services if not name.endswith(
-            (":keystone", ":" + lab_render.DHCP_AGENT))])
+            (":keystone", ":" + control_plane.DHCP_AGENT))])
     if fresh or identity_changed:
         _restart(conf, ["%s:%s" % (box_supervisor.BOX_GROUP, side.program)
                         for side in plan.sides], progress,

@@ -1,8 +1,8 @@
 """Render every file of the box from hybridhost.conf, or refuse with the rule broken."""
 
+from hybridhost import lab_state
 from hybridhost import plan as box_plan
-from hybridhost.lab import render as lab_render
-from hybridhost.lab import state as lab_state
+from hybridhost.render import control_plane
 from hybridhost.render import neutron
 from hybridhost.render import nova
 from hybridhost.render import rules
@@ -18,7 +18,7 @@ def render(conf, detected=None):
     lab_enabled = lab_state.enabled(conf)
     if lab_enabled:
         # The lab's control plane is what the computes and the agent join.
-        conf = lab_render.with_lab_openstack(conf, lab_state.load_secrets(conf))
+        conf = control_plane.with_lab_openstack(conf, lab_state.load_secrets(conf))
     files = {
         rules.DOCKER_CONF: nova.render_docker(conf, plan),
         rules.KVM_CONF: nova.render_kvm(conf, plan),
@@ -30,6 +30,6 @@ def render(conf, detected=None):
         files["conf/libvirtd.conf"] = supervisor.render_libvirtd(conf, plan)
     files.update(supervisor.render_program_files(conf, plan))
     if lab_enabled:
-        files.update(lab_render.render(conf, plan))
+        files.update(control_plane.render(conf, plan))
     rules.check_all(files, plan)
     return plan, dict(sorted(files.items()))

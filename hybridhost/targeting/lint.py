@@ -8,7 +8,9 @@ side, or on neither; each one says why and how to fix it.
 import dataclasses
 
 from hybridhost.targeting import model
-from hybridhost.targeting.model import DOCKER, KVM, SIDES
+from hybridhost.targeting.model import DOCKER
+from hybridhost.targeting.model import KVM
+from hybridhost.targeting.model import SIDES
 
 APPLY = "hybridhost targeting apply"
 

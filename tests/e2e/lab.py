@@ -12,11 +12,11 @@ import urllib.error
 import urllib.request
 
 from hybridhost import conf as hh_conf
+from hybridhost import lab_state
 from hybridhost import plan as box_plan
 from hybridhost import readiness
 from hybridhost.lab import bootstrap
-from hybridhost.lab import render as lab_render
-from hybridhost.lab import state as lab_state
+from hybridhost.render import control_plane
 
 CONFIG = os.environ.get("HYBRIDHOST_CONFIG", hh_conf.DEFAULT_CONFIG_FILE)
 SERVER_TIMEOUT = 240
@@ -50,7 +50,7 @@ def why_not_up(config=CONFIG):
     if not lab_state.exists(conf):
         return "no lab for %s: run 'hybridhost lab up'" % config
     try:
-        urllib.request.urlopen(lab_render.url(conf, "keystone", "/v3"), timeout=5).close()
+        urllib.request.urlopen(control_plane.url(conf, "keystone", "/v3"), timeout=5).close()
     except urllib.error.HTTPError:
         pass
     except OSError as err:

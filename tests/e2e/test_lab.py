@@ -15,10 +15,11 @@ import libvirt
 import pytest
 
 from hybridhost import box
-from hybridhost.lab import conf as lab_conf
+from hybridhost import conf as hh_conf
+from hybridhost import lab_state
 from hybridhost.lab import demo
-from hybridhost.lab import state as lab_state
 from tests.e2e import lab as e2e
+
 
 def _network(lab):
     network = lab.conn.network.find_network(demo.NETWORK)
@@ -152,7 +153,7 @@ class TestContainerAndVm:
     def test_vm_gets_its_neutron_address(self, lab, pair):
         source = "dhcp" if lab.conf.lab.dhcp_agent else "config-drive"
         e2e.console_has(lab.conn, pair.vm, "HYBRIDHOST-GUEST ip=%s prefix=%d " % (
-            e2e.fixed_ip(pair.vm), lab_conf.tenant_network(lab.conf).prefixlen))
+            e2e.fixed_ip(pair.vm), hh_conf.lab_tenant_network(lab.conf).prefixlen))
         e2e.console_has(lab.conn, pair.vm, "source=%s " % source)
 
     def test_container_pings_the_vm(self, lab, pair):

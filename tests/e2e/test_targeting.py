@@ -4,8 +4,8 @@ import os
 import subprocess
 import sys
 
+from hybridhost import lab_state
 from hybridhost.lab import access
-from hybridhost.lab import state as lab_state
 from tests.e2e import lab as e2e
 
 HYBRIDHOST = os.path.join(os.path.dirname(sys.executable), "hybridhost")

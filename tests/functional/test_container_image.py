@@ -9,8 +9,8 @@ import os
 import tarfile
 
 import docker
-import pytest
 from docker import errors as docker_errors
+import pytest
 
 from hybridhost import exception
 from hybridhost.lab import container_image

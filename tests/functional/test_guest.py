@@ -8,9 +8,8 @@ CD-ROM nova gives a "pc" machine) checks that the static address in its
 network_data.json is the one the guest takes.
 """
 
-import json
-
 import gzip
+import json
 import os
 import re
 import subprocess

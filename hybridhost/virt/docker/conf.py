@@ -5,10 +5,10 @@ live in their own group, ``[hybridhost_docker]``.
 """
 
 from oslo_config import cfg
+from oslo_privsep import priv_context
 
 from hybridhost.virt.docker.limits import ALLOWED_CAPS
 from hybridhost.virt.docker.limits import DEFAULT_CAPS
-from oslo_privsep import priv_context
 
 PRIVSEP_SECTION = "hybridhost_docker_privileged"
 

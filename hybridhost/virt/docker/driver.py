@@ -24,17 +24,16 @@ import shlex
 import threading
 import time
 
-from oslo_utils import versionutils
-import os_resource_classes as orc
-
+from nova import exception as nova_exception
 from nova.compute import power_state
 from nova.compute import task_states
 import nova.conf
-from nova import exception as nova_exception
 from nova.network import model as network_model
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
+import os_resource_classes as orc
+from oslo_utils import versionutils
 
 from hybridhost import exception
 import hybridhost.privileged.net

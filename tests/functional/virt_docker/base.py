@@ -217,8 +217,8 @@ class DriverTestCase(fixtures.TestWithFixtures):
 
     def setUp(self):
         super().setUp()
-        from nova import objects
         from nova import context as nova_context
+        from nova import objects
         import nova.conf
         from oslo_config import fixture as config_fixture
 

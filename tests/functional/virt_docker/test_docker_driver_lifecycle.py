@@ -5,9 +5,9 @@ import tarfile
 import uuid as uuidlib
 
 import docker
+from nova import exception as nova_exception
 from nova.compute import power_state
 from nova.compute import task_states
-from nova import exception as nova_exception
 
 from hybridhost.virt.docker import driver as driver_mod
 from tests.contract import tarballs

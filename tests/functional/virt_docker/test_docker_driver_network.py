@@ -7,7 +7,6 @@ import uuid as uuidlib
 import docker
 
 from tests.contract import tarballs
-
 from tests.functional.virt_docker import base
 
 

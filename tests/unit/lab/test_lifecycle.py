@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from hybridhost import exception
+from hybridhost import lab_state
+from hybridhost import plan as box_plan
 from hybridhost.cmd import main as cli
 from hybridhost.lab import access
 from hybridhost.lab import lifecycle
-from hybridhost.lab import state as lab_state
-from hybridhost import plan as box_plan
 from tests.unit import confutils
 
 PROGRAMS = """

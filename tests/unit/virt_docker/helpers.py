@@ -80,9 +80,9 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
 
     def setUp(self):
         super().setUp()
-        import nova.conf
         from nova import context as nova_context
         from nova import objects
+        import nova.conf
 
         from hybridhost.virt.docker import driver as driver_mod
 

@@ -2,10 +2,10 @@
 
 import uuid as uuidlib
 
+from nova import exception as nova_exception
 from nova.compute import power_state
 from nova.compute import provider_tree
 from nova.compute import task_states
-from nova import exception as nova_exception
 from nova.virt import driver as nova_driver
 
 from hybridhost import exception

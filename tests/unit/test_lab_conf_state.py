@@ -6,9 +6,9 @@ import stat
 
 import pytest
 
+from hybridhost import conf as hh_conf
 from hybridhost import exception
-from hybridhost.lab import conf as lab_conf
-from hybridhost.lab import state as lab_state
+from hybridhost import lab_state
 from tests.unit import confutils
 
 
@@ -16,10 +16,10 @@ class TestLabOptions:
     def test_defaults_are_loopback_ports_and_a_private_subnet(self, tmp_path):
         conf = confutils.load(tmp_path)
         assert conf.lab.enabled is False
-        assert lab_conf.state_dir(conf) == str(tmp_path / "state" / "lab")
-        assert str(lab_conf.tenant_network(conf)) == "10.77.0.0/24"
-        assert len(set(lab_conf.ports(conf).values())) == len(lab_conf.ports(conf))
-        lab_conf.check(conf)
+        assert lab_state.state_dir(conf) == str(tmp_path / "state" / "lab")
+        assert str(hh_conf.lab_tenant_network(conf)) == "10.77.0.0/24"
+        assert len(set(hh_conf.lab_ports(conf).values())) == len(hh_conf.lab_ports(conf))
+        hh_conf.check_lab(conf)
 
     @pytest.mark.parametrize("cidr, words", [
         ("10.77.0.1/24", "host bits set"),
@@ -31,24 +31,24 @@ class TestLabOptions:
                                                                  words):
         conf = confutils.load(tmp_path, "[lab]\ntenant_cidr = %s\n" % cidr)
         with pytest.raises(exception.ConfigInvalid) as caught:
-            lab_conf.check(conf)
+            hh_conf.check_lab(conf)
         assert "[lab] tenant_cidr" in str(caught.value) and words in str(caught.value)
 
     def test_two_services_on_one_port_are_refused(self, tmp_path):
         conf = confutils.load(tmp_path, "[lab]\nglance_port = 5000\n")
         with pytest.raises(exception.ConfigInvalid, match="port 5000 is also"):
-            lab_conf.check(conf)
+            hh_conf.check_lab(conf)
 
     def test_a_lab_port_on_the_agents_openflow_port_is_refused(self, tmp_path):
         conf = confutils.load(tmp_path, "[lab]\nneutron_port = 6633\n")
         with pytest.raises(exception.ConfigInvalid, match="of_listen_port"):
-            lab_conf.check(conf)
+            hh_conf.check_lab(conf)
 
     def test_vms_with_neither_dhcp_nor_config_drive_are_refused(self, tmp_path):
         conf = confutils.load(tmp_path, "[libvirt]\nforce_config_drive = false\n")
         with pytest.raises(exception.ConfigInvalid, match=r"\[lab\] dhcp_agent.*config drive"):
-            lab_conf.check(conf)
-        lab_conf.check(confutils.load(tmp_path, "[libvirt]\nforce_config_drive = false\n"
+            hh_conf.check_lab(conf)
+        hh_conf.check_lab(confutils.load(tmp_path, "[libvirt]\nforce_config_drive = false\n"
                                                 "[lab]\ndhcp_agent = true\n"))
 
     def test_out_of_range_port_fails_at_load(self, tmp_path):

@@ -7,8 +7,8 @@ files come from ``hybridhost.render.nova`` and never see them.
 
 import os
 
-from hybridhost.lab import conf as lab_conf
-from hybridhost.lab import state as lab_state
+from hybridhost import conf as hh_conf
+from hybridhost import lab_state
 from hybridhost.render import ini
 from hybridhost.render import keystone
 from hybridhost.render import supervisor as box_supervisor
@@ -486,7 +486,7 @@ def with_lab_openstack(conf, secrets):
 
 def render(conf, plan):
     """Every lab file (for ``hybridhost.render.render`` when the lab is enabled)."""
-    lab_conf.check(conf)
+    hh_conf.check_lab(conf)
     secrets = lab_state.load_secrets(conf)
     files = config_files(conf, plan, secrets)
     files[PROGRAM_FILE] = render_program_file(conf, plan)

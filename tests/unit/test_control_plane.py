@@ -5,9 +5,9 @@ import re
 
 import pytest
 
+from hybridhost import lab_state
 from hybridhost import render
-from hybridhost.lab import render as lab_render
-from hybridhost.lab import state as lab_state
+from hybridhost.render import control_plane
 from hybridhost.render import nova
 from tests.unit import confutils
 
@@ -45,7 +45,7 @@ class TestWhenRendered:
 
     def test_lab_files_join_the_box_when_enabled(self, lab):
         _conf, _plan, files, _secrets = lab
-        assert lab_render.PROGRAM_FILE in files
+        assert control_plane.PROGRAM_FILE in files
         for name in ("my.cnf", "rabbitmq.conf", "keystone/keystone.conf",
                      "placement/placement.conf", "glance/glance-api.conf", "nova/nova.conf",
                      "nova/nova-db.conf", "neutron/neutron.conf", "neutron/ml2_conf.ini"):
@@ -97,7 +97,7 @@ class TestSecretsStayWhereTheyBelong:
 
 class TestLoopbackOnly:
     def test_every_api_binds_127_0_0_1(self, lab):
-        program_file = lab[2][lab_render.PROGRAM_FILE]
+        program_file = lab[2][control_plane.PROGRAM_FILE]
         sockets = re.findall(r"--http-socket (\S+)", program_file)
         assert len(sockets) == 5
         assert all(s.startswith("127.0.0.1:") for s in sockets)
@@ -105,11 +105,11 @@ class TestLoopbackOnly:
     def test_mariadb_and_rabbitmq_bind_loopback(self, lab):
         conf, plan, files, _secrets = lab
         assert _ini(files["conf/lab/my.cnf"]).get("mysqld", "bind-address") == "127.0.0.1"
-        env = dict(lab_render.rabbitmq_environment(conf, plan))
+        env = dict(control_plane.rabbitmq_environment(conf, plan))
         assert env["RABBITMQ_NODE_IP_ADDRESS"] == "127.0.0.1"
         assert env["ERL_EPMD_ADDRESS"] == "127.0.0.1"
         assert "{127,0,0,1}" in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
-        assert "-address 127.0.0.1" in files[lab_render.PROGRAM_FILE]
+        assert "-address 127.0.0.1" in files[control_plane.PROGRAM_FILE]
 
     def test_rabbitmq_conf_sets_no_tcp_listener(self, lab):
         text = lab[2]["conf/lab/rabbitmq.conf"]
@@ -120,7 +120,7 @@ class TestNeutron:
     def test_no_dhcp_agent_by_default_and_vms_get_a_config_drive(self, lab):
         conf, plan, files, _secrets = lab
         assert "conf/lab/dhcp_agent.ini" not in files
-        assert lab_render.DHCP_AGENT not in [n for _g, n in lab_render.program_names(conf, plan)]
+        assert control_plane.DHCP_AGENT not in [n for _g, n in control_plane.program_names(conf, plan)]
         neutron = _ini(files["conf/lab/neutron/neutron.conf"])
         assert neutron.get("DEFAULT", "dhcp_agent_notification") == "false"
         assert _ini(files["conf/nova-kvm.conf"]).get("DEFAULT", "force_config_drive") == "true"
@@ -129,7 +129,7 @@ class TestNeutron:
 
     def test_no_periodic_workers_process_and_a_quota_driver_that_needs_none(self, lab):
         conf, plan, files, _secrets = lab
-        names = [n for _g, n in lab_render.program_names(conf, plan)]
+        names = [n for _g, n in control_plane.program_names(conf, plan)]
         assert [n for n in names if "neutron" in n] == ["neutron-api", "neutron-rpc-server"]
         neutron = _ini(files["conf/lab/neutron/neutron.conf"])
         assert neutron.get("QUOTAS", "quota_driver") == "neutron.db.quota.driver.DbQuotaDriver"
@@ -159,8 +159,8 @@ class TestNeutron:
 class TestPrograms:
     def test_groups_and_every_program_stops_its_whole_group(self, lab):
         conf, plan, files, _secrets = lab
-        parsed = _ini(files[lab_render.PROGRAM_FILE])
-        names = [name for _group, name in lab_render.program_names(conf, plan)]
+        parsed = _ini(files[control_plane.PROGRAM_FILE])
+        names = [name for _group, name in control_plane.program_names(conf, plan)]
         assert parsed.get("group:lab-infra", "programs") == "mariadb,epmd,rabbitmq"
         for name in names:
             section = "program:%s" % name
@@ -168,7 +168,7 @@ class TestPrograms:
             assert parsed.get(section, "stopwaitsecs") == str(conf.supervisor.stop_timeout)
 
     def test_nova_api_reads_paste_first_then_both_nova_files(self, lab):
-        parsed = _ini(lab[2][lab_render.PROGRAM_FILE])
+        parsed = _ini(lab[2][control_plane.PROGRAM_FILE])
         env = parsed.get("program:nova-api", "environment")
         assert re.search(r'OS_NOVA_CONFIG_FILES="/venv/etc/nova/api-paste.ini;nova.conf;'
                          r'nova-db.conf"', env)
@@ -178,7 +178,7 @@ class TestPrograms:
         assert nova_conf.get("scheduler", "discover_hosts_in_cells_interval") == "5"
 
     def test_dhcp_agent_waits_for_the_integration_bridge(self, lab_dhcp):
-        parsed = _ini(lab_dhcp[2][lab_render.PROGRAM_FILE])
+        parsed = _ini(lab_dhcp[2][control_plane.PROGRAM_FILE])
         command = parsed.get("program:neutron-dhcp-agent", "command")
         assert "wait-for" in command and "--bridge br-int" in command
 

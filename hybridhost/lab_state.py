@@ -12,7 +12,6 @@ import secrets as random_secrets
 import shutil
 
 from hybridhost import exception
-from hybridhost.lab import conf as lab_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -55,8 +54,12 @@ class Layout:
         return os.path.join(self.root, "stamps")
 
 
+def state_dir(conf):
+    return conf.lab.state_dir or os.path.join(conf.paths.state_root, "lab")
+
+
 def layout(conf):
-    return Layout(lab_conf.state_dir(conf))
+    return Layout(state_dir(conf))
 
 
 def exists(conf):
