@@ -4,7 +4,6 @@ import dataclasses
 import logging
 import os
 import re
-import time
 
 from pyroute2 import netns as pyroute2_netns
 
@@ -13,6 +12,7 @@ from hybridhost import conf as hh_conf
 from hybridhost import exception
 from hybridhost import lab_state
 from hybridhost import plan as box_plan
+from hybridhost import progress as progress_lines
 from hybridhost import readiness
 from hybridhost.lab import access
 from hybridhost.lab import bootstrap
@@ -30,21 +30,6 @@ HEALTH_TIMEOUT = 240
 OVS_AGENT = "neutron-openvswitch-agent"
 DHCP_AGENT_TYPE = "DHCP agent"
 DHCP_PORT_OWNER = "network:dhcp"
-
-
-class Progress:
-    """``[  12.3s] message`` lines, timed from the start of the command."""
-
-    def __init__(self, out):
-        self.started = time.monotonic()
-        self._out = out
-
-    @property
-    def elapsed(self):
-        return time.monotonic() - self.started
-
-    def __call__(self, message):
-        self._out("[%6.1fs] %s" % (self.elapsed, message))
 
 
 def configure_qemu(path=QEMU_CONF):
@@ -325,7 +310,7 @@ def conf_logs_hint(plan):
 
 def up(conf, out, wait=300):
     """Bring the lab and the box up (idempotent). Returns the Progress for timing."""
-    progress = Progress(out)
+    progress = progress_lines.Progress(out)
     _enable(conf)
     bootstrap.require_python_packages()
     secrets, created = lab_state.ensure_secrets(conf)
