@@ -3,7 +3,7 @@
 Pure: no I/O. ``cloud.py`` reads a cloud into a :class:`CloudState` and carries out
 :class:`Change` objects; ``lint.py`` turns a state into findings.
 
-Each side of the box is targeted twice (see ``../shared/design/users-and-peers.md`` 3):
+Each side of the box is targeted twice (README.rst, "Choosing container or VM by flavor"):
 
 * the documented way: a host aggregate per side (``hh-docker``, ``hh-kvm``) with
   metadata ``hypervisor=docker|kvm``, and flavors with the matching scoped extra spec
