@@ -20,7 +20,7 @@ APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux pr
 LAB_PIP_PACKAGES=(keystone glance openstack-placement uWSGI python-openstackclient PyMySQL
                   mysqlclient libvirt-python)
 # The test and lint tools tools/run-tests uses (pinned by constraints.txt too).
-DEV_PIP_PACKAGES=(pytest import-linter ruff mypy)
+DEV_PIP_PACKAGES=(pytest import-linter ruff mypy docutils)
 
 step() { printf '[%5ss] %s\n' "$SECONDS" "$*"; }
 
