@@ -26,7 +26,6 @@ import io
 import json
 import logging
 import os
-import subprocess
 import tarfile
 import tempfile
 
@@ -34,6 +33,7 @@ import docker
 from docker import errors as docker_errors
 
 from hybridhost import exception
+from hybridhost import runner
 from hybridhost.lab import guest
 
 LOG = logging.getLogger(__name__)
@@ -108,12 +108,7 @@ def _client(docker_url):
 
 
 def _applets(busybox):
-    try:
-        out = subprocess.run([busybox, "--list"], capture_output=True, text=True,
-                             check=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError) as err:
-        raise exception.LabBuildFailed(artifact="container image",
-                                       reason="%s --list: %s" % (busybox, err)) from err
+    out = runner.run([busybox, "--list"], timeout=30)
     return tuple(sorted(a for a in out.split() if a and a != "busybox" and "/" not in a))
 
 

@@ -39,10 +39,10 @@ import re
 import shutil
 import stat
 import struct
-import subprocess
 import tempfile
 
 from hybridhost import exception
+from hybridhost import runner
 
 LOG = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ def file_sha256(path):
 def _build_into(deb, busybox, work):
     tree = os.path.join(work, "deb")
     LOG.info("Unpacking %s", os.path.basename(deb))
-    run(["dpkg-deb", "-x", deb, tree])
+    runner.run(["dpkg-deb", "-x", deb, tree])
     kernel = _find_one(os.path.join(tree, "boot"), "vmlinuz-")
     modules_root = _find_one(os.path.join(tree, "lib", "modules"), "")
     modules = module_closure(modules_root, MODULES)
@@ -326,20 +326,6 @@ def _find_one(directory, prefix):
 
 
 # --- Debian packages -----------------------------------------------------------------
-
-
-def run(argv, cwd=None):
-    """Run a build command; its failure becomes LabBuildFailed with its output."""
-    LOG.debug("Running %s", " ".join(argv))
-    try:
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise exception.LabBuildFailed(artifact="guest", reason="%s: %s" % (
-            argv[0], err)) from err
-    if proc.returncode != 0:
-        raise exception.LabBuildFailed(artifact="guest", reason="%s exited %d: %s" % (
-            " ".join(argv), proc.returncode, (proc.stderr or proc.stdout).strip()[-300:]))
-    return proc.stdout
 
 
 def static_busybox(path=BUSYBOX):
@@ -373,9 +359,9 @@ def kernel_package(metapackage=KERNEL_METAPACKAGE):
     """(package, version) of the kernel the metapackage points at, from apt's lists."""
     try:
         fields = _apt_show(metapackage)
-    except exception.LabBuildFailed:
+    except (exception.CommandFailed, exception.LabBuildFailed):
         LOG.info("apt does not know %s yet; running apt-get update", metapackage)
-        run(["apt-get", "update", "-qq"])
+        runner.run(["apt-get", "update", "-qq"])
         fields = _apt_show(metapackage)
     images = [re.match(r"(\S+)(?:\s*\(=\s*([^)\s]+)\))?", d.strip()).groups()
               for d in fields.get("Depends", "").split(",")
@@ -390,7 +376,7 @@ def kernel_package(metapackage=KERNEL_METAPACKAGE):
 
 
 def _apt_show(package):
-    text = run(["apt-cache", "show", "--no-all-versions", package])
+    text = runner.run(["apt-cache", "show", "--no-all-versions", package])
     fields = {}
     for line in text.splitlines():
         name, sep, value = line.partition(": ")
@@ -411,8 +397,8 @@ def fetch_deb(package, version, debs_dir):
     os.makedirs(debs_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=debs_dir) as work:
         LOG.info("Downloading %s %s with apt-get", package, version)
-        run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
-             "%s=%s" % (package, version)], cwd=work)
+        runner.run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
+                    "%s=%s" % (package, version)], cwd=work)
         debs = [n for n in os.listdir(work) if n.endswith(".deb")]
         if len(debs) != 1:
             raise exception.LabBuildFailed(artifact="guest", reason="apt-get download "
