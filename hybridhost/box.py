@@ -3,13 +3,13 @@
 import hashlib
 import logging
 import os
-import subprocess
 import time
 
 import psutil
 
 from hybridhost import exception
 from hybridhost import render
+from hybridhost import runner
 from hybridhost import supervisor_rpc
 from hybridhost.render import files as rendered_files
 from hybridhost.render import supervisor as supervisor_render
@@ -96,24 +96,16 @@ def restart_if_code_changed(conf, plan, restarted_groups=None):
     return restarted
 
 
-def _run(argv):
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise exception.CommandFailed(command=" ".join(argv), code=proc.returncode,
-                                      output=(proc.stderr or proc.stdout).strip())
-    return proc.stdout
-
-
 def prepare_ovsdb(db_file):
     """Create (or upgrade) the OVS database file ovsdb-server will serve."""
     os.makedirs(os.path.dirname(db_file), exist_ok=True)
     if not os.path.exists(db_file):
-        _run(["ovsdb-tool", "create", db_file, OVS_SCHEMA])
-        _run(["ovsdb-tool", "transact", db_file,
-              '["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{}}]'])
+        runner.run(["ovsdb-tool", "create", db_file, OVS_SCHEMA])
+        runner.run(["ovsdb-tool", "transact", db_file,
+                    '["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{}}]'])
         return "created"
-    if _run(["ovsdb-tool", "needs-conversion", db_file, OVS_SCHEMA]).strip() == "yes":
-        _run(["ovsdb-tool", "convert", db_file, OVS_SCHEMA])
+    if runner.run(["ovsdb-tool", "needs-conversion", db_file, OVS_SCHEMA]).strip() == "yes":
+        runner.run(["ovsdb-tool", "convert", db_file, OVS_SCHEMA])
         return "converted"
     return "kept"
 
@@ -149,7 +141,7 @@ def start_supervisord(conf, plan, foreground=False):
     if foreground:
         os.execv(argv[0], argv + ["-n"])
     # supervisord daemonizes; the parent returns once the child is forked.
-    _run(argv)
+    runner.run(argv)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if is_up(conf):

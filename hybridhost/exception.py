@@ -44,7 +44,8 @@ class RenderRuleBroken(ConfigInvalid):
 
 
 class RenderedFilesDiffer(HybridhostError):
-    msg_fmt = "%(count)d rendered file(s) on disk differ from hybridhost.conf; run 'hybridhost render'."
+    msg_fmt = ("%(count)d rendered file(s) on disk differ from hybridhost.conf; "
+               "run 'hybridhost render'.")
 
 
 class NotRendered(HybridhostError):
@@ -92,6 +93,14 @@ class LibvirtUnavailable(HybridhostError):
 
 class CommandFailed(HybridhostError):
     msg_fmt = "%(command)s failed (exit %(code)s): %(output)s"
+
+
+class CommandNotFound(HybridhostError):
+    msg_fmt = "%(command)s is not installed (%(reason)s); run tools/install.sh"
+
+
+class CommandTimedOut(HybridhostError):
+    msg_fmt = "%(command)s did not finish within %(seconds)ss"
 
 
 # --- The Docker virt driver (hybridhost.virt.docker) -------------------------------

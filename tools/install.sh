@@ -14,7 +14,9 @@ APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux pr
               mariadb-server rabbitmq-server libvirt-daemon-system libvirt-dev pkg-config
               # mysqlclient, the services' MariaDB driver, builds against it
               libmariadb-dev
-              dnsmasq-base genisoimage conntrack)
+              dnsmasq-base genisoimage conntrack
+              # the unit tests check the guest's shell scripts with it
+              shellcheck)
 # The lab's control plane in the venv (pinned by constraints.txt); libvirt-python and
 # mysqlclient build against Debian's libvirt-dev and libmariadb-dev (gcc, pkg-config).
 LAB_PIP_PACKAGES=(keystone glance openstack-placement uWSGI python-openstackclient PyMySQL

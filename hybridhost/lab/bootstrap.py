@@ -11,14 +11,13 @@ import importlib.util
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
 
 from hybridhost import conf as hh_conf
-from hybridhost import exception
 from hybridhost import lab_state
 from hybridhost import readiness
+from hybridhost import runner
 from hybridhost.lab import errors
 from hybridhost.render import control_plane
 
@@ -37,24 +36,6 @@ SERVICES = {
 }
 INTERFACES = ("public", "internal", "admin")
 LAST_SCHEMA_STEP = "schemas+cells"
-
-
-def _run(argv, timeout=600, env=None):
-    LOG.debug("Running %s", " ".join(argv))
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              check=False, env=env)
-    except subprocess.TimeoutExpired as err:
-        raise exception.CommandFailed(command=" ".join(argv[:3]), code="timeout",
-                                      output="no answer after %ss" % timeout) from err
-    except FileNotFoundError as err:
-        raise exception.CommandFailed(command=argv[0], code="missing",
-                                      output="not installed (run tools/install.sh)") from err
-    if proc.returncode != 0:
-        output = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
-        raise exception.CommandFailed(command=" ".join(argv[:4]), code=proc.returncode,
-                                      output="\n".join(output))
-    return proc.stdout
 
 
 def require_python_packages():
@@ -97,8 +78,8 @@ def install_mariadb_datadir(conf):
     datadir = lab_state.layout(conf).path("mysql")
     if os.path.isdir(os.path.join(datadir, "mysql")):
         return False
-    _run([MARIADB_INSTALL_DB, "--user=root", "--datadir=%s" % datadir,
-          "--auth-root-authentication-method=socket", "--skip-test-db"], timeout=300)
+    runner.run([MARIADB_INSTALL_DB, "--user=root", "--datadir=%s" % datadir,
+                "--auth-root-authentication-method=socket", "--skip-test-db"], timeout=300)
     return True
 
 
@@ -116,9 +97,12 @@ def wait_http(url, timeout, what):
 # --- databases ------------------------------------------------------------------
 
 
-def _sql(conf, plan, statements):
-    _run([MARIADB_CLIENT, "--defaults-file=%s" % control_plane.config_path(plan, "my.cnf"),
-          "-e", "\n".join(statements)], timeout=60)
+def _sql(plan, statements, secrets):
+    """Run SQL statements as MariaDB's root; on standard input, so the passwords in
+    them stay off the command line."""
+    runner.run([MARIADB_CLIENT, "--defaults-file=%s" % control_plane.config_path(plan, "my.cnf")],
+               timeout=60, input_text="\n".join(statements) + "\n",
+               secrets=list(secrets.values()))
 
 
 def create_databases(conf, plan, secrets):
@@ -134,7 +118,7 @@ def create_databases(conf, plan, secrets):
     for database in control_plane.DATABASES:
         statements.append("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'127.0.0.1';" % (
             database, control_plane.db_user(database)))
-    _sql(conf, plan, statements + ["FLUSH PRIVILEGES;"])
+    _sql(plan, statements + ["FLUSH PRIVILEGES;"], secrets)
 
 
 def _schema_commands(plan):
@@ -161,7 +145,7 @@ def sync_schemas(conf, plan, secrets):
 
     def run_all(name, argvs):
         for argv in argvs:
-            _run(argv)
+            runner.run(argv)
         if name == "nova":
             setup_cells(conf, plan, secrets)
 
@@ -173,11 +157,11 @@ def sync_schemas(conf, plan, secrets):
             future.result()
 
 
-def _nova_manage(plan, *argv):
-    return _run([os.path.join(plan.bin_dir, "nova-manage"),
-                 "--config-file", control_plane.config_path(plan, "nova/nova.conf"),
-                 "--config-file", control_plane.config_path(plan, "nova/nova-db.conf")]
-                + list(argv))
+def _nova_manage(plan, *argv, secrets=()):
+    return runner.run([os.path.join(plan.bin_dir, "nova-manage"),
+                       "--config-file", control_plane.config_path(plan, "nova/nova.conf"),
+                       "--config-file", control_plane.config_path(plan, "nova/nova-db.conf")]
+                      + list(argv), secrets=secrets)
 
 
 def setup_cells(conf, plan, secrets):
@@ -185,7 +169,8 @@ def setup_cells(conf, plan, secrets):
     cells = _nova_manage(plan, "cell_v2", "list_cells", "--verbose")
     if " cell0 " not in cells:
         _nova_manage(plan, "cell_v2", "map_cell0", "--database_connection",
-                     control_plane.db_url(conf, secrets, "nova_cell0"))
+                     control_plane.db_url(conf, secrets, "nova_cell0"),
+                     secrets=list(secrets.values()))
     if " cell1 " not in cells:
         _nova_manage(plan, "cell_v2", "create_cell", "--name", "cell1", "--verbose")
     _nova_manage(plan, "db", "sync")
@@ -194,9 +179,10 @@ def setup_cells(conf, plan, secrets):
 # --- keystone ---------------------------------------------------------------------
 
 
-def _keystone_manage(plan, *argv):
-    return _run([os.path.join(plan.bin_dir, "keystone-manage"), "--config-file",
-                 control_plane.config_path(plan, "keystone/keystone.conf")] + list(argv))
+def _keystone_manage(plan, *argv, secrets=()):
+    return runner.run([os.path.join(plan.bin_dir, "keystone-manage"), "--config-file",
+                       control_plane.config_path(plan, "keystone/keystone.conf")] + list(argv),
+                      secrets=secrets)
 
 
 def keystone_keys(plan, conf):
@@ -214,7 +200,8 @@ def keystone_bootstrap(conf, plan, secrets):
     _keystone_manage(plan, "bootstrap", "--bootstrap-password", secrets["admin"],
                      "--bootstrap-admin-url", identity, "--bootstrap-internal-url", identity,
                      "--bootstrap-public-url", identity,
-                     "--bootstrap-region-id", conf.openstack.region_name)
+                     "--bootstrap-region-id", conf.openstack.region_name,
+                     secrets=[secrets["admin"]])
 
 
 def admin_connection(conf, secrets):

@@ -26,7 +26,6 @@ import io
 import json
 import logging
 import os
-import subprocess
 import tarfile
 import tempfile
 
@@ -34,7 +33,9 @@ import docker
 from docker import errors as docker_errors
 
 from hybridhost import exception
+from hybridhost import runner
 from hybridhost.lab import guest
+from hybridhost.lab import scripts
 
 LOG = logging.getLogger(__name__)
 
@@ -43,25 +44,8 @@ LABEL = "hybridhost.lab.demo-image"
 #: Bump when the recipe changes, so cached tarballs are rebuilt.
 RECIPE_VERSION = 1
 
-INIT_SCRIPT = r"""#!/bin/sh
-# hybridhost demo container: PID 1. Stays up; SIGTERM stops it at once.
-probe=""
-trap '[ -z "$probe" ] || kill "$probe"; exit 0' TERM INT
-echo "HYBRIDHOST-CONTAINER start"
-echo "hybridhost container $(hostname)" > /www/index.html
-httpd -p 80 -h /www
-addr=""
-while [ -z "$addr" ]; do
-  set -- $(ip -4 -o addr show scope global 2>/dev/null | head -n1)
-  addr=${4:-}
-  [ -n "$addr" ] || sleep 1
-done
-echo "HYBRIDHOST-CONTAINER ip=${addr%/*} prefix=${addr#*/}"
-sh /etc/hybridhost-probe "${addr%/*}" &
-probe=$!
-# PID 1 only reaps from here on; short sleeps keep SIGTERM handling prompt.
-while :; do sleep 1; done
-"""
+#: The container's command (PID 1): httpd, its address once plugged, then the probe.
+INIT_SCRIPT = scripts.load("container-init.sh")
 
 CHANGES = (
     'CMD ["/bin/sh", "/etc/hybridhost-init"]',
@@ -108,12 +92,7 @@ def _client(docker_url):
 
 
 def _applets(busybox):
-    try:
-        out = subprocess.run([busybox, "--list"], capture_output=True, text=True,
-                             check=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError) as err:
-        raise exception.LabBuildFailed(artifact="container image",
-                                       reason="%s --list: %s" % (busybox, err)) from err
+    out = runner.run([busybox, "--list"], timeout=30)
     return tuple(sorted(a for a in out.split() if a and a != "busybox" and "/" not in a))
 
 

@@ -6,12 +6,12 @@ come from ``hybridhost.lab.container_image`` (a busybox ``docker save`` tarball)
 """
 
 import dataclasses
-import importlib
 import logging
 import os
 
 from hybridhost import conf as hh_conf
-from hybridhost import exception
+from hybridhost.lab import container_image
+from hybridhost.lab import guest
 
 LOG = logging.getLogger(__name__)
 
@@ -114,20 +114,10 @@ def _upload(conn, name, path, disk_format, container_format, **properties):
     return conn.image.wait_for_status(image, status="active", wait=300), True
 
 
-def _builder(name):
-    try:
-        return importlib.import_module("hybridhost.lab.%s" % name)
-    except ImportError as err:
-        raise exception.ConfigInvalid(
-            option="[lab] demo",
-            reason="hybridhost.lab.%s is not available (%s); set [lab] demo = false to "
-                   "skip the demo images." % (name, err)) from err
-
-
 def ensure_container_image(conn, conf):
     if _find_active_image(conn, CONTAINER_IMAGE) is not None:
         return conn.image.find_image(CONTAINER_IMAGE), False
-    tarball = _builder("container_image").build(conf.lab.cache_dir, conf.docker.url)
+    tarball = container_image.build(conf.lab.cache_dir, conf.docker.url)
     # hypervisor_type: the scheduler keeps it off the libvirt side.
     return _upload(conn, CONTAINER_IMAGE, tarball, "raw", "docker",
                    hypervisor_type="docker")
@@ -148,7 +138,7 @@ def ensure_guest_images(conn, conf, guest_artifacts=None):
     The ami records which guest build it boots (GUEST_BUILD_PROPERTY): when the
     recipe or the kernel changed, the three images are replaced.
     """
-    artifacts = guest_artifacts or _builder("guest").build(conf.lab.cache_dir)
+    artifacts = guest_artifacts or guest.build(conf.lab.cache_dir)
     existing = _find_active_image(conn, GUEST_IMAGE)
     if existing is not None and (existing.properties or {}).get(
             GUEST_BUILD_PROPERTY) == artifacts.build_id:

@@ -39,10 +39,11 @@ import re
 import shutil
 import stat
 import struct
-import subprocess
 import tempfile
 
 from hybridhost import exception
+from hybridhost import runner
+from hybridhost.lab import scripts
 
 LOG = logging.getLogger(__name__)
 
@@ -69,66 +70,8 @@ FAST_ROUNDS, SLOW_ROUND_S = 15, 60
 #: is printed once. It must not run as PID 1: ``timeout`` leaves its watcher processes
 #: to PID 1, and busybox ash's ``wait`` can miss a job's exit when PID 1 also reaps
 #: such orphans (one SIGCHLD for two children) and hang; PID 1 only reaps.
-PROBE_SCRIPT = r"""#!/bin/sh
-addr=$1
-shift
-extra="$*"
-seen=/tmp/hybridhost-seen
-mkdir -p "$seen"
-can_ping=""
-ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 && can_ping=1
-base=${addr%.*}
-targets="$extra"
-i=1
-while [ $i -le 254 ]; do
-  case " $addr $extra " in *" $base.$i "*) ;; *) targets="$targets $base.$i";; esac
-  i=$((i+1))
-done
-jobs=""
-collect() {
-  for job in $jobs; do
-    wait "${job%%:*}" || continue
-    touch "$seen/ping-${job#*:}"
-    echo "HYBRIDHOST-PING ${job#*:} ok"
-    echo "${job#*:}" >> "$seen/round"
-  done
-  jobs=""
-}
-http_probe() {
-  timeout 2 wget -q -O /dev/null "http://$1/" 2>/dev/null || return
-  touch "$seen/http-$1"
-  echo "HYBRIDHOST-HTTP $1 ok"
-}
-rounds=0
-while :; do
-  : > "$seen/round"
-  n=0
-  for t in $targets; do
-    [ -e "$seen/http-$t" ] && continue
-    if [ -z "$can_ping" ] || [ -e "$seen/ping-$t" ]; then
-      echo "$t" >> "$seen/round"
-      continue
-    fi
-    ping -c1 -W1 "$t" >/dev/null 2>&1 &
-    jobs="$jobs $!:$t"
-    n=$((n+1))
-    [ $((n % BATCH)) -eq 0 ] && collect
-  done
-  collect
-  n=0
-  for t in $(cat "$seen/round"); do
-    http_probe "$t" &
-    jobs="$jobs $!"
-    n=$((n+1))
-    [ $((n % BATCH)) -eq 0 ] && { wait $jobs; jobs=""; }
-  done
-  [ -z "$jobs" ] || wait $jobs
-  jobs=""
-  rounds=$((rounds+1))
-  if [ $rounds -lt FAST_ROUNDS ]; then sleep 2; else sleep SLOW_ROUND_S; fi
-done
-""".replace("BATCH", str(PROBE_BATCH)).replace("FAST_ROUNDS", str(FAST_ROUNDS)).replace(
-    "SLOW_ROUND_S", str(SLOW_ROUND_S))
+PROBE_SCRIPT = scripts.load("probe.sh", PROBE_BATCH=PROBE_BATCH, FAST_ROUNDS=FAST_ROUNDS,
+                            SLOW_ROUND_S=SLOW_ROUND_S)
 
 APPLETS = ("sh", "mount", "umount", "mkdir", "cat", "echo", "insmod", "ip", "udhcpc",
            "ping", "sleep", "usleep", "uname", "cut", "tr", "touch", "httpd", "hostname",
@@ -143,94 +86,13 @@ CONFIG_DRIVE_WAIT_S = 3
 #: DHCP off ({"networks": [{"type": "ipv4", "ip_address": ..., "netmask": ...,
 #: "routes": [{"network": "0.0.0.0", "gateway": ...}]}], "links": [{"mtu": ...}]}).
 #: Exit 1 (the caller then runs DHCP) when there is no drive or no static ipv4 network.
-CONFIG_DRIVE_SCRIPT = r"""#!/bin/sh
-uptime() { cut -d' ' -f1 /proc/uptime; }
-none() { echo "HYBRIDHOST-GUEST config-drive=$1 uptime=$(uptime)"; exit 1; }
-n=0
-while [ ! -b /dev/sr0 ] && [ $n -lt WAIT_TENTHS ]; do usleep 100000; n=$((n+1)); done
-[ -b /dev/sr0 ] || none absent
-mkdir -p /run/config-drive
-mount -t iso9660 -o ro /dev/sr0 /run/config-drive 2>/dev/null || none unreadable
-json=$(cat /run/config-drive/openstack/latest/network_data.json 2>/dev/null)
-umount /run/config-drive
-# First value of a key in the one-line JSON: "key": "value" or "key": 123.
-field() {
-  echo "$json" | grep -o "\"$1\": *\"*[^\",}]*" | head -n 1 | sed 's/.*: *"*//'
-}
-echo "$json" | grep -q '"type": *"ipv4"' || none no-static-ipv4
-ip=$(field ip_address)
-mask=$(field netmask)
-[ -n "$ip" ] && [ -n "$mask" ] || none no-address
-eval "$(ipcalc -p "$ip" "$mask")"
-ip -4 addr flush dev eth0
-ip addr add "$ip/$PREFIX" dev eth0
-mtu=$(field mtu)
-case "$mtu" in ''|null) ;; *) ip link set dev eth0 mtu "$mtu";; esac
-router=$(field gateway)
-[ -n "$router" ] && ip route add default via "$router" dev eth0
-echo "$ip/$PREFIX" > /run/hh-ip
-echo "HYBRIDHOST-GUEST ip=$ip prefix=$PREFIX router=${router:-none} source=config-drive uptime=$(uptime)"
-""".replace("WAIT_TENTHS", str(CONFIG_DRIVE_WAIT_S * 10))
+CONFIG_DRIVE_SCRIPT = scripts.load("config-drive.sh", WAIT_TENTHS=CONFIG_DRIVE_WAIT_S * 10)
 
-UDHCPC_SCRIPT = r"""#!/bin/sh
-# busybox udhcpc event script: configure eth0 from the lease (neutron's DHCP agent).
-uptime() { cut -d' ' -f1 /proc/uptime; }
-case "$1" in
-  deconfig)
-    ip -4 addr flush dev "$interface"
-    ip link set "$interface" up
-    ;;
-  bound|renew)
-    if [ "$(cat /run/hh-ip 2>/dev/null)" != "$ip/$mask" ]; then
-      ip -4 addr flush dev "$interface"
-      ip addr add "$ip/$mask" dev "$interface"
-      for gw in $router; do ip route add default via "$gw" dev "$interface"; break; done
-      [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
-      echo "$ip/$mask" > /run/hh-ip
-      echo "HYBRIDHOST-GUEST ip=$ip prefix=$mask router=${router%% *} source=dhcp uptime=$(uptime)"
-    fi
-    : > /etc/resolv.conf
-    for ns in $dns; do echo "nameserver $ns" >> /etc/resolv.conf; done
-    ;;
-esac
-exit 0
-"""
+#: busybox udhcpc's event script: configures eth0 from neutron's DHCP lease.
+UDHCPC_SCRIPT = scripts.load("udhcpc.sh")
 
-INIT_SCRIPT = r"""#!/bin/sh
-# hybridhost lab guest: PID 1. Never exits (the kernel would panic).
-export PATH=/bin
-say() { echo "HYBRIDHOST-GUEST $* uptime=$(cut -d' ' -f1 /proc/uptime)"; }
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mkdir -p /run /tmp /www
-hostname hybridhost-guest
-say "init kernel=$(uname -r)"
-for mod in $(cat /etc/hybridhost/modules); do
-  insmod "/lib/modules/$mod.ko" || say "module=$mod failed"
-done
-ip link set lo up
-n=0
-while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do usleep 100000; n=$((n+1)); done
-[ -e /sys/class/net/eth0 ] || say "eth0=missing"
-ip link set eth0 up
-if ! sh /etc/hybridhost-config-drive; then
-  until udhcpc -i eth0 -s /etc/udhcpc.script -O mtu -t 10 -T 2 -A 1 -n 2>/dev/null; do
-    say "dhcp=retry"
-  done
-fi
-addr=$(cut -d/ -f1 /run/hh-ip)
-echo "hybridhost guest $addr" > /www/index.html
-httpd -p 80 -h /www
-say "ready ip=$addr"
-extra=""
-for word in $(cat /proc/cmdline); do
-  case "$word" in hybridhost.ping=*) extra="$extra $(echo "${word#*=}" | tr , ' ')";; esac
-done
-sh /etc/hybridhost-probe "$addr" $extra &
-# PID 1 only reaps (foreground waits collect every orphan) from here on.
-while :; do sleep 3600; done
-"""
+#: The guest's /init (PID 1): modules, eth0's address, httpd, then the probe.
+INIT_SCRIPT = scripts.load("guest-init.sh")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,7 +166,7 @@ def file_sha256(path):
 def _build_into(deb, busybox, work):
     tree = os.path.join(work, "deb")
     LOG.info("Unpacking %s", os.path.basename(deb))
-    run(["dpkg-deb", "-x", deb, tree])
+    runner.run(["dpkg-deb", "-x", deb, tree])
     kernel = _find_one(os.path.join(tree, "boot"), "vmlinuz-")
     modules_root = _find_one(os.path.join(tree, "lib", "modules"), "")
     modules = module_closure(modules_root, MODULES)
@@ -326,20 +188,6 @@ def _find_one(directory, prefix):
 
 
 # --- Debian packages -----------------------------------------------------------------
-
-
-def run(argv, cwd=None):
-    """Run a build command; its failure becomes LabBuildFailed with its output."""
-    LOG.debug("Running %s", " ".join(argv))
-    try:
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise exception.LabBuildFailed(artifact="guest", reason="%s: %s" % (
-            argv[0], err)) from err
-    if proc.returncode != 0:
-        raise exception.LabBuildFailed(artifact="guest", reason="%s exited %d: %s" % (
-            " ".join(argv), proc.returncode, (proc.stderr or proc.stdout).strip()[-300:]))
-    return proc.stdout
 
 
 def static_busybox(path=BUSYBOX):
@@ -373,9 +221,9 @@ def kernel_package(metapackage=KERNEL_METAPACKAGE):
     """(package, version) of the kernel the metapackage points at, from apt's lists."""
     try:
         fields = _apt_show(metapackage)
-    except exception.LabBuildFailed:
+    except (exception.CommandFailed, exception.LabBuildFailed):
         LOG.info("apt does not know %s yet; running apt-get update", metapackage)
-        run(["apt-get", "update", "-qq"])
+        runner.run(["apt-get", "update", "-qq"])
         fields = _apt_show(metapackage)
     images = [re.match(r"(\S+)(?:\s*\(=\s*([^)\s]+)\))?", d.strip()).groups()
               for d in fields.get("Depends", "").split(",")
@@ -390,7 +238,7 @@ def kernel_package(metapackage=KERNEL_METAPACKAGE):
 
 
 def _apt_show(package):
-    text = run(["apt-cache", "show", "--no-all-versions", package])
+    text = runner.run(["apt-cache", "show", "--no-all-versions", package])
     fields = {}
     for line in text.splitlines():
         name, sep, value = line.partition(": ")
@@ -411,8 +259,8 @@ def fetch_deb(package, version, debs_dir):
     os.makedirs(debs_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=debs_dir) as work:
         LOG.info("Downloading %s %s with apt-get", package, version)
-        run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
-             "%s=%s" % (package, version)], cwd=work)
+        runner.run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
+                    "%s=%s" % (package, version)], cwd=work)
         debs = [n for n in os.listdir(work) if n.endswith(".deb")]
         if len(debs) != 1:
             raise exception.LabBuildFailed(artifact="guest", reason="apt-get download "

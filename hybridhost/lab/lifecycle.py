@@ -5,8 +5,6 @@ import logging
 import os
 import re
 
-from pyroute2 import netns as pyroute2_netns
-
 from hybridhost import box
 from hybridhost import conf as hh_conf
 from hybridhost import exception
@@ -18,40 +16,16 @@ from hybridhost.lab import access
 from hybridhost.lab import bootstrap
 from hybridhost.lab import demo
 from hybridhost.lab import errors
+from hybridhost.lab import host
 from hybridhost.render import control_plane
 from hybridhost.render import supervisor as box_supervisor
 
 LOG = logging.getLogger(__name__)
 
-QEMU_CONF = "/etc/libvirt/qemu.conf"
-# libvirtd runs QEMU as root without AppArmor/SELinux on this kind of box.
-QEMU_SETTINGS = (('user', '"root"'), ('group', '"root"'), ('security_driver', '"none"'))
 HEALTH_TIMEOUT = 240
 OVS_AGENT = "neutron-openvswitch-agent"
 DHCP_AGENT_TYPE = "DHCP agent"
 DHCP_PORT_OWNER = "network:dhcp"
-
-
-def configure_qemu(path=QEMU_CONF):
-    """Make libvirt's qemu.conf run guests as root with no security driver; True if changed."""
-    try:
-        with open(path) as handle:
-            lines = handle.read().splitlines()
-    except FileNotFoundError:
-        lines = []
-    wanted = dict(QEMU_SETTINGS)
-    kept = [line for line in lines
-            if line.split("=", 1)[0].strip() not in wanted or line.lstrip().startswith("#")]
-    current = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip()
-               for line in lines if "=" in line and not line.lstrip().startswith("#")}
-    if all(current.get(key) == value for key, value in wanted.items()):
-        return False
-    kept.append("# hybridhost lab: guests run as root, no AppArmor on this box")
-    kept.extend("%s = %s" % item for item in QEMU_SETTINGS)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as handle:
-        handle.write("\n".join(kept) + "\n")
-    return True
 
 
 def _enable(conf):
@@ -297,7 +271,7 @@ def _forget_dhcp(conn, conf, plan, progress):
         from hybridhost.virt.docker import ovs
 
         ovs.delete_ports_of(conf.ovs.ovsdb_connection, [port.id for port in ports])
-    dnsmasq, namespaces = stop_dnsmasq(conf), remove_dhcp_namespaces(conf)
+    dnsmasq, namespaces = host.stop_dnsmasq(conf), host.remove_dhcp_namespaces(conf)
     if stale or ports or dnsmasq or namespaces:
         progress("DHCP agent is off ([lab] dhcp_agent): removed %d agent record(s), %d "
                  "DHCP port(s), %d dnsmasq, %d qdhcp namespace(s)"
@@ -320,8 +294,8 @@ def up(conf, out, wait=300):
     if bootstrap.install_mariadb_datadir(conf):
         progress("MariaDB data directory created")
     if conf.host.manage_services and "libvirtd" in conf.host.managed_services:
-        if configure_qemu():
-            progress("%s: QEMU runs as root, security_driver none" % QEMU_CONF)
+        if host.configure_qemu():
+            progress("%s: QEMU runs as root, security_driver none" % host.QEMU_CONF)
     plan, changed = box.render_to_disk(conf)
     progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
     box.prepare(conf, plan)
@@ -382,91 +356,13 @@ def status(conf):
     return programs, result
 
 
-NOVA_METADATA = "http://openstack.org/xmlns/libvirt/nova/"
-
-
-def _nova_domains(connection, active_only):
-    import libvirt
-
-    flags = libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE if active_only else 0
-    for domain in connection.listAllDomains(flags):
-        if NOVA_METADATA in domain.XMLDesc():
-            yield domain
-
-
-def stop_guests(conf, undefine=False):
-    """Power off the libvirt side's (nova's) guests while libvirtd still runs: QEMU
-    outlives libvirtd. With ``undefine`` (purge) also forget them, or the next lab's
-    nova-compute refuses to start ("existing instances ... new service").
-
-    Only with a libvirtd the box runs; nova's power-state sync notices. Returns the
-    domain names.
-    """
-    if not (conf.host.manage_services and "libvirtd" in conf.host.managed_services):
-        return []
-    import libvirt
-
-    try:
-        connection = libvirt.open(conf.libvirt.connection_uri)
-    except libvirt.libvirtError as err:
-        LOG.debug("libvirt not reachable, no guest to stop: %s", err)
-        return []
-    names = []
-    try:
-        for domain in _nova_domains(connection, active_only=not undefine):
-            if domain.isActive():
-                domain.destroy()
-            if undefine:
-                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
-            LOG.info("Stopped guest %s", domain.name())
-            names.append(domain.name())
-    finally:
-        connection.close()
-    return names
-
-
-def remove_containers(conf, plan):
-    """Purge: remove the Docker side's containers (the engine's own labels say whose)."""
-    from hybridhost.virt.docker import engine as docker_engine
-
-    try:
-        engine = docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
-                                              plan.docker.host, timeout=30)
-        owned = engine.list_own()
-    except exception.HybridhostError as err:
-        LOG.debug("Docker not reachable, no container to remove: %s", err)
-        return 0
-    for info in owned:
-        engine.remove(info.uuid)
-    return len(owned)
-
-
-def stop_dnsmasq(conf):
-    """dnsmasq daemonizes out of supervisord's process tree: stop the lab's by path."""
-    import psutil
-
-    marker = lab_state.layout(conf).path("neutron-dhcp") + "/"
-    found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        if process.info["name"] == "dnsmasq" and marker in " ".join(
-                process.info["cmdline"] or []):
-            found.append(process)
-    for process in found:
-        try:
-            process.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(found, timeout=5)
-    return len(found)
-
-
 def _box_down(conf):
     """``(containers stopped, leftovers killed)``, or None when supervisord was not up."""
     plan = box_plan.build(conf)
     if box.is_up(conf):
-        stop_guests(conf)
+        host.stop_guests(conf)
     result = box.down(conf, plan, stop_timeout=conf.supervisor.stop_timeout + 30)
-    stop_dnsmasq(conf)
+    host.stop_dnsmasq(conf)
     return result
 
 
@@ -475,31 +371,14 @@ def down(conf):
     return _box_down(conf)
 
 
-def dhcp_namespaces(conf):
-    """The qdhcp-<network> namespaces the lab's DHCP agent made."""
-    directory = lab_state.layout(conf).path("neutron-dhcp", "dhcp")
-    if not os.path.isdir(directory):
-        return []
-    return ["qdhcp-%s" % name for name in sorted(os.listdir(directory))
-            if re.match(r"^[0-9a-f-]{36}$", name)]
-
-
 def purge(conf):
     """Remove the lab's guests and containers (when the box runs), stop everything,
     then delete the lab's state and rendered files."""
     stopped = None
     if box.is_up(conf):
-        stop_guests(conf, undefine=True)
-        remove_containers(conf, box_plan.build(conf))
+        host.stop_guests(conf, undefine=True)
+        host.remove_containers(conf, box_plan.build(conf))
         stopped = _box_down(conf)
-    stop_dnsmasq(conf)
-    remove_dhcp_namespaces(conf)
+    host.stop_dnsmasq(conf)
+    host.remove_dhcp_namespaces(conf)
     return stopped, lab_state.purge(conf)
-
-
-def remove_dhcp_namespaces(conf):
-    existing = pyroute2_netns.listnetns()
-    gone = [name for name in dhcp_namespaces(conf) if name in existing]
-    for namespace in gone:
-        pyroute2_netns.remove(namespace)
-    return len(gone)

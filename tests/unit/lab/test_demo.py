@@ -6,6 +6,7 @@ import types
 from hybridhost import plan as box_plan
 from hybridhost.lab import demo
 from hybridhost.lab import guest
+from hybridhost.lab import host
 from hybridhost.lab import lifecycle
 from tests.unit import confutils
 
@@ -132,8 +133,8 @@ class TestForgetDhcp:
         ovs_deleted, said = [], []
         from hybridhost.virt.docker import ovs
         monkeypatch.setattr(ovs, "delete_ports_of", lambda _c, ids: ovs_deleted.extend(ids))
-        monkeypatch.setattr(lifecycle, "stop_dnsmasq", lambda _conf: 1)
-        monkeypatch.setattr(lifecycle, "remove_dhcp_namespaces", lambda _conf: 1)
+        monkeypatch.setattr(host, "stop_dnsmasq", lambda _conf: 1)
+        monkeypatch.setattr(host, "remove_dhcp_namespaces", lambda _conf: 1)
         lifecycle._forget_dhcp(conn, conf, plan, said.append)  # noqa: SLF001
         assert [(a.host, a.agent_type) for a in conn.network.agents_] == [
             ("elsewhere", "DHCP agent"), (plan.agent.host, "Open vSwitch agent")]

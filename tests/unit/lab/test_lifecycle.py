@@ -1,4 +1,4 @@
-"""lab up/down helpers that need no daemon: restarts, qemu.conf, health, access, CLI."""
+"""lab up/down helpers that need no daemon: restarts, health, access, CLI."""
 
 import importlib.util
 import os
@@ -44,18 +44,6 @@ class TestRestartsAfterRender:
 
     def test_a_prefix_of_a_path_does_not_match(self):
         assert lifecycle.programs_using([PROGRAMS], ["/etc/hh/conf/lab/key"]) == []
-
-
-class TestQemuConf:
-    def test_sets_root_and_no_security_driver_once(self, tmp_path):
-        path = tmp_path / "qemu.conf"
-        path.write_text('#user = "libvirt-qemu"\nuser = "libvirt-qemu"\nvnc_listen = "x"\n')
-        assert lifecycle.configure_qemu(str(path))
-        text = path.read_text()
-        assert 'user = "root"' in text and 'security_driver = "none"' in text
-        assert 'vnc_listen = "x"' in text and '#user = "libvirt-qemu"' in text
-        assert 'user = "libvirt-qemu"\n' not in text.replace('#user = "libvirt-qemu"\n', "")
-        assert not lifecycle.configure_qemu(str(path))
 
 
 class TestHealth:
