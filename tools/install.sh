@@ -21,8 +21,9 @@ APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux pr
 # mysqlclient build against Debian's libvirt-dev and libmariadb-dev (gcc, pkg-config).
 LAB_PIP_PACKAGES=(keystone glance openstack-placement uWSGI python-openstackclient PyMySQL
                   mysqlclient libvirt-python)
-# The test and lint tools tools/run-tests uses (pinned by constraints.txt too).
-DEV_PIP_PACKAGES=(pytest import-linter ruff mypy docutils)
+# The test and lint tools tools/run-tests uses (pinned by constraints.txt too), and the
+# type stubs mypy needs for docker (types-requests comes with them).
+DEV_PIP_PACKAGES=(pytest import-linter ruff mypy docutils types-docker types-requests)
 
 step() { printf '[%5ss] %s\n' "$SECONDS" "$*"; }
 

@@ -14,6 +14,8 @@ import os
 import re
 import socket
 import threading
+from typing import Any
+from typing import TypeAlias
 
 from pyroute2 import IPRoute
 from pyroute2 import netns as pr_netns
@@ -31,11 +33,15 @@ _IFNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 ENOENT_CODES = (19, 2)  # ENODEV, ENOENT
 
+IpAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpInterface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+Route: TypeAlias = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, IpAddress]
+
 
 # --- argument checks (pure; also used by the unprivileged side) --------------------
 
 
-def check_ifname(name):
+def check_ifname(name: object) -> str:
     """An interface name the kernel accepts: 1-15 chars of [A-Za-z0-9_.-]."""
     if not isinstance(name, str) or not 0 < len(name) <= IFNAMSIZ_MAX:
         raise ValueError("interface name must be 1-%d characters: %r" % (IFNAMSIZ_MAX, name))
@@ -44,7 +50,7 @@ def check_ifname(name):
     return name
 
 
-def check_mac(mac):
+def check_mac(mac: object) -> str:
     if not isinstance(mac, str) or not _MAC_RE.match(mac):
         raise ValueError("not a lower-case unicast MAC address: %r" % (mac,))
     if int(mac[:2], 16) & 1:
@@ -52,7 +58,7 @@ def check_mac(mac):
     return mac
 
 
-def check_pid(pid):
+def check_pid(pid: object) -> int:
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 1:
         raise ValueError("not a container process id: %r" % (pid,))
     try:
@@ -67,26 +73,26 @@ def check_pid(pid):
     return pid
 
 
-def check_mtu(mtu):
+def check_mtu(mtu: object) -> int:
     if isinstance(mtu, bool) or not isinstance(mtu, int) or not MTU_MIN <= mtu <= MTU_MAX:
         raise ValueError("MTU must be an int in %d..%d: %r" % (MTU_MIN, MTU_MAX, mtu))
     return mtu
 
 
-def check_cidr(cidr):
+def check_cidr(cidr: object) -> IpInterface:
     """A host address with prefix, e.g. '10.0.0.5/24' or 'fd00::5/64'."""
     if not isinstance(cidr, str) or "/" not in cidr:
         raise ValueError("not an address/prefix: %r" % (cidr,))
     return ipaddress.ip_interface(cidr)
 
 
-def check_ip(address):
+def check_ip(address: object) -> IpAddress:
     if not isinstance(address, str):
         raise ValueError("not an IP address: %r" % (address,))
     return ipaddress.ip_address(address)
 
 
-def check_route(route):
+def check_route(route: object) -> Route:
     """A [destination-cidr, gateway] pair of the same IP version."""
     if not isinstance(route, (list, tuple)) or len(route) != 2:
         raise ValueError("a route is [cidr, gateway]: %r" % (route,))
@@ -99,13 +105,14 @@ def check_route(route):
     return dst, gateway
 
 
-def check_addressing(addresses, routes):
+def check_addressing(addresses: object, routes: object) -> tuple[list[IpInterface], list[Route]]:
     if not isinstance(addresses, (list, tuple)) or not isinstance(routes, (list, tuple)):
         raise ValueError("addresses and routes must be lists")
     return ([check_cidr(a) for a in addresses], [check_route(r) for r in routes])
 
 
-def check_plug_args(host_ifname, pid, ifname, mac, mtu, addresses, routes):
+def check_plug_args(host_ifname: object, pid: object, ifname: object, mac: object, mtu: object,
+                    addresses: object, routes: object) -> tuple[list[IpInterface], list[Route]]:
     check_ifname(host_ifname)
     check_pid(pid)
     check_ifname(ifname)
@@ -117,7 +124,7 @@ def check_plug_args(host_ifname, pid, ifname, mac, mtu, addresses, routes):
 # --- netlink helpers -------------------------------------------------------------
 
 
-def _netns_socket(pid):
+def _netns_socket(pid: int) -> socket.socket:
     """A NETLINK_ROUTE socket living in the network namespace of ``pid``.
 
     setns(2) changes the namespace of the calling thread only, so a short-lived
@@ -125,9 +132,9 @@ def _netns_socket(pid):
     after the thread is gone. This is ~8x cheaper than pyroute2's own
     ``IPRoute(netns=...)``, which forks a child per socket.
     """
-    result = {}
+    result: dict[str, Any] = {}
 
-    def enter_and_open():
+    def enter_and_open() -> None:
         try:
             fd = os.open("/proc/%d/ns/net" % pid, os.O_RDONLY)
             try:
@@ -143,19 +150,20 @@ def _netns_socket(pid):
     worker.join()
     if "error" in result:
         raise result["error"]
-    return result["sock"]
+    sock: socket.socket = result["sock"]
+    return sock
 
 
-def _container_iproute(pid):
+def _container_iproute(pid: int) -> IPRoute:
     return IPRoute(use_socket=_netns_socket(pid))
 
 
-def _link_index(ipr, ifname):
+def _link_index(ipr: IPRoute, ifname: str) -> int | None:
     found = ipr.link_lookup(ifname=ifname)
     return found[0] if found else None
 
 
-def _delete_if_present(ipr, ifname):
+def _delete_if_present(ipr: IPRoute, ifname: str) -> bool:
     index = _link_index(ipr, ifname)
     if index is None:
         return False
@@ -167,13 +175,15 @@ def _delete_if_present(ipr, ifname):
     return True
 
 
-def _create_veth(ipr, host_ifname, pid, ifname, mac, mtu):
+def _create_veth(ipr: IPRoute, host_ifname: str, pid: int, ifname: str, mac: str,
+                 mtu: int) -> None:
     ipr.link("add", ifname=host_ifname, kind="veth", mtu=mtu,
              peer={"ifname": ifname, "address": mac, "mtu": mtu, "net_ns_pid": pid})
     ipr.link("set", index=_link_index(ipr, host_ifname), state="up")
 
 
-def _configure_inside(ns, ifname, addresses, routes):
+def _configure_inside(ns: IPRoute, ifname: str, addresses: list[IpInterface],
+                      routes: list[Route]) -> None:
     index = _link_index(ns, ifname)
     for iface in addresses:
         ns.addr("add", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen,
@@ -190,7 +200,8 @@ def _configure_inside(ns, ifname, addresses, routes):
 
 
 @privileged.net_admin.entrypoint
-def plug_veth(host_ifname, pid, ifname, mac, mtu, addresses, routes):
+def plug_veth(host_ifname: str, pid: int, ifname: str, mac: str, mtu: int, addresses: list[str],
+              routes: list[list[str]]) -> int | None:
     """Create ``host_ifname`` <-> ``ifname`` (inside ``pid``'s netns) and configure it.
 
     :param addresses: list of 'ip/prefix' strings, every fixed IP of the port.
@@ -212,7 +223,7 @@ def plug_veth(host_ifname, pid, ifname, mac, mtu, addresses, routes):
 
 
 @privileged.net_admin.entrypoint
-def create_veth(host_ifname, peer_ifname, mac, mtu):
+def create_veth(host_ifname: str, peer_ifname: str, mac: str, mtu: int) -> int | None:
     """First half of a plug: ``host_ifname`` <-> ``peer_ifname``, both in the host's netns.
 
     The host end is up (it can go on the bridge at once); the peer, with the port's MAC,
@@ -233,7 +244,8 @@ def create_veth(host_ifname, peer_ifname, mac, mtu):
 
 
 @privileged.net_admin.entrypoint
-def move_peer(host_ifname, peer_ifname, pid, ifname, addresses, routes):
+def move_peer(host_ifname: str, peer_ifname: str, pid: int, ifname: str, addresses: list[str],
+              routes: list[list[str]]) -> None:
     """Second half: the waiting peer into ``pid``'s netns as ``ifname``, configured.
 
     On any failure the pair is deleted (by its host end), so nothing half-made stays.
@@ -258,7 +270,7 @@ def move_peer(host_ifname, peer_ifname, pid, ifname, addresses, routes):
 
 
 @privileged.net_admin.entrypoint
-def delete_veth(host_ifname):
+def delete_veth(host_ifname: str) -> bool:
     """Delete a veth by its host end (the peer goes with it). True if it existed."""
     check_ifname(host_ifname)
     with IPRoute() as ipr:
@@ -266,8 +278,8 @@ def delete_veth(host_ifname):
 
 
 @privileged.net_admin.entrypoint
-def veth_intact(host_ifname, pid, ifname, mac):
-    """True when ``host_ifname`` is up and its peer is ``ifname`` with ``mac`` in ``pid``'s netns."""
+def veth_intact(host_ifname: str, pid: int, ifname: str, mac: str) -> bool:
+    """True when ``host_ifname`` is up and its peer is ``ifname`` with ``mac`` in netns ``pid``."""
     check_ifname(host_ifname)
     check_pid(pid)
     check_ifname(ifname)
@@ -280,11 +292,13 @@ def veth_intact(host_ifname, pid, ifname, mac):
         if index is None:
             return False
         link = ns.get_links(index)[0]
-        return link.get_attr("IFLA_ADDRESS") == mac and link.get_attr("IFLA_OPERSTATE") == "UP"
+        intact: bool = (link.get_attr("IFLA_ADDRESS") == mac
+                        and link.get_attr("IFLA_OPERSTATE") == "UP")
+        return intact
 
 
 @privileged.net_admin.entrypoint
-def container_ifnames(pid):
+def container_ifnames(pid: int) -> list[str]:
     """Names of the interfaces inside ``pid``'s network namespace."""
     check_pid(pid)
     with _container_iproute(pid) as ns:

@@ -6,12 +6,19 @@ this service's host. ``docker.errors`` and connection errors are translated here
 once, into hybridhost exceptions.
 """
 
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 import contextlib
 import dataclasses
 import logging
+from typing import IO
+from typing import Any
+from typing import Self
 
 import docker
 from docker import errors as docker_errors
+from docker import types as docker_types
 import requests
 
 from hybridhost import exception
@@ -34,22 +41,22 @@ class ContainerInfo:
     status: str  # created, running, paused, restarting, removing, exited, dead
     pid: int
     image_id: str
-    labels: dict
+    labels: dict[str, str]
 
     @property
-    def running(self):
+    def running(self) -> bool:
         return self.status in ("running", "paused", "restarting")
 
 
-def version_tuple(version):
+def version_tuple(version: object) -> tuple[int, ...]:
     return tuple(int(part) for part in str(version).split("."))
 
 
-def container_name(uuid):
+def container_name(uuid: str) -> str:
     return NAME_PREFIX + uuid
 
 
-def _to_info(data):
+def _to_info(data: dict[str, Any]) -> ContainerInfo:
     labels = data["Config"].get("Labels") or {}
     return ContainerInfo(id=data["Id"], uuid=labels.get(LABEL_UUID, ""),
                          name=labels.get(LABEL_NAME, ""), status=data["State"]["Status"],
@@ -60,13 +67,13 @@ def _to_info(data):
 class Engine:
     """The Docker engine as this nova-compute service may use it."""
 
-    def __init__(self, client, host, url="(client)"):
+    def __init__(self, client: docker.APIClient, host: str, url: str = "(client)") -> None:
         self.client = client
         self.host = host
         self.url = url
 
     @classmethod
-    def connect(cls, url, api_version, host, timeout=60):
+    def connect(cls, url: str, api_version: str, host: str, timeout: int = 60) -> Self:
         try:
             client = docker.APIClient(base_url=url, version=api_version, timeout=timeout)
         except docker_errors.DockerException as err:
@@ -74,7 +81,8 @@ class Engine:
         return cls(client, host, url)
 
     @contextlib.contextmanager
-    def _translate(self, operation, target, not_found=None):
+    def _translate(self, operation: str, target: str,
+                   not_found: exception.HybridhostError | None = None) -> Iterator[None]:
         try:
             yield
         except docker_errors.NotFound as err:
@@ -90,29 +98,30 @@ class Engine:
 
     # --- engine ---------------------------------------------------------------
 
-    def check(self, min_api_version):
+    def check(self, min_api_version: str) -> dict[str, Any]:
         """Ping the engine; refuse one older than ``min_api_version``. Returns its version dict."""
         with self._translate("report", "its version"):
             info = self.client.version()
         api = info.get("ApiVersion", "0")
         if version_tuple(api) < version_tuple(min_api_version):
-            raise exception.DockerUnavailable(
-                url=self.url, reason="API %s is older than the required %s" % (api, min_api_version))
+            reason = "API %s is older than the required %s" % (api, min_api_version)
+            raise exception.DockerUnavailable(url=self.url, reason=reason)
         return info
 
-    def labels_for(self, uuid, name, extra=None):
+    def labels_for(self, uuid: str, name: str,
+                   extra: dict[str, str] | None = None) -> dict[str, str]:
         labels = {LABEL_UUID: uuid, LABEL_HOST: self.host, LABEL_NAME: name}
         labels.update(extra or {})
         return labels
 
     # --- containers -----------------------------------------------------------
 
-    def _own_filter(self, uuid=None):
+    def _own_filter(self, uuid: str | None = None) -> dict[str, list[str]]:
         labels = ["%s=%s" % (LABEL_HOST, self.host)]
         labels.append("%s=%s" % (LABEL_UUID, uuid) if uuid else LABEL_UUID)
         return {"label": labels}
 
-    def list_own(self):
+    def list_own(self) -> list[ContainerInfo]:
         """Every container of this service, as ContainerInfo."""
         with self._translate("list", "containers"):
             summaries = self.client.containers(all=True, filters=self._own_filter())
@@ -123,14 +132,14 @@ class Engine:
                 found.append(info)
         return found
 
-    def find_by_id(self, container_id):
+    def find_by_id(self, container_id: str) -> ContainerInfo | None:
         with self._translate("inspect", container_id):
             try:
                 return _to_info(self.client.inspect_container(container_id))
             except docker_errors.NotFound:
                 return None
 
-    def find(self, uuid):
+    def find(self, uuid: str) -> ContainerInfo | None:
         """This service's container for instance ``uuid``, or None."""
         with self._translate("list", "containers of %s" % uuid):
             summaries = self.client.containers(all=True, filters=self._own_filter(uuid))
@@ -140,14 +149,15 @@ class Engine:
                 return info
         return None
 
-    def get(self, uuid):
+    def get(self, uuid: str) -> ContainerInfo:
         info = self.find(uuid)
         if info is None:
             raise exception.ContainerNotFound(uuid=uuid)
         return info
 
-    def create(self, uuid, name, image_id, host_config_kwargs, hostname=None, command=None,
-               extra_labels=None):
+    def create(self, uuid: str, name: str, image_id: str, host_config_kwargs: dict[str, Any],
+               hostname: str | None = None, command: list[str] | None = None,
+               extra_labels: dict[str, str] | None = None) -> str:
         """Create (not start) the container of instance ``uuid``. Returns its id."""
         with self._translate("create a container for", uuid,
                              not_found=exception.ImageNotFound(ref=image_id)):
@@ -160,35 +170,36 @@ class Engine:
                 image_id, command=command, hostname=hostname, detach=True,
                 name=container_name(uuid), labels=self.labels_for(uuid, name, extra_labels),
                 host_config=host_config, network_disabled=False)
+        container_id: str = created["Id"]
         LOG.info("Container %(id)s created for instance %(uuid)s",
-                 {"id": created["Id"][:12], "uuid": uuid})
-        return created["Id"]
+                 {"id": container_id[:12], "uuid": uuid})
+        return container_id
 
-    def _act(self, operation, uuid, call, **kwargs):
+    def _act(self, operation: str, uuid: str, call: Callable[..., None], **kwargs: Any) -> None:
         info = self.get(uuid)
         with self._translate(operation, uuid, not_found=exception.ContainerNotFound(uuid=uuid)):
             call(info.id, **kwargs)
         LOG.info("Container of instance %(uuid)s: %(op)s done", {"uuid": uuid, "op": operation})
 
-    def start(self, uuid):
+    def start(self, uuid: str) -> None:
         self._act("start", uuid, self.client.start)
 
-    def stop(self, uuid, timeout):
+    def stop(self, uuid: str, timeout: int) -> None:
         self._act("stop", uuid, self.client.stop, timeout=timeout)
 
-    def kill(self, uuid):
+    def kill(self, uuid: str) -> None:
         info = self.get(uuid)
         if info.status not in ("running", "paused", "restarting"):
             return
         self._act("kill", uuid, self.client.kill)
 
-    def pause(self, uuid):
+    def pause(self, uuid: str) -> None:
         self._act("pause", uuid, self.client.pause)
 
-    def unpause(self, uuid):
+    def unpause(self, uuid: str) -> None:
         self._act("unpause", uuid, self.client.unpause)
 
-    def remove(self, uuid):
+    def remove(self, uuid: str) -> bool:
         """Force-remove the container of ``uuid``. False if there was none."""
         info = self.find(uuid)
         if info is None:
@@ -202,47 +213,50 @@ class Engine:
                  {"id": info.id[:12], "uuid": uuid})
         return True
 
-    def logs(self, uuid, max_bytes):
+    def logs(self, uuid: str, max_bytes: int) -> bytes:
         """The last ``max_bytes`` of the container's stdout and stderr."""
         info = self.get(uuid)
         with self._translate("read the logs of", uuid):
             data = self.client.logs(info.id, stdout=True, stderr=True, stream=False)
         return data[-max_bytes:]
 
-    def commit(self, uuid, repository, tag):
+    def commit(self, uuid: str, repository: str, tag: str) -> str:
         info = self.get(uuid)
         with self._translate("commit", uuid):
             result = self.client.commit(info.id, repository=repository, tag=tag)
-        return result["Id"]
+        image_id: str = result["Id"]
+        return image_id
 
     # --- images ---------------------------------------------------------------
 
-    def inspect_image(self, ref):
+    def inspect_image(self, ref: str) -> dict[str, Any]:
         with self._translate("inspect image", ref, not_found=exception.ImageNotFound(ref=ref)):
-            return self.client.inspect_image(ref)
+            image: dict[str, Any] = self.client.inspect_image(ref)
+        return image
 
-    def image_id(self, ref):
+    def image_id(self, ref: str) -> str | None:
         """The image id ``ref`` resolves to, or None."""
         try:
-            return self.inspect_image(ref)["Id"]
+            image_id: str = self.inspect_image(ref)["Id"]
         except exception.ImageNotFound:
             return None
+        return image_id
 
-    def load_image(self, fileobj):
+    def load_image(self, fileobj: IO[bytes]) -> list[Any]:
         """``docker load`` from an open tarball; returns the engine's messages."""
         with self._translate("load", "an image tarball"):
             messages = list(self.client.load_image(fileobj))
-        errors = [m.get("error") for m in messages if isinstance(m, dict) and m.get("error")]
+        errors = [m["error"] for m in messages if isinstance(m, dict) and m.get("error")]
         if errors:  # the engine reports load failures in the stream, not as HTTP errors
             raise exception.DockerOperationFailed(
                 operation="load", target="an image tarball", reason="; ".join(errors))
         return messages
 
-    def tag_image(self, image_id, repository, tag):
+    def tag_image(self, image_id: str, repository: str, tag: str) -> None:
         with self._translate("tag", image_id, not_found=exception.ImageNotFound(ref=image_id)):
             self.client.tag(image_id, repository, tag=tag, force=True)
 
-    def untag_image(self, ref):
+    def untag_image(self, ref: str) -> bool:
         """Remove a tag (or an untagged image). False if it did not exist."""
         with self._translate("remove image", ref):
             try:
@@ -251,14 +265,16 @@ class Engine:
                 return False
         return True
 
-    def save_image(self, ref):
+    def save_image(self, ref: str) -> Iterable[bytes]:
         """Chunks of a ``docker save`` tarball of ``ref``."""
         with self._translate("save", ref, not_found=exception.ImageNotFound(ref=ref)):
-            return self.client.get_image(ref)
+            chunks: Iterable[bytes] = self.client.get_image(ref)
+        return chunks
 
     # --- events ---------------------------------------------------------------
 
-    def events(self, since=None, until=None):
+    def events(self, since: int | None = None,
+               until: int | None = None) -> "docker_types.CancellableStream[dict[str, Any]]":
         """A closable stream of this service's container events (decoded dicts).
 
         Endless unless ``until`` (a Unix time) is given.

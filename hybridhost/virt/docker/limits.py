@@ -17,7 +17,9 @@ Rules (never relaxed by anything a user controls):
 * no mounts at all, so the Docker socket can never reach a container.
 """
 
+from collections.abc import Iterable
 import dataclasses
+from typing import Any
 
 DEFAULT_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
                 "NET_BIND_SERVICE")
@@ -39,10 +41,10 @@ class ContainerLimits:
     memory_bytes: int
     nano_cpus: int
     pids_limit: int
-    cap_add: tuple
+    cap_add: tuple[str, ...]
 
 
-def check_caps(caps):
+def check_caps(caps: Iterable[str]) -> tuple[str, ...]:
     """Normalise ``caps`` (e.g. 'net_raw', 'CAP_NET_RAW') and refuse dangerous ones."""
     names = tuple(sorted({c.upper().removeprefix("CAP_") for c in caps}))
     for name in names:
@@ -51,7 +53,8 @@ def check_caps(caps):
     return names
 
 
-def limits_for(memory_mb, vcpus, pids_limit, caps=DEFAULT_CAPS):
+def limits_for(memory_mb: int, vcpus: int, pids_limit: int,
+               caps: Iterable[str] = DEFAULT_CAPS) -> ContainerLimits:
     """The limits of a container for a flavor with ``memory_mb`` and ``vcpus``."""
     if memory_mb < 6 or vcpus < 1 or pids_limit < 1:
         raise ValueError("flavor too small for a container: %s MiB, %s vCPU, %s pids"
@@ -60,7 +63,7 @@ def limits_for(memory_mb, vcpus, pids_limit, caps=DEFAULT_CAPS):
                            pids_limit=pids_limit, cap_add=check_caps(caps))
 
 
-def host_config_kwargs(limits):
+def host_config_kwargs(limits: ContainerLimits) -> dict[str, Any]:
     """Keyword arguments for ``docker.types.HostConfig`` enforcing the rules above."""
     return {
         "network_mode": "none",
@@ -77,7 +80,7 @@ def host_config_kwargs(limits):
     }
 
 
-def check_host_config(host_config):
+def check_host_config(host_config: dict[str, Any]) -> dict[str, Any]:
     """Refuse a (rendered) HostConfig dict that breaks a rule; returns it unchanged."""
     if host_config.get("Privileged"):
         raise ValueError("privileged containers are refused")

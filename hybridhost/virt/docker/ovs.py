@@ -7,10 +7,14 @@ nova-compute service that plugged it. Only rows carrying our owner value are eve
 listed or deleted by this service.
 """
 
+from collections.abc import Iterable
 import dataclasses
 import logging
 import threading
+from typing import Any
 
+from ovs.db import idl as ovs_idl
+from ovsdbapp import api as ovsdb_api
 from ovsdbapp import exceptions as ovsdb_exc
 from ovsdbapp.backend.ovs_idl import connection
 from ovsdbapp.backend.ovs_idl import idlutils
@@ -22,7 +26,7 @@ LOG = logging.getLogger(__name__)
 
 OWNER_KEY = "hybridhost-owner"
 
-_CONNECTIONS = {}
+_CONNECTIONS: dict[str, impl_idl.OvsdbIdl] = {}
 _CONNECTIONS_LOCK = threading.Lock()
 
 
@@ -39,7 +43,7 @@ class OvsPort:
     ofport: int
 
 
-def _open_api(conn_str, timeout):
+def _open_api(conn_str: str, timeout: int) -> impl_idl.OvsdbIdl:
     """One shared ovsdbapp API (and its IDL thread) per connection string."""
     with _CONNECTIONS_LOCK:
         api = _CONNECTIONS.get(conn_str)
@@ -50,7 +54,7 @@ def _open_api(conn_str, timeout):
         return api
 
 
-def _first(value, default=None):
+def _first(value: Any, default: Any = None) -> Any:
     if isinstance(value, list):
         return value[0] if value else default
     return value
@@ -59,14 +63,15 @@ def _first(value, default=None):
 class OvsPorts:
     """Add, delete and list this service's container ports on OVS."""
 
-    def __init__(self, conn_str, owner, timeout=10, api=None):
+    def __init__(self, conn_str: str, owner: str | None, timeout: int = 10,
+                 api: impl_idl.OvsdbIdl | None = None) -> None:
         self.conn_str = conn_str
         self.owner = owner
         self._timeout = timeout
         self._api = api
 
     @property
-    def api(self):
+    def api(self) -> impl_idl.OvsdbIdl:
         if self._api is None:
             try:
                 self._api = _open_api(self.conn_str, self._timeout)
@@ -74,7 +79,7 @@ class OvsPorts:
                 raise exception.OvsdbUnavailable(connection=self.conn_str, reason=err) from err
         return self._api
 
-    def _run(self, operation, target, *commands):
+    def _run(self, operation: str, target: str, *commands: ovsdb_api.Command) -> Any:
         try:
             with self.api.transaction(check_error=True) as txn:
                 for command in commands:
@@ -84,14 +89,16 @@ class OvsPorts:
             raise exception.OvsdbOperationFailed(
                 operation=operation, target=target, reason=err) from err
 
-    def bridge_exists(self, bridge):
-        return self.api.br_exists(bridge).execute(check_error=True)
+    def bridge_exists(self, bridge: str) -> bool:
+        exists: bool = self.api.br_exists(bridge).execute(check_error=True)
+        return exists
 
-    def require_bridge(self, bridge):
+    def require_bridge(self, bridge: str) -> None:
         if not self.bridge_exists(bridge):
             raise exception.BridgeMissing(bridge=bridge)
 
-    def add_port(self, bridge, name, iface_id, mac, vm_uuid, mtu=None):
+    def add_port(self, bridge: str, name: str, iface_id: str, mac: str, vm_uuid: str,
+                 mtu: int | None = None) -> None:
         """(Re)create port ``name`` on ``bridge``: one transaction for a new port.
 
         A stale row of the same name is deleted in a transaction of its own first:
@@ -100,7 +107,7 @@ class OvsPorts:
         """
         external_ids = {"iface-id": iface_id, "iface-status": "active",
                         "attached-mac": mac, "vm-uuid": vm_uuid, OWNER_KEY: self.owner}
-        attrs = {"external_ids": external_ids}
+        attrs: dict[str, Any] = {"external_ids": external_ids}
         if mtu:
             attrs["mtu_request"] = mtu
         if self._row(name) is not None:
@@ -113,13 +120,13 @@ class OvsPorts:
         LOG.debug("OVS port %(name)s added to %(bridge)s for %(port)s",
                   {"name": name, "bridge": bridge, "port": iface_id})
 
-    def _row(self, name):
+    def _row(self, name: str) -> ovs_idl.Row | None:
         try:
             return idlutils.row_by_value(self.api.idl, "Interface", "name", name)
         except idlutils.RowNotFound:
             return None
 
-    def get_port(self, name):
+    def get_port(self, name: str) -> OvsPort | None:
         """The Interface row ``name`` as an :class:`OvsPort`, or None (from the IDL cache)."""
         iface = self._row(name)
         if iface is None:
@@ -130,13 +137,14 @@ class OvsPorts:
                        mac=ids.get("attached-mac", ""), vm_uuid=ids.get("vm-uuid", ""),
                        owner=ids.get(OWNER_KEY, ""), ofport=_first(iface.ofport, -1))
 
-    def _bridge_of(self, port_name):
+    def _bridge_of(self, port_name: str) -> str | None:
         for bridge in self.api.tables["Bridge"].rows.values():
             if any(port.name == port_name for port in bridge.ports):
-                return bridge.name
+                bridge_name: str = bridge.name
+                return bridge_name
         return None
 
-    def delete_port(self, name):
+    def delete_port(self, name: str) -> bool:
         """Delete port ``name`` if it is ours. True if a row was deleted."""
         port = self.get_port(name)
         if port is None:
@@ -149,14 +157,14 @@ class OvsPorts:
         LOG.debug("OVS port %s deleted", name)
         return True
 
-    def list_own_ports(self):
+    def list_own_ports(self) -> list[OvsPort]:
         """Every Interface row whose owner key names this service."""
         rows = self.api.tables["Interface"].rows.values()
         names = [row.name for row in rows if row.external_ids.get(OWNER_KEY) == self.owner]
         return [port for port in map(self.get_port, names) if port is not None]
 
 
-def delete_ports_of(conn_str, iface_ids, timeout=10):
+def delete_ports_of(conn_str: str, iface_ids: Iterable[str], timeout: int = 10) -> list[str]:
     """Delete every port whose Interface carries one of ``iface_ids``, whoever owns it.
 
     Only for what a neutron agent left when it is gone for good (the lab's DHCP agent,
@@ -167,5 +175,6 @@ def delete_ports_of(conn_str, iface_ids, timeout=10):
     names = [row.name for row in ports.api.tables["Interface"].rows.values()
              if row.external_ids.get("iface-id") in wanted]
     for name in names:
-        ports._run("delete port", name, ports.api.del_port(name, if_exists=True))
+        ports._run("delete port", name,  # noqa: SLF001  this module's own class
+                   ports.api.del_port(name, if_exists=True))
     return names
