@@ -19,6 +19,7 @@ both are ACTIVE and --settle seconds more, measures, and deletes them.
 
 import argparse
 import collections
+import itertools
 import json
 import os
 import sys
@@ -56,7 +57,7 @@ def _tree(process):
 
 def _privsep_owner(argv):
     """privsep daemons by the configuration of the service that started them."""
-    files = [value for flag, value in zip(argv, argv[1:]) if flag == "--config-file"]
+    files = [value for flag, value in itertools.pairwise(argv) if flag == "--config-file"]
     return "privsep daemons of %s" % (os.path.basename(files[0]) if files else "?")
 
 

@@ -84,10 +84,12 @@ def load_image(client, workdir):
 def start_containers(client, image_id, count):
     containers = []
     for _ in range(count):
-        created = client.create_container(image_id, labels=LABEL, host_config=client.create_host_config(
-            network_mode="none", sysctls={"net.ipv6.conf.all.disable_ipv6": "0"}))
+        host_config = client.create_host_config(
+            network_mode="none", sysctls={"net.ipv6.conf.all.disable_ipv6": "0"})
+        created = client.create_container(image_id, labels=LABEL, host_config=host_config)
         client.start(created["Id"])
-        containers.append((created["Id"], client.inspect_container(created["Id"])["State"]["Pid"]))
+        pid = client.inspect_container(created["Id"])["State"]["Pid"]
+        containers.append((created["Id"], pid))
     return containers
 
 
@@ -98,10 +100,11 @@ def make_specs(containers, per_container, bridge, prefix, first_index=0):
             port = str(uuidlib.uuid4())
             n = len(specs) + first_index * len(containers)
             ip = ipaddress.ip_address("10.90.0.10") + n
-            spec = vifs.VifSpec(port_id=port, mac="fa:16:3e:%02x:%02x:%02x" % (n >> 16, (n >> 8) & 255, n & 255),
-                                host_ifname=(prefix + port)[:14], ifname="eth%d" % index, bridge=bridge,
-                                mtu=1450, addresses=("%s/16" % ip,),
-                                routes=(("0.0.0.0/0", "10.90.0.1"),) if index == first_index else ())
+            mac = "fa:16:3e:%02x:%02x:%02x" % (n >> 16, (n >> 8) & 255, n & 255)
+            routes = (("0.0.0.0/0", "10.90.0.1"),) if index == first_index else ()
+            spec = vifs.VifSpec(port_id=port, mac=mac, host_ifname=(prefix + port)[:14],
+                                ifname="eth%d" % index, bridge=bridge, mtu=1450,
+                                addresses=("%s/16" % ip,), routes=routes)
             specs.append((cid, pid, spec))
     return specs
 
@@ -131,22 +134,24 @@ class Floor:
 
     def plug(self, uuid, pid, spec):
         self.ipr.link("add", ifname=spec.host_ifname, kind="veth", mtu=spec.mtu,
-                      peer={"ifname": spec.ifname, "address": spec.mac, "mtu": spec.mtu, "net_ns_pid": pid})
+                      peer={"ifname": spec.ifname, "address": spec.mac, "mtu": spec.mtu,
+                            "net_ns_pid": pid})
         self.ipr.link("set", index=self.ipr.link_lookup(ifname=spec.host_ifname)[0], state="up")
         with IPRoute(use_socket=self._ns_socket(pid)) as ns:
             index = ns.link_lookup(ifname=spec.ifname)[0]
             for cidr in spec.addresses:
                 iface = ipaddress.ip_interface(cidr)
-                ns.addr("add", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+                ns.addr("add", index=index, address=str(iface.ip),
+                        prefixlen=iface.network.prefixlen)
             ns.link("set", index=index, state="up")
             ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
             for dst, gateway in spec.routes:
                 ns.route("replace", dst=dst, gateway=gateway, oif=index)
         with self.api.transaction(check_error=True) as txn:
-            txn.add(self.api.add_port(spec.bridge, spec.host_ifname, may_exist=False, mtu_request=spec.mtu,
-                                      external_ids={"iface-id": spec.port_id, "iface-status": "active",
-                                                    "attached-mac": spec.mac, "vm-uuid": uuid,
-                                                    ovs.OWNER_KEY: OWNER}))
+            external_ids = {"iface-id": spec.port_id, "iface-status": "active",
+                            "attached-mac": spec.mac, "vm-uuid": uuid, ovs.OWNER_KEY: OWNER}
+            txn.add(self.api.add_port(spec.bridge, spec.host_ifname, may_exist=False,
+                                      mtu_request=spec.mtu, external_ids=external_ids))
 
     def unplug(self, spec):
         with self.api.transaction(check_error=True) as txn:
@@ -182,8 +187,8 @@ class Shell:
         run(*inside, "ip", "link", "set", spec.ifname, "up")
         run(*inside, "ip", "link", "set", "lo", "up")
         for dst, gateway in spec.routes:
-            run(*inside, "ip", "route", "replace", "default" if dst == "0.0.0.0/0" else dst, "via", gateway,
-                "dev", spec.ifname)
+            run(*inside, "ip", "route", "replace", "default" if dst == "0.0.0.0/0" else dst,
+                "via", gateway, "dev", spec.ifname)
 
     def unplug(self, spec):
         run("ovs-vsctl", "--timeout=120", "--if-exists", "del-port", spec.bridge, spec.host_ifname)
@@ -211,11 +216,11 @@ def measure(methods):
 def configure_privsep():
     import nova.conf
 
-    from hybridhost.virt.docker import conf as docker_conf  # noqa: registers the group
+    from hybridhost.virt.docker import conf as docker_conf  # noqa: F401  registers the group
 
     conf = nova.conf.CONF
     conf([], project="nova", default_config_files=[])
-    import hybridhost.privileged  # noqa: registers [hybridhost_docker_privileged]
+    import hybridhost.privileged  # noqa: F401  registers [hybridhost_docker_privileged]
 
     conf.set_override("helper_command", os.path.join(VENV_BIN, "privsep-helper"),
                       group="hybridhost_docker_privileged")
@@ -238,8 +243,9 @@ def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
     objects.register_all()
     conf.set_override("host", OWNER)
     conf.set_override("instances_path", workdir)
-    for name, value in dict(nodename="bench-node", network_binding_host="bench-kvm", vcpus=2, memory_mb=2048,
-                            disk_gb=10, integration_bridge=bridge, stop_timeout=1).items():
+    for name, value in dict(nodename="bench-node", network_binding_host="bench-kvm", vcpus=2,
+                            memory_mb=2048, disk_gb=10, integration_bridge=bridge,
+                            stop_timeout=1).items():
         conf.set_override(name, value, group="hybridhost_docker")
 
     class Images:
@@ -248,33 +254,35 @@ def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
 
     glance_id = str(uuidlib.uuid4())
     client.tag(image_id, "nova-glance/" + glance_id, "latest")
-    drv = driver_mod.DockerDriver(NoWaitVirtAPI(), ovs_ports=ovs.OvsPorts(OVSDB, OWNER, api=api),
-                                  image_service=Images())
+    drv = driver_mod.DockerDriver(NoWaitVirtAPI(), image_service=Images(),
+                                  ovs_ports=ovs.OvsPorts(OVSDB, OWNER, api=api))
     ctx = nova_context.get_admin_context()
-    meta = objects.ImageMeta.from_dict({"id": glance_id, "container_format": "docker", "disk_format": "raw",
-                                        "properties": {}})
+    meta = objects.ImageMeta.from_dict({"id": glance_id, "container_format": "docker",
+                                        "disk_format": "raw", "properties": {}})
     floor = Floor(api)
     driver_times, raw_times = [], []
     try:
         for i in range(count):
             port = str(uuidlib.uuid4())
+            subnet = model.Subnet(
+                cidr="10.91.0.0/16", gateway=model.IP(address="10.91.0.1"),
+                ips=[model.FixedIP(address=str(ipaddress.ip_address("10.91.1.0") + i))])
+            network = model.Network(id="n", bridge=bridge, meta={"mtu": 1450}, subnets=[subnet])
             net_info = model.NetworkInfo([model.VIF(
-                id=port, address="fa:16:3e:aa:%02x:%02x" % (i >> 8, i & 255), active=True, type="ovs",
-                network=model.Network(id="n", bridge=bridge, meta={"mtu": 1450}, subnets=[model.Subnet(
-                    cidr="10.91.0.0/16", gateway=model.IP(address="10.91.0.1"),
-                    ips=[model.FixedIP(address=str(ipaddress.ip_address("10.91.1.0") + i))])]),
-                details={"bridge_name": bridge})])
-            instance = objects.Instance(id=i + 1, uuid=str(uuidlib.uuid4()), host=OWNER, hostname="b%d" % i,
+                id=port, address="fa:16:3e:aa:%02x:%02x" % (i >> 8, i & 255), active=True,
+                type="ovs", network=network, details={"bridge_name": bridge})])
+            instance = objects.Instance(id=i + 1, uuid=str(uuidlib.uuid4()), host=OWNER,
+                                        hostname="b%d" % i,
                                         flavor=objects.Flavor(memory_mb=64, vcpus=1, root_gb=1))
             start = time.perf_counter()
             drv.spawn(ctx, instance, meta, [], None, {}, network_info=net_info)
             driver_times.append(time.perf_counter() - start)
             drv.destroy(ctx, instance, net_info)
 
-            spec = drv._specs(net_info)[0]
+            spec = drv._specs(net_info)[0]  # noqa: SLF001  the same specs the driver plugs
             start = time.perf_counter()
-            created = client.create_container(image_id, labels=LABEL, host_config=client.create_host_config(
-                network_mode="none"))
+            host_config = client.create_host_config(network_mode="none")
+            created = client.create_container(image_id, labels=LABEL, host_config=host_config)
             client.start(created["Id"])
             pid = client.inspect_container(created["Id"])["State"]["Pid"]
             floor.plug(instance.uuid, pid, spec)
@@ -317,7 +325,8 @@ def main():
             methods[name] = (method, make_specs(containers, per_container, bridge, prefix,
                                                 first_index=offset * per_container))
         results = measure(methods)
-        spawn_driver, spawn_raw = spawn_bench(conf, client, api, image_id, bridge, args.spawns, workdir)
+        spawn_driver, spawn_raw = spawn_bench(conf, client, api, image_id, bridge, args.spawns,
+                                              workdir)
     finally:
         for cid, _pid in containers:
             client.remove_container(cid, force=True)

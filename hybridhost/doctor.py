@@ -111,7 +111,8 @@ def check_libvirt(conf):
         results.append(_ok("virt_type", conf.libvirt.virt_type))
     if not shutil.which("qemu-img"):
         # nova's libvirt driver runs it on every image it caches: no VM boots without it.
-        results.append(_fail("qemu-img", "qemu-img is not installed", "apt-get install qemu-utils."))
+        results.append(_fail("qemu-img", "qemu-img is not installed",
+                             "apt-get install qemu-utils."))
     if conf.libvirt.force_config_drive and not shutil.which("genisoimage"):
         # nova builds each VM's config drive with it: every VM build would fail.
         results.append(_fail("config drive", "force_config_drive is on but genisoimage is "

@@ -17,7 +17,8 @@ BUSYBOX_APPLETS = ("sh", "sleep", "ping", "ip", "cat", "echo", "ls", "wget", "ht
                    "touch", "true", "hostname")
 #: Runs forever, exits at once on SIGTERM (a plain ``sleep`` as pid 1 ignores it).
 LONG_RUNNING = ["/bin/sh", "-c",
-                "echo hybridhost-console-ok; trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"]
+                "echo hybridhost-console-ok; trap 'exit 0' TERM; "
+                "while :; do sleep 1 & wait $!; done"]
 
 
 def _add_bytes(tar, name, data, mode=0o644):

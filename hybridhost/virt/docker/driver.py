@@ -336,9 +336,9 @@ class DockerDriver(driver.ComputeDriver):
                     instance, self._vif_events(network_info),
                     timeout=CONF.vif_plugging_timeout, error_callback=self._neutron_failed):
                 self._start_and_plug(instance.uuid, specs)
-        except nova_exception.InstanceEventTimeout:
+        except nova_exception.InstanceEventTimeout as err:
             if CONF.vif_plugging_is_fatal:
-                raise nova_exception.VirtualInterfaceCreateException()
+                raise nova_exception.VirtualInterfaceCreateException() from err
             LOG.warning("Instance %s: no network-vif-plugged in time; going on", instance.uuid)
 
     def _start_and_plug(self, uuid, specs):

@@ -170,7 +170,8 @@ class ImageStore:
         with self._lock(glance_id):
             cached = self.engine.image_id(local_ref(glance_id))
             if cached:
-                LOG.debug("Image %(glance)s is cached as %(id)s", {"glance": glance_id, "id": cached})
+                LOG.debug("Image %(glance)s is cached as %(id)s",
+                          {"glance": glance_id, "id": cached})
                 return cached
             return self._fetch_and_load(context, glance_id)
 

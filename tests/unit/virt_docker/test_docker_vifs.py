@@ -49,7 +49,8 @@ class SpecTest(unittest.TestCase):
         self.assertEqual(("fd00::5/64",), spec.addresses)
 
     def test_every_fixed_ip_and_host_routes(self):
-        vif = _vif(PORT, [("10.0.0.0/24", "10.0.0.5", "10.0.0.1"), ("fd00::/64", "fd00::5", "fd00::1")],
+        vif = _vif(PORT, [("10.0.0.0/24", "10.0.0.5", "10.0.0.1"),
+                          ("fd00::/64", "fd00::5", "fd00::1")],
                    routes=[("192.168.0.0/16", "10.0.0.254")])
         spec = vifs.specs_from_network_info([vif], "hhd", "br")[0]
         self.assertEqual(("10.0.0.5/24", "fd00::5/64"), spec.addresses)
@@ -59,7 +60,8 @@ class SpecTest(unittest.TestCase):
 
     def test_one_default_route_per_family_across_vifs(self):
         info = [_vif("a" * 36, [("10.0.0.0/24", "10.0.0.5", "10.0.0.1")]),
-                _vif("b" * 36, [("10.1.0.0/24", "10.1.0.5", "10.1.0.1"), ("fd01::/64", "fd01::5", "fd01::1")])]
+                _vif("b" * 36, [("10.1.0.0/24", "10.1.0.5", "10.1.0.1"),
+                                ("fd01::/64", "fd01::5", "fd01::1")])]
         first, second = vifs.specs_from_network_info(info, "hhd", "br")
         self.assertEqual((("0.0.0.0/0", "10.0.0.1"),), first.routes)
         self.assertEqual((("::/0", "fd01::1"),), second.routes)
@@ -97,7 +99,8 @@ class PluggerTest(unittest.TestCase):
         self.assertEqual(({}, {}), (self.net.veths, self.ovs.ports))
 
     def test_ovs_failure_removes_the_veth(self):
-        self.ovs.fail_next_add = exception.OvsdbOperationFailed(operation="a", target="b", reason="c")
+        self.ovs.fail_next_add = exception.OvsdbOperationFailed(operation="a", target="b",
+                                                                reason="c")
         self.assertRaises(exception.VifPlugFailed, self.plugger.plug, "u", 4242, self.spec)
         self.assertEqual({}, self.net.veths)
 

@@ -55,9 +55,9 @@ class EntrypointTest(unittest.TestCase):
         good = dict(host_ifname="hhd0123456789a", pid=2 ** 22 + 7, ifname="eth0",
                     mac="fa:16:3e:00:00:01", mtu=1500, addresses=["10.0.0.5/24"],
                     routes=[["0.0.0.0/0", "10.0.0.1"]])
-        for change in ({"host_ifname": "x" * 16}, {"ifname": "eth0 up"}, {"mac": "ff:ff:ff:ff:ff:ff"},
-                       {"mtu": 10}, {"addresses": ["10.0.0.5"]}, {"routes": [["1/1", "x"]]},
-                       {"addresses": "10.0.0.5/24"}, {}):
+        for change in ({"host_ifname": "x" * 16}, {"ifname": "eth0 up"},
+                       {"mac": "ff:ff:ff:ff:ff:ff"}, {"mtu": 10}, {"addresses": ["10.0.0.5"]},
+                       {"routes": [["1/1", "x"]]}, {"addresses": "10.0.0.5/24"}, {}):
             with self.assertRaises(ValueError):
                 net.plug_veth(**dict(good, **change))  # {} fails on the non-existent pid
 
