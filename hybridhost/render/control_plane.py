@@ -362,12 +362,15 @@ def _uwsgi(conf, plan, port, module, extra=()):
         "--disable-logging", *extra)
 
 
+_command = box_supervisor.command_line
+
+
 def _infra_programs(conf, plan):
     return [
-        ("mariadb", box_supervisor.command_line(SBIN_MARIADBD, "--defaults-file=%s" % config_path(plan, "my.cnf")),
+        ("mariadb", _command(SBIN_MARIADBD, "--defaults-file=%s" % config_path(plan, "my.cnf")),
          1, 3, ()),
-        ("epmd", box_supervisor.command_line(EPMD, "-port", conf.lab.epmd_port, "-address", "127.0.0.1"), 2, 1, ()),
-        ("rabbitmq", box_supervisor.command_line(RABBITMQ_SERVER), 3, 5,
+        ("epmd", _command(EPMD, "-port", conf.lab.epmd_port, "-address", "127.0.0.1"), 2, 1, ()),
+        ("rabbitmq", _command(RABBITMQ_SERVER), 3, 5,
          rabbitmq_environment(conf, plan)),
     ]
 
@@ -381,7 +384,7 @@ def _service_programs(conf, plan):
                      "--config-file", os.path.join(neutron_dir, "ml2_conf.ini"))
     ovsdb = ("--ovsdb", conf.ovs.ovsdb_connection)
     bridge = ("--bridge", conf.ovs.integration_bridge)
-    wait_bridge = box_supervisor._wait_for(conf, plan, [ovsdb, bridge])  # noqa: SLF001
+    wait_bridge = box_supervisor.wait_for_argv(conf, plan, [ovsdb, bridge])
     programs = [
         ("keystone", _uwsgi(conf, plan, lab.keystone_port, "keystone.wsgi.api:application"),
          5, API_STARTSECS, [("OS_KEYSTONE_CONFIG_DIR", config_path(plan, "keystone"))]),
@@ -396,15 +399,15 @@ def _service_programs(conf, plan):
                             # api-paste.ini first; an absolute path is kept as it is.
                             ("OS_NOVA_CONFIG_FILES", "%s;nova.conf;nova-db.conf"
                              % nova_paste_ini(plan))]),
-        ("nova-conductor", box_supervisor.command_line(os.path.join(bindir, "nova-conductor"), *nova_files),
+        ("nova-conductor", _command(os.path.join(bindir, "nova-conductor"), *nova_files),
          8, API_STARTSECS, ()),
-        ("nova-scheduler", box_supervisor.command_line(os.path.join(bindir, "nova-scheduler"), *nova_files),
+        ("nova-scheduler", _command(os.path.join(bindir, "nova-scheduler"), *nova_files),
          8, API_STARTSECS, ()),
         ("neutron-api", _uwsgi(conf, plan, lab.neutron_port, "neutron.wsgi.api:application"),
          9, API_STARTSECS, [("OS_NEUTRON_CONFIG_DIR", neutron_dir),
                             ("OS_NEUTRON_CONFIG_FILES", "neutron.conf;ml2_conf.ini")]),
-        ("neutron-rpc-server", box_supervisor.command_line(os.path.join(bindir, "neutron-rpc-server"),
-                                    *neutron_files), 9, API_STARTSECS, ()),
+        ("neutron-rpc-server", _command(os.path.join(bindir, "neutron-rpc-server"),
+                                        *neutron_files), 9, API_STARTSECS, ()),
     ]
     if conf.lab.dhcp_agent:
         programs.append((DHCP_AGENT, box_supervisor.command_line(

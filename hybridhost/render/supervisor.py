@@ -52,7 +52,7 @@ def command_line(*argv):
     return " ".join(shlex.quote(str(arg)) for arg in argv)
 
 
-def _wait_for(conf, plan, needs):
+def wait_for_argv(conf, plan, needs):
     argv = [os.path.join(plan.bin_dir, "hybridhost"), "wait-for",
             "--timeout", WAIT_ATTEMPT_SECONDS]
     for flag, value in needs:
@@ -95,7 +95,7 @@ def _host_programs(conf, plan):
             "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
             "--pidfile=%s" % os.path.join(ovs.run_dir, "ovsdb-server.pid"),
             "--unixctl=%s" % os.path.join(ovs.run_dir, "ovsdb-server.ctl")), 10, 2),
-        "ovs-vswitchd": (command_line(*_wait_for(conf, plan, [ovsdb]),
+        "ovs-vswitchd": (command_line(*wait_for_argv(conf, plan, [ovsdb]),
                               os.path.join(SBIN, "ovs-vswitchd"), ovs.ovsdb_connection,
                               "--pidfile=%s" % os.path.join(ovs.run_dir, "ovs-vswitchd.pid"),
                               "--unixctl=%s" % os.path.join(ovs.run_dir, "ovs-vswitchd.ctl")),
@@ -123,13 +123,13 @@ def _box_programs(conf, plan):
     docker_needs = [ovsdb, bridge, ("--docker", conf.docker.url)]
     kvm_needs = [ovsdb, bridge, ("--unix-socket", conf.libvirt.socket)]
     return [
-        (agent.program, (command_line(*_wait_for(conf, plan, [ovsdb]),
+        (agent.program, (command_line(*wait_for_argv(conf, plan, [ovsdb]),
                               os.path.join(plan.bin_dir, "neutron-openvswitch-agent"),
                               "--config-file", agent.config_file), 20, STARTSECS)),
-        (plan.docker.program, (command_line(*_wait_for(conf, plan, docker_needs),
+        (plan.docker.program, (command_line(*wait_for_argv(conf, plan, docker_needs),
                                     os.path.join(plan.bin_dir, "nova-compute"),
                                     "--config-file", plan.docker.config_file), 30, STARTSECS)),
-        (plan.kvm.program, (command_line(*_wait_for(conf, plan, kvm_needs),
+        (plan.kvm.program, (command_line(*wait_for_argv(conf, plan, kvm_needs),
                                  os.path.join(plan.bin_dir, "nova-compute"),
                                  "--config-file", plan.kvm.config_file), 31, STARTSECS)),
     ]

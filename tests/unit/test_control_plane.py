@@ -120,7 +120,8 @@ class TestNeutron:
     def test_no_dhcp_agent_by_default_and_vms_get_a_config_drive(self, lab):
         conf, plan, files, _secrets = lab
         assert "conf/lab/dhcp_agent.ini" not in files
-        assert control_plane.DHCP_AGENT not in [n for _g, n in control_plane.program_names(conf, plan)]
+        programs = [name for _group, name in control_plane.program_names(conf, plan)]
+        assert control_plane.DHCP_AGENT not in programs
         neutron = _ini(files["conf/lab/neutron/neutron.conf"])
         assert neutron.get("DEFAULT", "dhcp_agent_notification") == "false"
         assert _ini(files["conf/nova-kvm.conf"]).get("DEFAULT", "force_config_drive") == "true"
