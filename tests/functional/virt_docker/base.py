@@ -12,6 +12,7 @@
 import contextlib
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -19,14 +20,19 @@ import uuid as uuidlib
 
 import docker
 import fixtures
+from pyroute2 import IPRoute
 import pytest
 
+import hybridhost.privileged.net
+from tests.contract import net_contract
+from tests.contract import nova_objects
 from tests.contract import tarballs
 
 DOCKER_URL = os.environ.get("HH_TEST_DOCKER_URL", "unix:///var/run/docker.sock")
 OVSDB = os.environ.get("HH_TEST_OVSDB", "unix:/var/run/openvswitch/db.sock")
 TEST_LABEL = "hybridhost.test"
 PRIVSEP_HELPER = os.path.join(os.path.dirname(sys.executable), "privsep-helper")
+MAIN_TABLE = 254
 
 
 def _unavailable(reason):
@@ -96,6 +102,37 @@ class TestBridge(fixtures.Fixture):
         return False
 
 
+class KernelLinks:
+    """What the kernel shows of links, for the contracts (see ``FakeNet``'s twins)."""
+
+    @staticmethod
+    def host_link(name):
+        """The ifindex of ``name`` in the host's namespace, or None."""
+        with IPRoute() as ipr:
+            found = ipr.link_lookup(ifname=name)
+        return found[0] if found else None
+
+    @staticmethod
+    def container_link(pid, ifname):
+        """``ifname`` in ``pid``'s namespace as a ``net_contract.link_view``, or None."""
+        with IPRoute(netns="/proc/%d/ns/net" % pid) as ns:
+            found = ns.link_lookup(ifname=ifname)
+            if not found:
+                return None
+            link = ns.get_links(found[0])[0]
+            addresses = ["%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                         for a in ns.get_addr(index=found[0]) if a["scope"] == 0]
+            routes = [(_route_dst(r), r.get_attr("RTA_GATEWAY")) for r in ns.get_routes(oif=found[0])
+                      if r.get_attr("RTA_GATEWAY") and r.get_attr("RTA_TABLE") == MAIN_TABLE]
+        return net_contract.link_view(link.get_attr("IFLA_ADDRESS"), link.get_attr("IFLA_MTU"),
+                                      link.get_attr("IFLA_OPERSTATE") == "UP", addresses, routes)
+
+
+def _route_dst(route):
+    dst = route.get_attr("RTA_DST") or ("::" if route["family"] == socket.AF_INET6 else "0.0.0.0")
+    return "%s/%d" % (dst, route["dst_len"])
+
+
 class LocalImageService:
     """A Glance stand-in serving real ``docker save`` tarballs from local files."""
 
@@ -161,37 +198,13 @@ class PluggedEventsVirtAPI:
         pass
 
 
-def new_mac():
-    raw = uuidlib.uuid4().bytes
-    return "fa:16:3e:%02x:%02x:%02x" % (raw[0], raw[1], raw[2])
-
-
-def network_info(bridge, vifs, mtu=1450):
-    """nova network_info as neutron builds it; ``vifs`` = [(port_id, mac, [(cidr, ip, gw)])]."""
-    from nova.network import model
-
-    result = []
-    for port_id, mac, subnets in vifs:
-        net_subnets = []
-        for cidr, ip, gateway in subnets:
-            kwargs = {"gateway": model.IP(address=gateway, type="gateway")} if gateway else {}
-            version = 6 if ":" in cidr else 4
-            net_subnets.append(model.Subnet(cidr=cidr, version=version,
-                                            ips=[model.FixedIP(address=ip, version=version)],
-                                            **kwargs))
-        network = model.Network(id="net-" + port_id[:8], bridge=bridge, label="hhtest",
-                                subnets=net_subnets, meta={"mtu": mtu, "tenant_id": "t"})
-        result.append(model.VIF(
-            id=port_id, address=mac, network=network, type="ovs", vnic_type="normal",
-            details={"port_filter": True, "bridge_name": bridge, "datapath_type": "netdev"},
-            devname=("tap" + port_id)[:14], active=False))
-    return model.NetworkInfo(result)
-
-
 class DriverTestCase(fixtures.TestWithFixtures):
-    """A real DockerDriver (real dockerd, real OVS, real privsep) per test."""
+    """A real DockerDriver (real dockerd, real OVS, real privsep) per test; also the real
+    harness of ``tests/contract/driver_contract.py``."""
 
     host = "hhtest-docker"
+    net = hybridhost.privileged.net
+    links = KernelLinks()
     cap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
                "NET_BIND_SERVICE", "NET_RAW"]
 
@@ -223,7 +236,6 @@ class DriverTestCase(fixtures.TestWithFixtures):
         from oslo_config import fixture as config_fixture
 
         objects.register_all()
-        from hybridhost.virt.docker import driver as driver_mod
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.flags(group="hybridhost_docker", docker_url=DOCKER_URL, ovsdb_connection=OVSDB,
@@ -235,10 +247,9 @@ class DriverTestCase(fixtures.TestWithFixtures):
         self.flags(group="hybridhost_docker_privileged", helper_command=PRIVSEP_HELPER)
         self.images = LocalImageService(self.tmp)
         self.virtapi = PluggedEventsVirtAPI(self.ovs_api)
-        self.driver = driver_mod.DockerDriver(self.virtapi, image_service=self.images)
+        self.driver = self.make_driver()
         self.context = nova_context.get_admin_context()
         self.addCleanup(self._remove_leftovers)
-        self._instances = []
         self._glance_ids = []
 
     def flags(self, group=None, **kw):
@@ -256,29 +267,27 @@ class DriverTestCase(fixtures.TestWithFixtures):
         with contextlib.suppress(docker.errors.APIError):
             self.docker.remove_image(self.tarball_image_id)
 
-    def add_image(self, path=None):
-        glance_id = self.images.add(path or self.tarball)
+    def make_driver(self):
+        """A DockerDriver on the real daemons (a second one is nova-compute restarted)."""
+        from hybridhost.virt.docker import driver as driver_mod
+
+        return driver_mod.DockerDriver(self.virtapi, image_service=self.images)
+
+    def foreign_ovs(self, owner):
+        from hybridhost.virt.docker import ovs
+
+        return ovs.OvsPorts(OVSDB, owner=owner, api=self.ovs_api)
+
+    def add_image(self, path=None, container_format="docker"):
+        glance_id = self.images.add(path or self.tarball, container_format)
         self._glance_ids.append(glance_id)
         return glance_id
 
     def make_instance(self, image_id, memory_mb=128, vcpus=1):
-        from nova import objects
-
-        self._instances.append(1)
-        return objects.Instance(
-            id=len(self._instances), uuid=str(uuidlib.uuid4()), host=self.host,
-            node="hhtest-docker-node", image_ref=image_id, hostname="vm%d" % len(self._instances),
-            vm_state="building", task_state="spawning", project_id="p", user_id="u",
-            flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
-                                  swap=0, name="m1.hh", flavorid="hh1", extra_specs={}))
+        return nova_objects.instance(self.host, image_id, memory_mb, vcpus)
 
     def image_meta(self, glance_id):
-        from nova import objects
-
-        meta = self.images.show(None, glance_id)
-        return objects.ImageMeta.from_dict({"id": glance_id, "name": "hhtest",
-                                            "container_format": meta["container_format"],
-                                            "disk_format": "raw", "properties": {}})
+        return nova_objects.image_meta(glance_id, self.images.show(None, glance_id)["container_format"])
 
     def spawn(self, glance_id, net_info, **kw):
         instance = self.make_instance(glance_id, **kw)

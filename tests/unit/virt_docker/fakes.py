@@ -4,10 +4,8 @@
   uses, with Docker's state rules and error types. The contract tests in
   ``tests/contract/engine_contract.py`` run the same assertions against it and
   against a real dockerd, so it cannot drift silently.
-* :class:`FakeOvsPorts` - the :class:`hybridhost.virt.docker.ovs.OvsPorts` surface
-  over a dict.
-* :class:`FakeNet` - the ``hybridhost.privileged.net`` entrypoints over a dict of
-  veths, validating arguments with the real checks (minus /proc lookups).
+
+The OVS and privileged-net fakes live in :mod:`tests.unit.virt_docker.fake_plumbing`.
 """
 
 import hashlib
@@ -20,9 +18,6 @@ import time
 
 import docker
 from docker import errors as docker_errors
-
-from hybridhost.privileged import net as real_net
-from hybridhost.virt.docker import ovs as ovs_mod
 
 API_VERSION = "1.41"
 
@@ -92,6 +87,8 @@ class FakeDockerClient:
         self._pids = itertools.count(4000)
         self._ids = itertools.count(1)
         self.api_version = API_VERSION
+        #: Called with the pid of every container process that ends (its netns goes).
+        self.exit_listeners = []
 
     # --- helpers ---------------------------------------------------------------
 
@@ -124,8 +121,14 @@ class FakeDockerClient:
             self.events_cond.notify_all()
 
     def _set_state(self, container, status, pid=0):
+        if container["State"]["Pid"] not in (0, pid):
+            self._exited(container)
         container["State"].update(Status=status, Pid=pid, Running=status == "running",
                                   Paused=status == "paused")
+
+    def _exited(self, container):
+        for listener in self.exit_listeners:
+            listener(container["State"]["Pid"])
 
     def _conflict(self, message):
         return _api_error(docker_errors.APIError, 409, message)
@@ -238,6 +241,7 @@ class FakeDockerClient:
         if found["State"]["Status"] in ("running", "paused") and not force:
             raise self._conflict("You cannot remove a running container")
         if found["State"]["Status"] in ("running", "paused"):
+            self._exited(found)
             self._emit(found, "die")
         del self.containers_by_id[found["Id"]]
         self._emit(found, "destroy")
@@ -325,101 +329,3 @@ class FakeDockerClient:
                 tar.addfile(info, io.BytesIO(content))
         data = buf.getvalue()
         return iter([data[i:i + 4096] for i in range(0, len(data), 4096)])
-
-
-class FakeOvsPorts:
-    """OvsPorts over a dict: name -> OvsPort."""
-
-    def __init__(self, owner, bridges=("br-int",)):
-        self.owner = owner
-        self.bridges = set(bridges)
-        self.ports = {}
-        self.fail_next_add = None
-
-    def bridge_exists(self, bridge):
-        return bridge in self.bridges
-
-    def add_port(self, bridge, name, iface_id, mac, vm_uuid, mtu=None):
-        if self.fail_next_add:
-            error, self.fail_next_add = self.fail_next_add, None
-            raise error
-        if bridge not in self.bridges:
-            from hybridhost import exception
-            raise exception.BridgeMissing(bridge=bridge)
-        self.ports[name] = ovs_mod.OvsPort(name=name, bridge=bridge, iface_id=iface_id, mac=mac,
-                                           vm_uuid=vm_uuid, owner=self.owner, ofport=len(self.ports) + 1)
-
-    def get_port(self, name):
-        return self.ports.get(name)
-
-    def delete_port(self, name):
-        port = self.ports.get(name)
-        if port is None or port.owner != self.owner:
-            return False
-        del self.ports[name]
-        return True
-
-    def list_own_ports(self):
-        return [p for p in self.ports.values() if p.owner == self.owner]
-
-
-class FakeNet:
-    """The privileged net entrypoints over a dict of veths: host_ifname -> dict."""
-
-    def __init__(self):
-        self.veths = {}
-        self.calls = []
-
-    def plug_veth(self, host_ifname, pid, ifname, mac, mtu, addresses, routes):
-        real_net.check_ifname(host_ifname)
-        real_net.check_ifname(ifname)
-        real_net.check_mac(mac)
-        real_net.check_mtu(mtu)
-        if pid <= 1:
-            raise ValueError("not a container process id: %r" % pid)
-        for cidr in addresses:
-            real_net.check_cidr(cidr)
-        for route in routes:
-            real_net.check_route(route)
-        self.calls.append(("plug", host_ifname, pid))
-        self.veths[host_ifname] = {"pid": pid, "ifname": ifname, "mac": mac, "mtu": mtu,
-                                   "addresses": list(addresses), "routes": [list(r) for r in routes]}
-        return len(self.veths)
-
-    def create_veth(self, host_ifname, peer_ifname, mac, mtu):
-        real_net.check_ifname(host_ifname)
-        real_net.check_ifname(peer_ifname)
-        real_net.check_mac(mac)
-        real_net.check_mtu(mtu)
-        self.calls.append(("create", host_ifname))
-        # The peer waits in the host's netns (pid None) under its own name.
-        self.veths[host_ifname] = {"pid": None, "ifname": peer_ifname, "mac": mac, "mtu": mtu,
-                                   "addresses": [], "routes": []}
-        return len(self.veths)
-
-    def move_peer(self, host_ifname, peer_ifname, pid, ifname, addresses, routes):
-        real_net.check_ifname(host_ifname)
-        real_net.check_ifname(peer_ifname)
-        real_net.check_ifname(ifname)
-        if pid <= 1:
-            raise ValueError("not a container process id: %r" % pid)
-        real_net.check_addressing(addresses, routes)
-        self.calls.append(("move", host_ifname, pid))
-        veth = self.veths.get(host_ifname)
-        if veth is None or veth["pid"] is not None or veth["ifname"] != peer_ifname:
-            self.veths.pop(host_ifname, None)
-            raise LookupError("no interface %s waiting to be moved" % peer_ifname)
-        veth.update(pid=pid, ifname=ifname, addresses=list(addresses),
-                    routes=[list(r) for r in routes])
-
-    def delete_veth(self, host_ifname):
-        real_net.check_ifname(host_ifname)
-        self.calls.append(("delete", host_ifname))
-        return self.veths.pop(host_ifname, None) is not None
-
-    def veth_intact(self, host_ifname, pid, ifname, mac):
-        veth = self.veths.get(host_ifname)
-        return bool(veth) and veth["pid"] == pid and veth["ifname"] == ifname and veth["mac"] == mac
-
-    def container_ifnames(self, pid):
-        return sorted(["lo"] + [v["ifname"] for v in self.veths.values() if v["pid"] == pid])

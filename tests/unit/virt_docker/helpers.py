@@ -12,6 +12,7 @@ from oslo_config import fixture as config_fixture
 from hybridhost.privileged import net_admin
 from hybridhost.virt.docker import engine as engine_mod
 from tests.contract import tarballs
+from tests.unit.virt_docker import fake_plumbing
 from tests.unit.virt_docker import fakes
 
 HOST = "box-docker"
@@ -77,14 +78,16 @@ class RecordingVirtAPI:
 
 
 class DriverUnitTestCase(fixtures.TestWithFixtures):
+    """Fakes at every seam; also the fake harness of ``tests/contract/driver_contract.py``."""
+
+    host = HOST
+    bridge = "br-int"
 
     def setUp(self):
         super().setUp()
         from nova import context as nova_context
         from nova import objects
         import nova.conf
-
-        from hybridhost.virt.docker import driver as driver_mod
 
         objects.register_all()
         self.useFixture(PrivsepNoHelperFixture())
@@ -97,16 +100,30 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
                          vif_plugging_timeout=30, vif_plugging_is_fatal=True)
         self.client = fakes.FakeDockerClient()
         self.engine = engine_mod.Engine(self.client, HOST)
-        self.ovs = fakes.FakeOvsPorts(HOST)
-        self.net = fakes.FakeNet()
+        self.net = fake_plumbing.FakeNet()
+        self.client.exit_listeners.append(self.net.netns_gone)
+        self.ovs = fake_plumbing.FakeOvsPorts(HOST, link_exists=self.net.host_link)
+        self.links = self.net
         self.images = MemoryImageService(self.tmp)
         self.virtapi = RecordingVirtAPI()
-        self.driver = driver_mod.DockerDriver(self.virtapi, engine=self.engine, ovs_ports=self.ovs,
-                                              net=self.net, image_service=self.images)
+        self.driver = self.make_driver()
         self.context = nova_context.get_admin_context()
         self.tarball = os.path.join(self.tmp, "image.tar")
         self.tarball_image_id = tarballs.write_tarball(self.tarball, tarballs.tiny_layer())
         self._count = 0
+
+    def make_driver(self):
+        """A DockerDriver on this test's fakes (a second one is nova-compute restarted)."""
+        from hybridhost.virt.docker import driver as driver_mod
+
+        return driver_mod.DockerDriver(self.virtapi, engine=self.engine, ovs_ports=self.ovs,
+                                       net=self.net, image_service=self.images)
+
+    def foreign_ovs(self, owner):
+        return self.ovs.sibling(owner)
+
+    def add_image(self, path=None, container_format="docker"):
+        return self.images.add(path or self.tarball, container_format)
 
     def instance(self, memory_mb=256, vcpus=2):
         from nova import objects

@@ -8,7 +8,7 @@ from nova.network import model
 
 from hybridhost import exception
 from hybridhost.virt.docker import vifs
-from tests.unit.virt_docker import fakes
+from tests.unit.virt_docker import fake_plumbing
 
 
 def _vif(port_id, subnets, routes=(), mtu=1450, bridge="br-int"):
@@ -84,8 +84,8 @@ class SpecTest(unittest.TestCase):
 class PluggerTest(unittest.TestCase):
 
     def setUp(self):
-        self.ovs = fakes.FakeOvsPorts("me")
-        self.net = fakes.FakeNet()
+        self.net = fake_plumbing.FakeNet()
+        self.ovs = fake_plumbing.FakeOvsPorts("me", link_exists=self.net.host_link)
         self.plugger = vifs.VifPlugger(self.ovs, self.net)
         self.spec = vifs.specs_from_network_info(
             [_vif(PORT, [("10.0.0.0/24", "10.0.0.5", "10.0.0.1")])], "hhd", "br-int")[0]
@@ -115,8 +115,7 @@ class PluggerTest(unittest.TestCase):
 
     def test_foreign_ovs_row_is_not_deleted(self):
         self.plugger.plug("u", 4242, self.spec)
-        other = vifs.VifPlugger(fakes.FakeOvsPorts("other"), self.net)
-        other.ovs.ports = self.ovs.ports
+        other = vifs.VifPlugger(self.ovs.sibling("other"), self.net)
         other.unplug(self.spec)
         self.assertIn(self.spec.host_ifname, self.ovs.ports)
 

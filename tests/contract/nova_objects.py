@@ -1,0 +1,59 @@
+"""nova objects as nova-compute hands them to a virt driver (for the driver contract).
+
+``objects.register_all()`` must have run (the harnesses' ``setUp`` does it).
+"""
+
+import itertools
+import uuid as uuidlib
+
+from nova import objects
+from nova.network import model
+
+_NUMBERS = itertools.count(1)
+
+
+def new_mac():
+    raw = uuidlib.uuid4().bytes
+    return "fa:16:3e:%02x:%02x:%02x" % (raw[0], raw[1], raw[2])
+
+
+def network_info(bridge, vifs, mtu=1450):
+    """nova network_info as neutron builds it; ``vifs`` = [(port_id, mac, [(cidr, ip, gw)])]."""
+    result = []
+    for port_id, mac, subnets in vifs:
+        net_subnets = []
+        for cidr, ip, gateway in subnets:
+            kwargs = {"gateway": model.IP(address=gateway, type="gateway")} if gateway else {}
+            version = 6 if ":" in cidr else 4
+            net_subnets.append(model.Subnet(cidr=cidr, version=version,
+                                            ips=[model.FixedIP(address=ip, version=version)],
+                                            **kwargs))
+        network = model.Network(id="net-" + port_id[:8], bridge=bridge, label="hhtest",
+                                subnets=net_subnets, meta={"mtu": mtu, "tenant_id": "t"})
+        result.append(model.VIF(
+            id=port_id, address=mac, network=network, type="ovs", vnic_type="normal",
+            details={"port_filter": True, "bridge_name": bridge, "datapath_type": "netdev"},
+            devname=("tap" + port_id)[:14], active=False))
+    return model.NetworkInfo(result)
+
+
+def ports(bridge, *subnets_per_vif):
+    """network_info with one new port (id, MAC) per entry of ``subnets_per_vif``."""
+    return network_info(bridge, [(str(uuidlib.uuid4()), new_mac(), list(subnets))
+                                 for subnets in subnets_per_vif])
+
+
+def instance(host, image_ref, memory_mb=128, vcpus=1):
+    number = next(_NUMBERS)
+    return objects.Instance(
+        id=number, uuid=str(uuidlib.uuid4()), host=host, hostname="vm%d" % number,
+        image_ref=image_ref, project_id="p", user_id="u", vm_state="building",
+        task_state="spawning",
+        flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
+                              swap=0, name="m1.hh", flavorid="hh1", extra_specs={}))
+
+
+def image_meta(glance_id, container_format, **properties):
+    return objects.ImageMeta.from_dict({"id": glance_id, "name": "hhtest", "disk_format": "raw",
+                                        "container_format": container_format,
+                                        "properties": properties})

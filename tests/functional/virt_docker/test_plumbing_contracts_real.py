@@ -1,0 +1,82 @@
+"""The OVS and privileged-net contracts against the real thing (same assertions as the fakes).
+
+OVS: a real OVSDB and ovs-vswitchd, on a bridge of the test's own. Net: the real
+entrypoints through the privsep daemon, plugging into the network namespaces of
+``unshare --net sleep`` processes the test starts and ends.
+"""
+
+import os
+import subprocess
+import unittest
+
+import fixtures
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+from pyroute2 import IPRoute
+
+import hybridhost.privileged.net
+from hybridhost.virt.docker import ovs
+from tests.contract import net_contract
+from tests.contract import ovs_contract
+from tests.functional.virt_docker import base
+
+
+class RealOvsPortsContractTest(ovs_contract.OvsPortsContract, unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        base.require_root()
+        cls.api = base.require_ovs()
+        cls.bridge_fixture = base.TestBridge(cls.api)
+        cls.bridge_fixture.setUp()
+        cls.bridge = cls.bridge_fixture.name
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.bridge_fixture.cleanUp()
+
+    def make_ports(self, owner):
+        return ovs.OvsPorts(base.OVSDB, owner=owner, api=self.api)
+
+    def make_link(self, name):
+        with IPRoute() as ipr:
+            ipr.link("add", ifname=name, kind="veth", peer={"ifname": name + "p"})
+            ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
+        self.addCleanup(_delete_link, name)
+
+
+def _delete_link(name):
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if found:
+            ipr.link("del", index=found[0])
+
+
+class RealNetContractTest(net_contract.NetContract, fixtures.TestWithFixtures):
+
+    net = hybridhost.privileged.net
+    links = base.KernelLinks()
+
+    def setUp(self):
+        base.require_root()
+        super().setUp()
+        conf = self.useFixture(config_fixture.Config(cfg.CONF))
+        conf.config(group="hybridhost_docker_privileged", helper_command=base.PRIVSEP_HELPER)
+
+    def make_netns(self):
+        process = subprocess.Popen(["unshare", "--net", "sleep", "600"])
+        self.addCleanup(_end, process)
+        host = os.stat("/proc/self/ns/net").st_ino
+        net_contract.eventually(lambda: os.stat("/proc/%d/ns/net" % process.pid).st_ino != host,
+                                "unshare to enter a new network namespace")
+        return process.pid
+
+    def end_netns(self, pid):
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
+def _end(process):
+    if process.poll() is None:
+        process.kill()
+    process.wait()
