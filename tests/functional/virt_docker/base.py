@@ -35,7 +35,7 @@ PRIVSEP_HELPER = os.path.join(os.path.dirname(sys.executable), "privsep-helper")
 MAIN_TABLE = 254
 
 
-def _unavailable(reason):
+def unavailable(reason):
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail("CI=true but %s" % reason, pytrace=False)
     pytest.skip(reason)
@@ -46,26 +46,33 @@ def require_docker():
         client = docker.APIClient(base_url=DOCKER_URL, version="1.41", timeout=10)
         client.ping()
         return client
-    except Exception as err:  # any failure means: no usable daemon
-        _unavailable("no Docker engine at %s: %s" % (DOCKER_URL, err))
+    except Exception as err:  # noqa: BLE001 - any failure means: no usable daemon
+        unavailable("no Docker engine at %s: %s" % (DOCKER_URL, err))
 
 
 def require_ovs():
     path = OVSDB.split(":", 1)[1]
     if not OVSDB.startswith("unix:") or not os.path.exists(path):
-        _unavailable("no OVSDB socket at %s" % OVSDB)
+        unavailable("no OVSDB socket at %s" % OVSDB)
     from hybridhost.virt.docker import ovs
     try:
         api = ovs.OvsPorts(OVSDB, owner="probe").api
         api.br_exists("br-int").execute(check_error=True)
         return api
-    except Exception as err:
-        _unavailable("OVSDB at %s is not usable: %s" % (OVSDB, err))
+    except Exception as err:  # noqa: BLE001 - any failure means: no usable OVSDB
+        unavailable("OVSDB at %s is not usable: %s" % (OVSDB, err))
 
 
 def require_root():
     if os.geteuid() != 0:
-        _unavailable("functional network tests need root (CAP_NET_ADMIN)")
+        unavailable("functional network tests need root (CAP_NET_ADMIN)")
+
+
+def _first(value):
+    """The value of an optional OVSDB column (a list of zero or one items, or the value)."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
 
 
 class TestBridge(fixtures.Fixture):
@@ -97,7 +104,7 @@ class TestBridge(fixtures.Fixture):
     def _ready(self):
         for row in self.api.tables["Interface"].rows.values():
             if row.name == self.name:
-                ofport = row.ofport[0] if isinstance(row.ofport, list) and row.ofport else row.ofport
+                ofport = _first(row.ofport)
                 return bool(ofport) and ofport > 0 or ofport == 65534
         return False
 
@@ -122,7 +129,8 @@ class KernelLinks:
             link = ns.get_links(found[0])[0]
             addresses = ["%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
                          for a in ns.get_addr(index=found[0]) if a["scope"] == 0]
-            routes = [(_route_dst(r), r.get_attr("RTA_GATEWAY")) for r in ns.get_routes(oif=found[0])
+            routes = [(_route_dst(r), r.get_attr("RTA_GATEWAY"))
+                      for r in ns.get_routes(oif=found[0])
                       if r.get_attr("RTA_GATEWAY") and r.get_attr("RTA_TABLE") == MAIN_TABLE]
         return net_contract.link_view(link.get_attr("IFLA_ADDRESS"), link.get_attr("IFLA_MTU"),
                                       link.get_attr("IFLA_OPERSTATE") == "UP", addresses, routes)
@@ -174,7 +182,7 @@ class PluggedEventsVirtAPI:
 
     def _port_ready(self, port_id):
         for row in self.api.tables["Interface"].rows.values():
-            ofport = row.ofport[0] if isinstance(row.ofport, list) and row.ofport else row.ofport
+            ofport = _first(row.ofport)
             if row.external_ids.get("iface-id") == port_id and ofport and ofport > 0:
                 return bool(row.external_ids.get("attached-mac"))
         return False
@@ -214,7 +222,7 @@ class DriverTestCase(fixtures.TestWithFixtures):
         cls.docker = require_docker()
         cls.ovs_api = require_ovs()
         if not tarballs.have_busybox():
-            _unavailable("busybox-static (/bin/busybox) is needed to build test images")
+            unavailable("busybox-static (/bin/busybox) is needed to build test images")
         cls.workdir = tempfile.mkdtemp(prefix="hh-func-")
         cls.layer = tarballs.busybox_layer()
         cls.tarball = os.path.join(cls.workdir, "busybox.tar")
@@ -259,7 +267,8 @@ class DriverTestCase(fixtures.TestWithFixtures):
     def _remove_leftovers(self):
         """Remove whatever a failed test left: containers, image tags (rows go with the bridge)."""
         self.driver.cleanup_host(self.host)
-        for container in self.docker.containers(all=True, filters={"label": "nova.host=" + self.host}):
+        mine = {"label": "nova.host=" + self.host}
+        for container in self.docker.containers(all=True, filters=mine):
             self.docker.remove_container(container["Id"], force=True)
         for glance_id in self._glance_ids:
             with contextlib.suppress(docker.errors.NotFound):
@@ -287,7 +296,8 @@ class DriverTestCase(fixtures.TestWithFixtures):
         return nova_objects.instance(self.host, image_id, memory_mb, vcpus)
 
     def image_meta(self, glance_id):
-        return nova_objects.image_meta(glance_id, self.images.show(None, glance_id)["container_format"])
+        meta = self.images.show(None, glance_id)
+        return nova_objects.image_meta(glance_id, meta["container_format"])
 
     def spawn(self, glance_id, net_info, **kw):
         instance = self.make_instance(glance_id, **kw)

@@ -13,7 +13,7 @@ class RealEngineContractTest(engine_contract.EngineContract, unittest.TestCase):
     def setUpClass(cls):
         base.require_docker()
         if not tarballs.have_busybox():
-            base._unavailable("busybox-static (/bin/busybox) is needed to build test images")
+            base.unavailable("busybox-static (/bin/busybox) is needed to build test images")
         cls._layer = tarballs.busybox_layer()
 
     def make_client(self):

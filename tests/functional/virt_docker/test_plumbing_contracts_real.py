@@ -44,6 +44,17 @@ class RealOvsPortsContractTest(ovs_contract.OvsPortsContract, unittest.TestCase)
             ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
         self.addCleanup(_delete_link, name)
 
+    def test_delete_ports_of_takes_the_given_neutron_ports_whoever_owns_them(self):
+        """The lab's clean-up after its DHCP agent: by iface-id, not by owner (real only)."""
+        gone, kept = self.name(), self.name()
+        self.theirs.add_port(self.bridge, gone, "dhcp-port", ovs_contract.MAC, "dhcp")
+        self.mine.add_port(self.bridge, kept, "port-1", ovs_contract.OTHER_MAC, "vm-1")
+        self.assertEqual([gone], ovs.delete_ports_of(base.OVSDB, ["dhcp-port", "absent"]))
+        net_contract.eventually(lambda: self.theirs.get_port(gone) is None,
+                                "the IDL to see the delete")
+        self.assertIsNotNone(self.mine.get_port(kept))
+        self.assertEqual([], ovs.delete_ports_of(base.OVSDB, ["dhcp-port"]))
+
 
 def _delete_link(name):
     with IPRoute() as ipr:
@@ -62,18 +73,24 @@ class RealNetContractTest(net_contract.NetContract, fixtures.TestWithFixtures):
         super().setUp()
         conf = self.useFixture(config_fixture.Config(cfg.CONF))
         conf.config(group="hybridhost_docker_privileged", helper_command=base.PRIVSEP_HELPER)
+        self.processes = {}
 
     def make_netns(self):
         process = subprocess.Popen(["unshare", "--net", "sleep", "600"])
         self.addCleanup(_end, process)
+        self.processes[process.pid] = process
         host = os.stat("/proc/self/ns/net").st_ino
         net_contract.eventually(lambda: os.stat("/proc/%d/ns/net" % process.pid).st_ino != host,
                                 "unshare to enter a new network namespace")
         return process.pid
 
     def end_netns(self, pid):
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
+        _end(self.processes[pid])
+
+    def test_the_hosts_own_namespace_is_refused(self):
+        """What no fake can tell: a pid in the host's network namespace (real only)."""
+        self.assertRaises(ValueError, self.net.plug_veth, self.name(), os.getpid(), "eth0",
+                          net_contract.MAC, 1500, [], [])
 
 
 def _end(process):
