@@ -79,7 +79,8 @@ class EngineContract:
     def test_created_container_is_found_with_labels(self):
         uuid = self.create()
         info = self.engine.get(uuid)
-        self.assertEqual((uuid, "instance-x", "created", 0), (info.uuid, info.name, info.status, info.pid))
+        self.assertEqual((uuid, "instance-x", "created", 0),
+                         (info.uuid, info.name, info.status, info.pid))
         self.assertEqual(HOST, info.labels[engine_mod.LABEL_HOST])
         self.assertEqual(self.image_id, info.image_id)
         self.assertIn(uuid, [i.uuid for i in self.engine.list_own()])
