@@ -6,7 +6,11 @@
   ``[hybridhost_docker_privileged] helper_command`` to the venv's ``privsep-helper``
   (we run as root, so no sudo). This is the same path nova-compute takes.
 * Everything created is labelled / named for the test run and removed in cleanups:
-  containers (label ``hybridhost.test``), veths, OVS rows, bridges, image tags.
+  containers (the driver's carry ``nova.host=hhtest-docker``, those a test creates
+  itself the label ``hybridhost.test``), veths, OVS rows, bridges, image tags.
+* :class:`DriverTestCase` is also the real harness of the driver contract
+  (``tests/contract/driver_contract.py``); :class:`KernelLinks` is what the contracts
+  read of links (the twin of ``FakeNet.host_link``/``container_link``).
 """
 
 import contextlib
