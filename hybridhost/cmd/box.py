@@ -3,7 +3,6 @@
 import json
 import os
 import sys
-import time
 
 from hybridhost import exception
 from hybridhost.cmd import common
@@ -36,47 +35,45 @@ def cmd_render(args):
     return common.EXIT_OK
 
 
-def _progress(elapsed, program):
-    print("[%6.1fs] %-45s %s" % (elapsed, program.full_name, program.state), flush=True)
+def _report_program(progress):
+    def report(_elapsed, program):
+        progress("%-45s %s" % (program.full_name, program.state))
+    return report
 
 
 def cmd_up(args):
     from hybridhost import box
 
     conf = common.load_conf(args)
-    started = time.monotonic()
+    progress = common.progress()
     plan, changed = box.render_to_disk(conf)
-    print("[%6.1fs] rendered %s (%d file(s) changed)" % (
-        time.monotonic() - started, plan.config_dir, len(changed)), flush=True)
+    progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
     box.prepare(conf, plan)
     if box.is_up(conf):
         client = box.client_for(conf)
         added, changed_groups, removed = client.reload_config()
-        print("[%6.1fs] supervisord already running; groups added %s, changed %s, removed %s"
-              % (time.monotonic() - started, added or "-", changed_groups or "-",
-                 removed or "-"), flush=True)
+        progress("supervisord already running; groups added %s, changed %s, removed %s"
+                 % (added or "-", changed_groups or "-", removed or "-"))
         for program in box.restart_if_code_changed(conf, plan, set(added) | set(changed_groups)):
-            print("[%6.1fs] restarted %s (hybridhost's code changed)" % (
-                time.monotonic() - started, program), flush=True)
+            progress("restarted %s (hybridhost's code changed)" % program)
         client.start_all()
     else:
         if args.foreground:
             print("supervisord runs in the foreground; Ctrl-C stops the box.", flush=True)
         box.restart_if_code_changed(conf, plan)  # records the code that starts now
         box.start_supervisord(conf, plan, foreground=args.foreground)
-        print("[%6.1fs] supervisord started (control socket %s)" % (
-            time.monotonic() - started, box.client_for(conf).url), flush=True)
+        progress("supervisord started (control socket %s)" % box.client_for(conf).url)
     if args.no_wait:
         return common.EXIT_OK
-    programs = box.wait_settled(box.client_for(conf), args.wait, _progress, started)
+    programs = box.wait_settled(box.client_for(conf), args.wait, _report_program(progress),
+                                progress.started)
     bad = [p for p in programs if not p.running]
     if bad:
         for program in bad:
             print("%s is %s: see %s" % (program.full_name, program.state, os.path.join(
                 conf.paths.log_root, "%s.stdout.log" % program.name)), file=sys.stderr)
         return common.EXIT_FAILED
-    print("[%6.1fs] box %s is up: %d program(s) RUNNING" % (
-        time.monotonic() - started, plan.box, len(programs)))
+    progress("box %s is up: %d program(s) RUNNING" % (plan.box, len(programs)))
     return common.EXIT_OK
 
 

@@ -1,5 +1,8 @@
 """What the command modules share: exit codes, the configuration named on the
-command line, and the help of a command group called without a sub-command."""
+command line, progress lines, and the help of a command group called without a
+sub-command."""
+
+from hybridhost import progress as progress_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 
@@ -15,6 +18,11 @@ def load_conf(args):
     if args.config_dir:
         argv += ["--config-dir", args.config_dir]
     return hh_conf.load(argv)
+
+
+def progress():
+    """``[  12.3s] message`` lines on stdout, timed from now."""
+    return progress_lines.Progress(progress_lines.printer())
 
 
 def show_help(parser):
