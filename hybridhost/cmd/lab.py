@@ -4,9 +4,8 @@ import argparse
 import json
 import sys
 
-from hybridhost.cmd import main as hh_main
-
-EXIT_OK, EXIT_FAILED, EXIT_NOT_RUNNING = 0, 1, 3
+from hybridhost import progress as progress_lines
+from hybridhost.cmd import common
 
 DESCRIPTION = """\
 The lab: a minimal real OpenStack control plane (MariaDB, RabbitMQ, keystone,
@@ -16,17 +15,14 @@ config drive) on this box, on 127.0.0.1 only, under the SAME supervisord as the 
 (host services, the two nova-computes and the ONE OVS agent), plus demo content."""
 
 
-def _print(line):
-    print(line, flush=True)
-
-
 def cmd_up(args):
     from hybridhost.lab import lifecycle
 
-    conf = hh_main._conf(args)  # noqa: SLF001  (the CLI's shared config loader)
-    progress = lifecycle.up(conf, _print, wait=args.wait)
-    _print("lab up in %.1fs" % progress.elapsed)
-    return EXIT_OK
+    conf = common.load_conf(args)
+    out = progress_lines.printer()
+    progress = lifecycle.up(conf, out, wait=args.wait)
+    out("lab up in %.1fs" % progress.elapsed)
+    return common.EXIT_OK
 
 
 def _status_json(programs, health):
@@ -63,7 +59,7 @@ def cmd_status(args):
     from hybridhost import plan as box_plan
     from hybridhost.lab import lifecycle
 
-    conf = hh_main._conf(args)  # noqa: SLF001
+    conf = common.load_conf(args)
     programs, health = lifecycle.status(conf)
     if args.json:
         print(_status_json(programs, health))
@@ -71,19 +67,19 @@ def cmd_status(args):
         if not args.json:
             print("the lab is down (supervisord is not running); 'hybridhost lab up' "
                   "starts it.", file=sys.stderr)
-        return EXIT_NOT_RUNNING
+        return common.EXIT_NOT_RUNNING
     problems = (["APIs not answering"] if isinstance(health, str)
                 else health.problems(box_plan.build(conf), conf.lab.dhcp_agent))
     if not args.json:
         _print_status(programs, health, problems)
     running = all(p.running for p in programs)
-    return EXIT_OK if running and not problems else EXIT_NOT_RUNNING
+    return common.EXIT_OK if running and not problems else common.EXIT_NOT_RUNNING
 
 
 def cmd_down(args):
     from hybridhost.lab import lifecycle
 
-    conf = hh_main._conf(args)  # noqa: SLF001
+    conf = common.load_conf(args)
     stopped = lifecycle.down(conf)
     if stopped is None:
         print("supervisord is not running; nothing to stop.")
@@ -93,24 +89,24 @@ def cmd_down(args):
               "('hybridhost lab up' starts them again)." % (
                   containers, ", %d leftover process(es) killed" % len(leftovers)
                   if leftovers else ""))
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def cmd_purge(args):
     from hybridhost.lab import lifecycle
 
-    conf = hh_main._conf(args)  # noqa: SLF001
+    conf = common.load_conf(args)
     if not args.yes:
         print("hybridhost lab purge deletes the lab's databases, images and passwords; "
               "add --yes to confirm.", file=sys.stderr)
-        return hh_main.EXIT_USAGE
+        return common.EXIT_USAGE
     stopped, removed = lifecycle.purge(conf)
     if stopped is not None:
         print("stopped the lab and the box first.")
     for path in removed:
         print("removed %s" % path)
     print("lab purged%s." % ("" if removed else " (nothing was there)"))
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def register(subparsers):
@@ -118,7 +114,7 @@ def register(subparsers):
         "lab", help="The embedded control plane: lab up|status|down|purge.",
         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = lab.add_subparsers(dest="lab_command", metavar="LAB_COMMAND")
-    lab.set_defaults(func=lambda args: (lab.print_help(), hh_main.EXIT_USAGE)[1])
+    lab.set_defaults(func=common.show_help(lab))
 
     up = sub.add_parser("up", help="Start the control plane and the box, bootstrap, add "
                         "demo content; idempotent.", description="Generate the lab's passwords "

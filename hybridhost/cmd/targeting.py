@@ -3,8 +3,9 @@
 import argparse
 
 from hybridhost import exception
+from hybridhost.cmd import common
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_FINDINGS = common.EXIT_FAILED
 
 DESCRIPTION = """\
 Make the flavor decide the side of the box: container flavors land only on the
@@ -48,14 +49,14 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "targeting", help="Set up and lint container-vs-VM targeting by flavor.",
         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(func=lambda args: _usage(parser))
+    parser.set_defaults(func=common.show_help(parser))
     actions = parser.add_subparsers(dest="targeting_action", metavar="ACTION")
 
     apply = actions.add_parser(
         "apply", help="Create aggregates, traits, flavor extra specs and image "
         "properties (idempotent).", description=APPLY_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common(apply)
+    _add_common_arguments(apply)
     apply.add_argument("--container-flavor", action="append", default=[], metavar="NAME",
                        help="A flavor that must land on the Docker side (repeatable).")
     apply.add_argument("--vm-flavor", action="append", default=[], metavar="NAME",
@@ -73,13 +74,13 @@ def register(subparsers):
         "lint", help="Report flavors and images that could land on either side or on "
         "neither; exit 1 if any.", description=LINT_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common(lint)
+    _add_common_arguments(lint)
     lint.add_argument("--no-hosts", action="store_true",
                       help="Lint only flavors and images, not the box's two computes.")
     lint.set_defaults(func=cmd_lint)
 
 
-def _common(parser):
+def _add_common_arguments(parser):
     parser.add_argument("--os-cloud", metavar="NAME",
                         help="Cloud in clouds.yaml (default: OS_CLOUD, or OS_* variables).")
     parser.add_argument("--docker-host", metavar="HOST",
@@ -90,18 +91,12 @@ def _common(parser):
                         "[host] kvm_compute_host of hybridhost.conf).")
 
 
-def _usage(parser):
-    parser.print_help()
-    return EXIT_USAGE
-
-
 def _hosts(args):
     if args.docker_host and args.kvm_host:
         return args.docker_host, args.kvm_host
     from hybridhost import plan as hh_plan
-    from hybridhost.cmd import main as cli
 
-    box = hh_plan.build(cli._conf(args))
+    box = hh_plan.build(common.load_conf(args))
     return args.docker_host or box.docker.host, args.kvm_host or box.kvm.host
 
 
@@ -135,7 +130,7 @@ def cmd_apply(args):
         print("Left alone (no side by argument, mark or name): %s; see 'hybridhost "
               "targeting lint'." % ", ".join(left))
     _print_scheduler_settings()
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def cmd_lint(args):
@@ -157,7 +152,7 @@ def cmd_lint(args):
         len(found), len(state.flavors), len(state.images),
         "" if hosts is None else ", hosts %s and %s" % (hosts.docker_host, hosts.kvm_host)))
     _print_scheduler_settings()
-    return EXIT_FINDINGS if found else EXIT_OK
+    return EXIT_FINDINGS if found else common.EXIT_OK
 
 
 def _print_scheduler_settings():

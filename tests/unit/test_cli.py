@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -127,6 +129,23 @@ class TestWaitFor:
     def test_needs_a_command(self, capsys):
         code, _, err = _run(capsys, "wait-for", "--timeout", "1")
         assert code == 2 and "no command" in err
+
+    def test_a_lone_double_dash_is_no_command(self, capsys):
+        code, _, err = _run(capsys, "wait-for", "--timeout", "1", "--")
+        assert code == 2 and "no command" in err
+
+    def test_the_parser_imports_nothing_the_commands_drive(self):
+        """supervisord runs wait-for before every program, and each run builds the
+        whole parser: the command modules keep their heavy imports inside commands."""
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        code = ("import sys\nfrom hybridhost.cmd import main\nmain.build_parser()\n"
+                "print(' '.join(sys.modules))")
+        loaded = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=root),
+                                capture_output=True, text=True, check=True).stdout.split()
+        heavy = {"hybridhost.conf", "hybridhost.box", "hybridhost.readiness",
+                 "hybridhost.lab.lifecycle", "oslo_config", "docker", "openstack"}
+        assert "hybridhost.cmd.targeting" in loaded
+        assert heavy.isdisjoint(loaded)
 
     def test_help_explains(self, capsys):
         with pytest.raises(SystemExit):

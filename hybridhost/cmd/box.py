@@ -1,0 +1,176 @@
+"""``hybridhost render|up|down|status``: the box's files and its supervisord."""
+
+import json
+import os
+import sys
+
+from hybridhost import exception
+from hybridhost.cmd import common
+
+
+def cmd_render(args):
+    from hybridhost import render
+    from hybridhost.render import files as rendered_files
+
+    conf = common.load_conf(args)
+    plan, files = render.render(conf)
+    out_dir = args.output or plan.config_dir
+    diffs = rendered_files.differences(files, out_dir)
+    if args.check:
+        if diffs:
+            sys.stdout.write(rendered_files.unified_diff(diffs))
+            print("%d file(s) in %s differ from hybridhost.conf; run 'hybridhost render'."
+                  % (len(diffs), out_dir), file=sys.stderr)
+            return common.EXIT_FAILED
+        print("%d rendered file(s) in %s are up to date." % (len(files), out_dir))
+        return common.EXIT_OK
+    changed = rendered_files.write(files, out_dir)
+    for rel in changed:
+        print("wrote %s" % os.path.join(out_dir, rel))
+    print("%d file(s) rendered for box %s in %s, %d changed." % (
+        len(files), plan.box, out_dir, len(changed)))
+    if out_dir != plan.config_dir:
+        print("note: the files refer to each other under [paths] config_dir = %s"
+              % plan.config_dir)
+    return common.EXIT_OK
+
+
+def _report_program(progress):
+    def report(_elapsed, program):
+        progress("%-45s %s" % (program.full_name, program.state))
+    return report
+
+
+def cmd_up(args):
+    from hybridhost import box
+
+    conf = common.load_conf(args)
+    progress = common.progress()
+    plan, changed = box.render_to_disk(conf)
+    progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
+    box.prepare(conf, plan)
+    if box.is_up(conf):
+        client = box.client_for(conf)
+        added, changed_groups, removed = client.reload_config()
+        progress("supervisord already running; groups added %s, changed %s, removed %s"
+                 % (added or "-", changed_groups or "-", removed or "-"))
+        for program in box.restart_if_code_changed(conf, plan, set(added) | set(changed_groups)):
+            progress("restarted %s (hybridhost's code changed)" % program)
+        client.start_all()
+    else:
+        if args.foreground:
+            print("supervisord runs in the foreground; Ctrl-C stops the box.", flush=True)
+        box.restart_if_code_changed(conf, plan)  # records the code that starts now
+        box.start_supervisord(conf, plan, foreground=args.foreground)
+        progress("supervisord started (control socket %s)" % box.client_for(conf).url)
+    if args.no_wait:
+        return common.EXIT_OK
+    programs = box.wait_settled(box.client_for(conf), args.wait, _report_program(progress),
+                                progress.started)
+    bad = [p for p in programs if not p.running]
+    if bad:
+        for program in bad:
+            print("%s is %s: see %s" % (program.full_name, program.state, os.path.join(
+                conf.paths.log_root, "%s.stdout.log" % program.name)), file=sys.stderr)
+        return common.EXIT_FAILED
+    progress("box %s is up: %d program(s) RUNNING" % (plan.box, len(programs)))
+    return common.EXIT_OK
+
+
+def cmd_down(args):
+    from hybridhost import box
+    from hybridhost import plan as box_plan
+
+    conf = common.load_conf(args)
+    result = box.down(conf, box_plan.build(conf), stop_timeout=conf.supervisor.stop_timeout + 30)
+    if result is None:
+        print("supervisord is not running; nothing to stop.")
+        return common.EXIT_OK
+    containers, leftovers = result
+    print("box stopped: %d container(s) stopped%s." % (
+        containers, ", %d leftover process(es) killed" % len(leftovers) if leftovers else ""))
+    return common.EXIT_OK
+
+
+def cmd_status(args):
+    from hybridhost import box
+
+    conf = common.load_conf(args)
+    try:
+        programs = box.client_for(conf).programs()
+    except exception.SupervisorUnreachable as err:
+        if args.json:
+            print(json.dumps({"supervisord": "unreachable", "error": str(err),
+                              "programs": []}, indent=2))
+        else:
+            print(err, file=sys.stderr)
+        return common.EXIT_NOT_RUNNING
+    if args.json:
+        print(json.dumps({"supervisord": "RUNNING", "programs": [
+            {"name": p.full_name, "group": p.group, "program": p.name, "state": p.state,
+             "pid": p.pid, "description": p.description} for p in programs]}, indent=2))
+    else:
+        width = max([len(p.full_name) for p in programs] + [7])
+        print("%-*s  %-9s %s" % (width, "PROGRAM", "STATE", "DESCRIPTION"))
+        for p in programs:
+            print("%-*s  %-9s %s" % (width, p.full_name, p.state, p.description))
+    # supervisorctl's LSB convention: 3 when any program is not running.
+    return (common.EXIT_OK if programs and all(p.running for p in programs)
+            else common.EXIT_NOT_RUNNING)
+
+
+def register(subparsers):
+    _register_render(subparsers)
+    _register_up(subparsers)
+    _register_down(subparsers)
+    _register_status(subparsers)
+
+
+def _register_render(subparsers):
+    render = subparsers.add_parser(
+        "render", help="Render nova, neutron and supervisord files.",
+        description="Write nova-docker.conf, nova-kvm.conf, the OVS "
+        "agent's configuration, supervisord.conf and supervisord.d/ "
+        "from hybridhost.conf. Refuses, writing nothing, a result "
+        "that breaks the box's rules (distinct hosts, nodenames and "
+        "paths; one agent; capacity). Deterministic.")
+    render.add_argument("--output", metavar="DIR",
+                        help="Write here instead of [paths] config_dir.")
+    render.add_argument("--check", action="store_true",
+                        help="Write nothing; exit 1 and print a diff if the files on "
+                             "disk differ from what would be rendered.")
+    render.set_defaults(func=cmd_render)
+
+
+def _register_up(subparsers):
+    up = subparsers.add_parser(
+        "up", help="Render, then start (or update) supervisord and wait.",
+        description="Render the files, prepare directories and the OVS "
+        "database, start supervisord (or apply changes to a running one) "
+        "and show each program's progress until all are RUNNING. "
+        "Idempotent: running it again changes nothing.")
+    up.add_argument("--foreground", action="store_true",
+                    help="Run supervisord in the foreground (for containers/init systems).")
+    up.add_argument("--wait", type=float, default=180, metavar="SECONDS",
+                    help="How long to wait for every program to settle (default 180).")
+    up.add_argument("--no-wait", action="store_true", help="Return once supervisord runs.")
+    up.set_defaults(func=cmd_up)
+
+
+def _register_down(subparsers):
+    down = subparsers.add_parser(
+        "down", help="Stop every program and supervisord.",
+        description="Stop every program, shut supervisord down and kill "
+        "any process it leaves behind. State is kept.")
+    down.set_defaults(func=cmd_down)
+
+
+def _register_status(subparsers):
+    status = subparsers.add_parser(
+        "status", help="Every program's state; exit 3 if any is not RUNNING.",
+        description="Show every program's supervisord "
+        "state (same as 'supervisorctl -c <config_dir>/conf/"
+        "supervisord.conf status'). Exit 0 when all are RUNNING, "
+        "3 otherwise or when supervisord is not running.")
+    status.add_argument("--json", action="store_true", help="Machine-readable output.")
+    status.set_defaults(func=cmd_status)
