@@ -59,7 +59,31 @@ class SupervisorUnreachable(HybridhostError):
 
 
 class SupervisorFault(HybridhostError):
-    msg_fmt = "supervisord refused %(call)s: %(fault)s"
+    """supervisord answered a call with a fault; ``code`` is supervisor's
+    ``supervisor.xmlrpc.Faults`` number, ``fault`` its name, ``target`` the program
+    (``group:name``), group or thing the call was about."""
+
+    msg_fmt = "supervisord refused to %(action)s %(target)s: %(fault)s%(detail)s"
+
+    @property
+    def code(self):
+        return self.kwargs["code"]
+
+    @property
+    def fault(self):
+        return self.kwargs["fault"]
+
+    @property
+    def target(self):
+        return self.kwargs["target"]
+
+
+class ProgramAlreadyStarted(SupervisorFault):
+    """ALREADY_STARTED: the program is already STARTING, RUNNING or in BACKOFF."""
+
+
+class ProgramAlreadyStopped(SupervisorFault):
+    """NOT_RUNNING: the program is already STOPPED, EXITED or FATAL."""
 
 
 class ProgramNotRunning(HybridhostError):

@@ -18,6 +18,25 @@ LOG = logging.getLogger(__name__)
 
 RUNNING = "RUNNING"
 
+#: The faults a caller may mean to tolerate; every other one is a SupervisorFault.
+TOLERABLE_FAULTS = {
+    supervisor_xmlrpc.Faults.ALREADY_STARTED: exception.ProgramAlreadyStarted,
+    supervisor_xmlrpc.Faults.NOT_RUNNING: exception.ProgramAlreadyStopped,
+}
+
+
+def fault_error(action, target, fault):
+    """The hybridhost error for supervisord's ``fault`` (an ``xmlrpc.client.Fault``)
+    to the call that would ``action`` ``target``."""
+    name = supervisor_xmlrpc.getFaultDescription(fault.faultCode)
+    prefix, _, extra = fault.faultString.partition(": ")
+    if prefix != name:
+        extra = fault.faultString
+    detail = " (%s)" % extra if extra and extra not in (name, target) else ""
+    error = TOLERABLE_FAULTS.get(fault.faultCode, exception.SupervisorFault)
+    return error(action=action, target=target, fault=name, code=fault.faultCode,
+                 detail=detail)
+
 
 @dataclasses.dataclass(frozen=True)
 class ProgramState:
@@ -45,60 +64,88 @@ class SupervisorClient:
         transport.timeout = timeout
         self._proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
-    def _call(self, name, *args):
+    def _call(self, action, target, name, *args):
+        """Call ``name``; a fault becomes the error saying supervisord refused to
+        ``action`` ``target``."""
         method = self._proxy
         for part in name.split("."):
             method = getattr(method, part)
         try:
             return method(*args)
         except xmlrpc.client.Fault as err:
-            raise exception.SupervisorFault(call=name, fault=err.faultString) from err
+            raise fault_error(action, target, err) from err
         except (OSError, socket.error, http.client.HTTPException,
                 xmlrpc.client.ProtocolError) as err:
             raise exception.SupervisorUnreachable(url=self.url, reason=err) from err
 
     def state(self):
-        return self._call("supervisor.getState")["statename"]
+        return self._call("report", "its state", "supervisor.getState")["statename"]
 
     def pid(self):
-        return self._call("supervisor.getPID")
+        return self._call("report", "its pid", "supervisor.getPID")
 
     def programs(self):
         return [ProgramState(group=info["group"], name=info["name"],
                              state=info["statename"], pid=info["pid"],
                              description=info["description"])
-                for info in self._call("supervisor.getAllProcessInfo")]
+                for info in self._call("list", "its programs",
+                                       "supervisor.getAllProcessInfo")]
 
     def reload_config(self):
         """Apply changed program files (like ``supervisorctl update``)."""
-        added, changed, removed = self._call("supervisor.reloadConfig")[0]
+        added, changed, removed = self._call("reload", "its configuration",
+                                             "supervisor.reloadConfig")[0]
         for group in removed:
-            self._call("supervisor.stopProcessGroup", group, True)
-            self._call("supervisor.removeProcessGroup", group)
+            self.stop_group(group)
+            self._call("remove", group, "supervisor.removeProcessGroup", group)
         for group in changed:
-            self._call("supervisor.stopProcessGroup", group, True)
-            self._call("supervisor.removeProcessGroup", group)
-            self._call("supervisor.addProcessGroup", group)
+            self.stop_group(group)
+            self._call("remove", group, "supervisor.removeProcessGroup", group)
+            self._call("add", group, "supervisor.addProcessGroup", group)
         for group in added:
-            self._call("supervisor.addProcessGroup", group)
+            self._call("add", group, "supervisor.addProcessGroup", group)
         return added, changed, removed
 
     def start(self, name, wait=False):
         """Start one program ('group:name')."""
-        return self._call("supervisor.startProcess", name, wait)
+        return self._call("start", name, "supervisor.startProcess", name, wait)
 
     def stop(self, name, wait=True):
         """Stop one program ('group:name'); with wait, return once it has stopped."""
-        return self._call("supervisor.stopProcess", name, wait)
+        return self._call("stop", name, "supervisor.stopProcess", name, wait)
+
+    def ensure_started(self, name, wait=False):
+        """Start one program unless it already runs; True when it was started here."""
+        try:
+            self.start(name, wait)
+        except exception.ProgramAlreadyStarted:
+            LOG.debug("%s is already started", name)
+            return False
+        return True
+
+    def ensure_stopped(self, name, wait=True):
+        """Stop one program unless it is not running; True when it was stopped here."""
+        try:
+            self.stop(name, wait)
+        except exception.ProgramAlreadyStopped:
+            LOG.debug("%s is not running", name)
+            return False
+        return True
+
+    def restart(self, name):
+        """Stop one program (unless it is not running) and start it again."""
+        # Waits for the stop: starting a program still STOPPING does nothing.
+        self.ensure_stopped(name, wait=True)
+        return self.start(name)
 
     def stop_group(self, group, wait=True):
-        return self._call("supervisor.stopProcessGroup", group, wait)
+        return self._call("stop", group, "supervisor.stopProcessGroup", group, wait)
 
     def start_all(self):
-        return self._call("supervisor.startAllProcesses", False)
+        return self._call("start", "all programs", "supervisor.startAllProcesses", False)
 
     def stop_all(self):
-        return self._call("supervisor.stopAllProcesses", True)
+        return self._call("stop", "all programs", "supervisor.stopAllProcesses", True)
 
     def shutdown(self):
-        return self._call("supervisor.shutdown")
+        return self._call("shut down", "itself", "supervisor.shutdown")

@@ -1,12 +1,14 @@
 """The supervisord seam's contract against a REAL supervisord on a unix socket."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 import pytest
 
+from hybridhost import exception
 from hybridhost import supervisor_rpc
 from tests.contract import supervisor_contract
 from tests.functional import base
@@ -25,11 +27,23 @@ childlogdir = {d}
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [group:demo]
-programs = sleeper
+programs = sleeper,quitter,missing
 
 [program:sleeper]
 command = sleep 1000
 startsecs = 1
+
+[program:quitter]
+command = /bin/false
+autostart = false
+autorestart = false
+startsecs = 1
+startretries = 0
+
+[program:missing]
+command = /nonexistent/hybridhost-no-such-command
+autostart = false
+autorestart = false
 """
 
 
@@ -46,19 +60,23 @@ class TestRealSupervisorContract(supervisor_contract.SupervisorClientContract):
         subprocess.run([supervisord, "-c", path], check=True)
         self.client = supervisor_rpc.SupervisorClient(os.path.join(directory, "s.sock"))
         self.pidfile = os.path.join(directory, "supervisord.pid")
-        base.wait_until(self._sleeper_running, 15, what="demo:sleeper RUNNING")
+        self.wait_running(supervisor_contract.SLEEPER)
         yield
         try:
             self.client.shutdown()
-        except Exception:  # already shut down by the test
+        except exception.SupervisorUnreachable:  # already shut down by the test
             pass
         self.wait_gone()
+        shutil.rmtree(directory, ignore_errors=True)
 
-    def _sleeper_running(self):
+    def _running(self, name):
         try:
-            return all(p.running for p in self.client.programs())
-        except Exception:
+            return self.program(name).running
+        except exception.SupervisorUnreachable:
             return False
+
+    def wait_running(self, name):
+        base.wait_until(lambda: self._running(name), 15, what="%s RUNNING" % name)
 
     def wait_gone(self):
         base.wait_until(lambda: not os.path.exists(self.pidfile), 15,

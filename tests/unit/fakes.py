@@ -1,18 +1,44 @@
 """Hand-written fakes at hybridhost's seams (kept honest by tests/contract)."""
 
+import itertools
+import xmlrpc.client
+
+from supervisor import xmlrpc as supervisor_xmlrpc
+
 from hybridhost import exception
 from hybridhost import supervisor_rpc
 
+FAULTS = supervisor_xmlrpc.Faults
+#: supervisord's states from which stopProcess stops and startProcess refuses.
+RUNNING_STATES = ("RUNNING", "STARTING", "BACKOFF")
+
+
+def _fault(action, target, code, extra=None):
+    """The error the real client raises when supervisord answers with this fault."""
+    text = supervisor_xmlrpc.getFaultDescription(code)
+    if extra is not None:
+        text = "%s: %s" % (text, extra)
+    return supervisor_rpc.fault_error(action, target, xmlrpc.client.Fault(code, text))
+
 
 class FakeSupervisorClient:
-    """In-memory supervisord: programs with states, the same calls and errors."""
+    """In-memory supervisord: programs with states, the same calls and faults.
+
+    ``cannot_spawn`` programs fail every start with SPAWN_ERROR and end FATAL (as a
+    program that exits before its startsecs does when the start waits, or when
+    supervisord cannot fork); ``no_file`` programs name a command that does not exist
+    (NO_FILE, they stay as they were).
+    """
 
     url = "unix:///fake/supervisor.sock"
 
-    def __init__(self, programs):
+    def __init__(self, programs, cannot_spawn=(), no_file=()):
         # programs: {"group:name": state}
         self._states = dict(programs)
-        self._pids = {name: 1000 + i for i, name in enumerate(sorted(programs))}
+        self._next_pid = itertools.count(1000)
+        self._pids = {name: next(self._next_pid) for name in sorted(programs)}
+        self._cannot_spawn = set(cannot_spawn)
+        self._no_file = set(no_file)
         self._up = True
 
     def _check_up(self):
@@ -46,35 +72,63 @@ class FakeSupervisorClient:
 
     def start(self, name, wait=False):
         self._check_up()
-        self._require(name)
-        self._states[name] = supervisor_rpc.RUNNING
+        self._require("start", name)
+        if name in self._no_file:
+            raise _fault("start", name, FAULTS.NO_FILE, "can't find command for %s" % name)
+        if self._states[name] in RUNNING_STATES:
+            raise _fault("start", name, FAULTS.ALREADY_STARTED, name)
+        self._spawn(name)
+        if name in self._cannot_spawn:
+            raise _fault("start", name, FAULTS.SPAWN_ERROR, name)
         return True
+
+    def _spawn(self, name):
+        if name in self._no_file:
+            return
+        if name in self._cannot_spawn:
+            self._states[name] = "FATAL"
+            return
+        self._states[name] = supervisor_rpc.RUNNING
+        self._pids[name] = next(self._next_pid)
 
     def stop(self, name, wait=True):
         self._check_up()
-        self._require(name)
+        self._require("stop", name)
+        if self._states[name] not in RUNNING_STATES:
+            raise _fault("stop", name, FAULTS.NOT_RUNNING, name)
         self._states[name] = "STOPPED"
         return True
 
     def stop_group(self, group, wait=True):
-        for name in [n for n in self._states if n.split(":")[0] == group]:
-            self.stop(name, wait)
+        self._check_up()
+        members = [n for n in self._states if n.split(":")[0] == group]
+        if not members:
+            raise _fault("stop", group, FAULTS.BAD_NAME, group)
+        for name in members:
+            if self._states[name] in RUNNING_STATES:
+                self._states[name] = "STOPPED"
         return []
 
-    def _require(self, name):
+    def _require(self, action, name):
         if name not in self._states:
-            raise exception.SupervisorFault(call="start/stop", fault="BAD_NAME: %s" % name)
+            raise _fault(action, name, FAULTS.BAD_NAME, name)
+
+    ensure_started = supervisor_rpc.SupervisorClient.ensure_started
+    ensure_stopped = supervisor_rpc.SupervisorClient.ensure_stopped
+    restart = supervisor_rpc.SupervisorClient.restart
 
     def start_all(self):
         self._check_up()
-        for name in self._states:
-            self._states[name] = supervisor_rpc.RUNNING
+        for name, state in list(self._states.items()):
+            if state not in RUNNING_STATES:
+                self._spawn(name)
         return []
 
     def stop_all(self):
         self._check_up()
-        for name in self._states:
-            self._states[name] = "STOPPED"
+        for name, state in self._states.items():
+            if state in RUNNING_STATES:
+                self._states[name] = "STOPPED"
         return []
 
     def shutdown(self):

@@ -7,4 +7,7 @@ from tests.unit import fakes
 class TestFakeSupervisorContract(supervisor_contract.SupervisorClientContract):
     @pytest.fixture(autouse=True)
     def _client(self):
-        self.client = fakes.FakeSupervisorClient({"demo:sleeper": "RUNNING"})
+        self.client = fakes.FakeSupervisorClient(
+            {supervisor_contract.SLEEPER: "RUNNING", supervisor_contract.QUITTER: "STOPPED",
+             supervisor_contract.MISSING: "STOPPED"},
+            cannot_spawn=[supervisor_contract.QUITTER], no_file=[supervisor_contract.MISSING])
