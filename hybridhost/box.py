@@ -1,5 +1,6 @@
 """Bring the box up and down under supervisord, and read its state."""
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -9,6 +10,7 @@ import psutil
 
 from hybridhost import exception
 from hybridhost import render
+from hybridhost import restarts
 from hybridhost import runner
 from hybridhost import supervisor_rpc
 from hybridhost.render import files as rendered_files
@@ -29,6 +31,11 @@ def supervisord_conf(plan):
 
 def client_for(conf, timeout=10):
     return supervisor_rpc.SupervisorClient(supervisor_render.socket_path(conf), timeout)
+
+
+def patient_client(conf):
+    """A client that waits as long as stopping a program may take."""
+    return client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
 
 
 def render_to_disk(conf, out_dir=None):
@@ -82,12 +89,7 @@ def restart_if_code_changed(conf, plan, restarted_groups=None):
     if restarted_groups is not None and previous not in (None, fingerprint) and \
             supervisor_render.BOX_GROUP not in restarted_groups:
         LOG.info("hybridhost's code changed since %s started; restarting it", program)
-        client = client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
-        try:
-            client.stop(program)
-        except exception.SupervisorFault as err:  # not running: starting it is enough
-            LOG.debug("stop %(program)s: %(err)s", {"program": program, "err": err})
-        client.start(program)
+        patient_client(conf).restart(program)
         restarted.append(program)
     if previous != fingerprint:
         os.makedirs(conf.paths.state_root, exist_ok=True)
@@ -149,6 +151,67 @@ def start_supervisord(conf, plan, foreground=False):
         time.sleep(0.2)
     raise exception.StartTimeout(seconds=30, what="supervisord's control socket",
                                  log=os.path.join(conf.paths.log_root, "supervisord.log"))
+
+
+@dataclasses.dataclass(frozen=True)
+class UpResult:
+    """What :func:`up` did. ``restarted_groups`` is None when supervisord started
+    now, else the groups it (re)started for their changed sections; ``restarted``
+    the programs restarted for a changed file they read or for new code."""
+
+    plan: object
+    changed_files: tuple
+    restarted_groups: frozenset | None
+    restarted: tuple
+
+
+def up(conf, progress, foreground=False, start_stopped=True):
+    """Render, prepare, then start supervisord, or bring the running one up to date:
+    groups whose section changed are re-added, programs reading a changed file or
+    running changed code restarted, and (``start_stopped``) stopped programs started.
+    With ``foreground`` a starting supervisord replaces this process."""
+    plan, changed = render_to_disk(conf)
+    progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
+    prepare(conf, plan)
+    if not is_up(conf):
+        _start(conf, plan, progress, foreground)
+        return UpResult(plan, tuple(changed), None, ())
+    groups = _reload(conf, progress)
+    restarted = restarts.restart(
+        patient_client(conf), restarts.changed_programs(plan.config_dir, changed, groups),
+        progress, "their configuration changed")
+    new_code = restart_if_code_changed(conf, plan, groups)
+    if new_code:
+        progress("restarted %s (hybridhost's code changed)" % ", ".join(new_code))
+    if start_stopped:
+        client_for(conf).start_all()
+    return UpResult(plan, tuple(changed), groups, tuple(restarted + new_code))
+
+
+def _start(conf, plan, progress, foreground):
+    if foreground:
+        progress.note("supervisord runs in the foreground; Ctrl-C stops the box.")
+    restart_if_code_changed(conf, plan)  # records the code that starts now
+    start_supervisord(conf, plan, foreground=foreground)
+    progress("supervisord started (control socket %s)" % client_for(conf).url)
+
+
+def _reload(conf, progress):
+    """Apply changed program sections; the groups supervisord (re)started."""
+    added, changed, removed = client_for(conf).reload_config()
+    progress("supervisord already running; groups added %s, changed %s, removed %s" % (
+        added or "-", changed or "-", removed or "-"))
+    return frozenset(added) | frozenset(changed)
+
+
+def follow(conf, timeout, progress):
+    """Wait until every program is RUNNING or has given up; a progress line for each
+    change of state. Returns the programs."""
+
+    def report(_elapsed, program):
+        progress("%-45s %s" % (program.full_name, program.state))
+
+    return wait_settled(client_for(conf), timeout, report, progress.started)
 
 
 def wait_settled(client, timeout, report, start=None):

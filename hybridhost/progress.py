@@ -17,6 +17,10 @@ class Progress:
     def __call__(self, message):
         self._out("[%6.1fs] %s" % (self.elapsed, message))
 
+    def note(self, message):
+        """A line without the time: something to know, not a step."""
+        self._out(message)
+
 
 def printer(stream=None):
     """An ``out`` for :class:`Progress` that prints a line and flushes it."""

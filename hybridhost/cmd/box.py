@@ -35,38 +35,15 @@ def cmd_render(args):
     return common.EXIT_OK
 
 
-def _report_program(progress):
-    def report(_elapsed, program):
-        progress("%-45s %s" % (program.full_name, program.state))
-    return report
-
-
 def cmd_up(args):
     from hybridhost import box
 
     conf = common.load_conf(args)
     progress = common.progress()
-    plan, changed = box.render_to_disk(conf)
-    progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
-    box.prepare(conf, plan)
-    if box.is_up(conf):
-        client = box.client_for(conf)
-        added, changed_groups, removed = client.reload_config()
-        progress("supervisord already running; groups added %s, changed %s, removed %s"
-                 % (added or "-", changed_groups or "-", removed or "-"))
-        for program in box.restart_if_code_changed(conf, plan, set(added) | set(changed_groups)):
-            progress("restarted %s (hybridhost's code changed)" % program)
-        client.start_all()
-    else:
-        if args.foreground:
-            print("supervisord runs in the foreground; Ctrl-C stops the box.", flush=True)
-        box.restart_if_code_changed(conf, plan)  # records the code that starts now
-        box.start_supervisord(conf, plan, foreground=args.foreground)
-        progress("supervisord started (control socket %s)" % box.client_for(conf).url)
+    plan = box.up(conf, progress, foreground=args.foreground).plan
     if args.no_wait:
         return common.EXIT_OK
-    programs = box.wait_settled(box.client_for(conf), args.wait, _report_program(progress),
-                                progress.started)
+    programs = box.follow(conf, args.wait, progress)
     bad = [p for p in programs if not p.running]
     if bad:
         for program in bad:

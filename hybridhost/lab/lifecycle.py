@@ -2,8 +2,6 @@
 
 import dataclasses
 import logging
-import os
-import re
 
 from hybridhost import box
 from hybridhost import conf as hh_conf
@@ -12,6 +10,7 @@ from hybridhost import lab_state
 from hybridhost import plan as box_plan
 from hybridhost import progress as progress_lines
 from hybridhost import readiness
+from hybridhost import restarts
 from hybridhost.lab import access
 from hybridhost.lab import bootstrap
 from hybridhost.lab import demo
@@ -39,88 +38,18 @@ def _enable(conf):
     hh_conf.check_lab(conf)
 
 
-def _start_supervisor(conf, plan, progress):
-    if box.is_up(conf):
-        added, changed, removed = box.client_for(conf).reload_config()
-        progress("supervisord already running; groups added %s, changed %s, removed %s" % (
-            added or "-", changed or "-", removed or "-"))
-        return set(added) | set(changed)
-    box.start_supervisord(conf, plan)
-    progress("supervisord started (control socket %s)" % box.client_for(conf).url)
-    return None
-
-
-def programs_using(program_texts, changed_paths):
-    """Programs (``group:name``) whose command or environment names a changed file or
-    its directory: supervisord only notices changes to its own program sections."""
-    import configparser
-
-    groups, commands = {}, {}
-    for text in program_texts:
-        parser = configparser.RawConfigParser()
-        parser.read_string(text)
-        for section in parser.sections():
-            kind, _, name = section.partition(":")
-            if kind == "group":
-                for program in parser.get(section, "programs").split(","):
-                    groups[program.strip()] = name
-            elif kind == "program":
-                commands[name] = "%s %s" % (parser.get(section, "command"),
-                                           parser.get(section, "environment", fallback=""))
-    needles = set()
-    for path in changed_paths:
-        needles.update({path, os.path.dirname(path)})
-    return sorted("%s:%s" % (groups.get(name, name), name)
-                  for name, text in commands.items()
-                  if any(_names(text, needle) for needle in needles))
-
-
-def _names(text, path):
-    return path in re.split(r"[\s=,;\"']+", text)
-
-
-def _restart_changed(conf, plan, changed, restarted_groups, progress):
-    directory = os.path.join(plan.config_dir, "supervisord.d")
-    texts = []
-    for name in sorted(os.listdir(directory)):
-        if name.endswith(".conf"):
-            with open(os.path.join(directory, name)) as handle:
-                texts.append(handle.read())
-    names = [name for name in programs_using(
-        texts, [os.path.join(plan.config_dir, rel) for rel in changed])
-        if name.split(":")[0] not in restarted_groups]
-    _restart(conf, names, progress, "their configuration changed")
-
-
 def _restart(conf, names, progress, why):
-    client = box.client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
-    for name in names:
-        # Wait for the stop: starting a program still STOPPING is refused.
-        for action in (client.stop, client.start):
-            try:
-                action(name)
-            except exception.SupervisorFault as err:
-                LOG.debug("%(action)s %(name)s: %(err)s",
-                          {"action": action.__name__, "name": name, "err": err})
-    if names:
-        progress("restarted %s (%s)" % (", ".join(names), why))
+    restarts.restart(box.patient_client(conf), names, progress, why)
 
 
 def _stop_group(conf, group, wait):
-    client = box.client_for(conf, timeout=conf.supervisor.stop_timeout + 30)
-    try:
-        client.stop_group(group, wait)
-    except exception.SupervisorFault as err:
-        LOG.debug("stop %(group)s: %(err)s", {"group": group, "err": err})
+    box.patient_client(conf).stop_group(group, wait)
 
 
 def _start_programs(conf, names):
     client = box.client_for(conf)
     for name in names:
-        try:
-            client.start(name)
-        except exception.SupervisorFault as err:
-            LOG.debug("start %(name)s: %(err)s", {"name": name, "err": err})
+        client.ensure_started(name)
 
 
 def _ovs_agent_alive(conn, plan):
@@ -184,12 +113,6 @@ def _bootstrap(conf, plan, secrets, progress):
     # needs exists; running programs are left alone.
     box.client_for(conf).start_all()
     return changed
-
-
-def _report_program(progress):
-    def report(_elapsed, program):
-        progress("%-45s %s" % (program.full_name, program.state))
-    return report
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,11 +205,8 @@ def conf_logs_hint(plan):
     return "the program logs under [paths] log_root ('hybridhost lab status')"
 
 
-def up(conf, out, wait=300):
-    """Bring the lab and the box up (idempotent). Returns the Progress for timing."""
-    progress = progress_lines.Progress(out)
-    _enable(conf)
-    bootstrap.require_python_packages()
+def _prepare_host(conf, progress):
+    """The lab's secrets, directories, MariaDB data and qemu.conf; returns the secrets."""
     secrets, created = lab_state.ensure_secrets(conf)
     progress("passwords %s (%s, mode 0600)" % ("generated" if created else "kept",
                                                lab_state.layout(conf).secrets_file))
@@ -296,25 +216,20 @@ def up(conf, out, wait=300):
     if conf.host.manage_services and "libvirtd" in conf.host.managed_services:
         if host.configure_qemu():
             progress("%s: QEMU runs as root, security_driver none" % host.QEMU_CONF)
-    plan, changed = box.render_to_disk(conf)
-    progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
-    box.prepare(conf, plan)
-    restarted_groups = _start_supervisor(conf, plan, progress)
-    if restarted_groups is not None and changed:
-        _restart_changed(conf, plan, changed, restarted_groups, progress)
-    new_code = box.restart_if_code_changed(conf, plan, restarted_groups)
-    if new_code:
-        progress("restarted %s (hybridhost's code changed)" % ", ".join(new_code))
-    _bootstrap(conf, plan, secrets, progress)
-    programs = box.wait_settled(box.client_for(conf), wait, _report_program(progress),
-                                progress.started)
-    bad = [p for p in programs if not p.running]
+    return secrets
+
+
+def _wait_running(conf, wait, progress):
+    bad = [p for p in box.follow(conf, wait, progress) if not p.running]
     if bad:
         raise exception.ProgramNotRunning(
             program=", ".join(p.full_name for p in bad),
             state="not RUNNING (see %s/<program>.stdout.log)" % conf.paths.log_root)
-    conn = bootstrap.admin_connection(conf, secrets)
-    wait_healthy(conn, plan, progress, conf.lab.dhcp_agent)
+
+
+def _lab_content(conn, conf, plan, progress):
+    """Without [lab] dhcp_agent, what a DHCP agent left goes; with [lab] demo, the
+    demo content is made."""
     if not conf.lab.dhcp_agent:
         try:
             _forget_dhcp(conn, conf, plan, progress)
@@ -327,6 +242,21 @@ def up(conf, out, wait=300):
         except errors.api_errors() as err:
             raise errors.LabApiFailed(service="OpenStack", doing="creating the demo content",
                                       reason=_first_line(err)) from err
+
+
+def up(conf, out, wait=300):
+    """Bring the lab and the box up (idempotent). Returns the Progress for timing."""
+    progress = progress_lines.Progress(out)
+    _enable(conf)
+    bootstrap.require_python_packages()
+    secrets = _prepare_host(conf, progress)
+    # The lab starts what is stopped itself, in order, once its databases exist.
+    plan = box.up(conf, progress, start_stopped=False).plan
+    _bootstrap(conf, plan, secrets, progress)
+    _wait_running(conf, wait, progress)
+    conn = bootstrap.admin_connection(conf, secrets)
+    wait_healthy(conn, plan, progress, conf.lab.dhcp_agent)
+    _lab_content(conn, conf, plan, progress)
     for path in access.write(conf, secrets):
         progress("wrote %s (mode 0600)" % path)
     conn.close()

@@ -1,14 +1,17 @@
 """An upgrade of hybridhost's code restarts the Docker side's nova-compute, once."""
 
+import pytest
+
 from hybridhost import box
+from hybridhost import exception
 from hybridhost import plan as box_plan
 from tests.unit import confutils
 from tests.unit import fakes
 
 
 class RecordingSupervisor(fakes.FakeSupervisorClient):
-    def __init__(self, programs):
-        super().__init__(programs)
+    def __init__(self, programs, **faults):
+        super().__init__(programs, **faults)
         self.calls = []
 
     def start(self, name, wait=False):
@@ -40,10 +43,11 @@ class TestFingerprint:
 
 
 class TestRestartIfCodeChanged:
-    def _setup(self, tmp_path, monkeypatch, code):
+    def _setup(self, tmp_path, monkeypatch, code, state="RUNNING", **faults):
         conf = confutils.load(tmp_path)
         plan = box_plan.build(conf)
-        supervisor = RecordingSupervisor({"hybridhost:%s" % plan.docker.program: "RUNNING"})
+        supervisor = RecordingSupervisor({"hybridhost:%s" % plan.docker.program: state},
+                                         **faults)
         monkeypatch.setattr(box, "client_for", lambda _conf, timeout=10: supervisor)
         monkeypatch.setattr(box, "code_fingerprint", lambda: code[0])
         return conf, plan, supervisor
@@ -67,3 +71,24 @@ class TestRestartIfCodeChanged:
         assert box.restart_if_code_changed(conf, plan, {"hybridhost"}) == []
         assert supervisor.calls == []
         assert box.restart_if_code_changed(conf, plan, set()) == []   # recorded anyway
+
+    def test_a_stopped_program_is_just_started(self, tmp_path, monkeypatch):
+        code = ["aaa"]
+        conf, plan, supervisor = self._setup(tmp_path, monkeypatch, code, state="FATAL")
+        box.restart_if_code_changed(conf, plan)
+        code[0] = "bbb"
+        program = "hybridhost:%s" % plan.docker.program
+        assert box.restart_if_code_changed(conf, plan, set()) == [program]
+        assert supervisor.calls == [("stop", program), ("start", program)]
+        assert supervisor.programs()[0].running
+
+    def test_a_spawn_error_is_raised_naming_the_program(self, tmp_path, monkeypatch):
+        code = ["aaa"]
+        conf, plan, _ = self._setup(tmp_path, monkeypatch, code, cannot_spawn=[
+            "hybridhost:%s" % box_plan.build(confutils.load(tmp_path)).docker.program])
+        box.restart_if_code_changed(conf, plan)
+        code[0] = "bbb"
+        with pytest.raises(exception.SupervisorFault) as caught:
+            box.restart_if_code_changed(conf, plan, set())
+        assert str(caught.value) == ("supervisord refused to start hybridhost:%s: SPAWN_ERROR"
+                                     % plan.docker.program)

@@ -16,34 +16,50 @@ from hybridhost.cmd import main as cli
 from hybridhost.lab import access
 from hybridhost.lab import lifecycle
 from tests.unit import confutils
+from tests.unit import fakes
 
-PROGRAMS = """
-[group:control-plane]
-programs = keystone,nova-api,nova-conductor
-
-[program:keystone]
-command = /venv/bin/uwsgi --module keystone.wsgi.api:application
-environment = OS_KEYSTONE_CONFIG_DIR="/etc/hh/conf/lab/keystone"
-
-[program:nova-api]
-command = /venv/bin/uwsgi --module nova.wsgi.osapi_compute:application
-environment = OS_NOVA_CONFIG_DIR="/etc/hh/conf/lab/nova",OS_NOVA_CONFIG_FILES="a;b"
-
-[program:nova-conductor]
-command = /venv/bin/nova-conductor --config-file /etc/hh/conf/lab/nova/nova.conf
-"""
+DOCKER = "hybridhost:nova-compute-docker"
+KVM = "hybridhost:nova-compute-kvm"
 
 
-class TestRestartsAfterRender:
-    def test_programs_reading_a_changed_file_or_directory_are_found(self):
-        found = lifecycle.programs_using([PROGRAMS], ["/etc/hh/conf/lab/nova/nova.conf"])
-        assert found == ["control-plane:nova-api", "control-plane:nova-conductor"]
+class TestRestarts:
+    """The lab's restarts, stops and starts tolerate only the fault they mean to."""
 
-    def test_a_file_nobody_reads_restarts_nothing(self):
-        assert lifecycle.programs_using([PROGRAMS], ["/etc/hh/conf/other.conf"]) == []
+    def _supervisor(self, tmp_path, monkeypatch, states, **faults):
+        supervisor = fakes.FakeSupervisorClient(states, **faults)
+        monkeypatch.setattr(lifecycle.box, "client_for", lambda _conf, timeout=10: supervisor)
+        return confutils.load(tmp_path), supervisor
 
-    def test_a_prefix_of_a_path_does_not_match(self):
-        assert lifecycle.programs_using([PROGRAMS], ["/etc/hh/conf/lab/key"]) == []
+    def test_restart_of_a_stopped_program_starts_it(self, tmp_path, monkeypatch):
+        conf, supervisor = self._supervisor(tmp_path, monkeypatch,
+                                            {DOCKER: "RUNNING", KVM: "STOPPED"})
+        said = []
+        lifecycle._restart(conf, [DOCKER, KVM], said.append, "why")  # noqa: SLF001
+        assert all(p.running for p in supervisor.programs())
+        assert said == ["restarted %s, %s (why)" % (DOCKER, KVM)]
+
+    def test_a_spawn_error_on_restart_is_raised_naming_the_program(
+            self, tmp_path, monkeypatch):
+        conf, _ = self._supervisor(tmp_path, monkeypatch, {DOCKER: "RUNNING", KVM: "RUNNING"},
+                                   cannot_spawn=[KVM])
+        with pytest.raises(exception.SupervisorFault,
+                           match="refused to start %s: SPAWN_ERROR" % KVM):
+            lifecycle._restart(conf, [DOCKER, KVM], lambda _line: None, "why")  # noqa: SLF001
+
+    def test_stopping_an_unknown_group_is_raised(self, tmp_path, monkeypatch):
+        conf, _ = self._supervisor(tmp_path, monkeypatch, {DOCKER: "RUNNING"})
+        with pytest.raises(exception.SupervisorFault, match="stop control-plane: BAD_NAME"):
+            lifecycle._stop_group(conf, "control-plane", False)  # noqa: SLF001
+
+    def test_starting_tolerates_a_running_program_but_not_a_missing_command(
+            self, tmp_path, monkeypatch):
+        conf, supervisor = self._supervisor(tmp_path, monkeypatch,
+                                            {DOCKER: "RUNNING", KVM: "STOPPED"},
+                                            no_file=[KVM])
+        lifecycle._start_programs(conf, [DOCKER])  # noqa: SLF001
+        with pytest.raises(exception.SupervisorFault, match="start %s: NO_FILE" % KVM):
+            lifecycle._start_programs(conf, [DOCKER, KVM])  # noqa: SLF001
+        assert [p.state for p in supervisor.programs()] == ["RUNNING", "STOPPED"]
 
 
 class TestHealth:
