@@ -222,6 +222,26 @@ class TestBox:
         after = {name: p.pid for name, p in _states(box.client).items() if name in STABLE}
         assert before == after
 
+    def test_up_restarts_only_the_program_reading_a_changed_file(self, box):
+        """supervisord notices only changed program sections; 'up' restarts the one
+        program whose --config-file changed and leaves the others running."""
+        agent = "hybridhost:neutron-openvswitch-agent"
+        base.wait_until(lambda: _stable_running(box.client), 120, what="stable programs")
+        before = {name: p.pid for name, p in _states(box.client).items() if name in STABLE}
+        with open(box.conf) as handle:
+            text = handle.read()
+        with open(box.conf, "w") as handle:
+            handle.write(text.replace("of_listen_port = 16633", "of_listen_port = 16634"))
+        proc = _hybridhost(box.conf, "up", "--no-wait")
+        assert "(1 file(s) changed)" in proc.stdout
+        assert "restarted %s (their configuration changed)" % agent in proc.stdout
+        states = base.wait_until(lambda: _stable_running(box.client), 120,
+                                 what="stable programs after the restart")
+        after = {name: states[name].pid for name in STABLE}
+        assert after[agent] != before[agent]
+        assert {n: p for n, p in after.items() if n != agent} == {
+            n: p for n, p in before.items() if n != agent}
+
     def test_down_leaves_no_process_behind(self, box, tmp_path):
         engine = _run_instance_container(box, tmp_path)
         assert [info.running for info in engine.list_own()] == [True]
