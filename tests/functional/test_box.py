@@ -17,6 +17,7 @@ import tempfile
 import psutil
 import pytest
 
+from hybridhost import exception
 from hybridhost import readiness
 from hybridhost import supervisor_rpc
 from tests.functional import base
@@ -127,7 +128,7 @@ def _states(client):
 def _stable_running(client):
     try:
         states = _states(client)
-    except Exception:
+    except exception.HybridhostError:  # not answering yet, or shutting down
         return False
     return all(states.get(name) and states[name].running for name in STABLE) and states
 
