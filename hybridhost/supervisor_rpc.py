@@ -9,6 +9,7 @@ import http.client
 import logging
 import socket
 import xmlrpc.client
+from typing import Any
 
 from supervisor import xmlrpc as supervisor_xmlrpc
 
@@ -25,10 +26,11 @@ TOLERABLE_FAULTS = {
 }
 
 
-def fault_error(action, target, fault):
+def fault_error(action: str, target: str,
+                fault: xmlrpc.client.Fault) -> exception.SupervisorFault:
     """The hybridhost error for supervisord's ``fault`` (an ``xmlrpc.client.Fault``)
     to the call that would ``action`` ``target``."""
-    name = supervisor_xmlrpc.getFaultDescription(fault.faultCode)
+    name: str = supervisor_xmlrpc.getFaultDescription(fault.faultCode)
     prefix, _, extra = fault.faultString.partition(": ")
     if prefix != name:
         extra = fault.faultString
@@ -47,27 +49,27 @@ class ProgramState:
     description: str
 
     @property
-    def full_name(self):
+    def full_name(self) -> str:
         return "%s:%s" % (self.group, self.name)
 
     @property
-    def running(self):
+    def running(self) -> bool:
         return self.state == RUNNING
 
 
 class SupervisorClient:
     """A small typed view of supervisord's RPC interface."""
 
-    def __init__(self, socket_path, timeout=10):
+    def __init__(self, socket_path: str, timeout: float = 10) -> None:
         self.url = "unix://" + socket_path
         transport = supervisor_xmlrpc.SupervisorTransport(None, None, serverurl=self.url)
         transport.timeout = timeout
         self._proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
-    def _call(self, action, target, name, *args):
+    def _call(self, action: str, target: str, name: str, *args: Any) -> Any:
         """Call ``name``; a fault becomes the error saying supervisord refused to
         ``action`` ``target``."""
-        method = self._proxy
+        method: Any = self._proxy
         for part in name.split("."):
             method = getattr(method, part)
         try:
@@ -78,21 +80,26 @@ class SupervisorClient:
                 xmlrpc.client.ProtocolError) as err:
             raise exception.SupervisorUnreachable(url=self.url, reason=err) from err
 
-    def state(self):
-        return self._call("report", "its state", "supervisor.getState")["statename"]
+    def state(self) -> str:
+        state: str = self._call("report", "its state", "supervisor.getState")["statename"]
+        return state
 
-    def pid(self):
-        return self._call("report", "its pid", "supervisor.getPID")
+    def pid(self) -> int:
+        pid: int = self._call("report", "its pid", "supervisor.getPID")
+        return pid
 
-    def programs(self):
+    def programs(self) -> list[ProgramState]:
         return [ProgramState(group=info["group"], name=info["name"],
                              state=info["statename"], pid=info["pid"],
                              description=info["description"])
                 for info in self._call("list", "its programs",
                                        "supervisor.getAllProcessInfo")]
 
-    def reload_config(self):
+    def reload_config(self) -> tuple[list[str], list[str], list[str]]:
         """Apply changed program files (like ``supervisorctl update``)."""
+        added: list[str]
+        changed: list[str]
+        removed: list[str]
         added, changed, removed = self._call("reload", "its configuration",
                                              "supervisor.reloadConfig")[0]
         for group in removed:
@@ -106,15 +113,15 @@ class SupervisorClient:
             self._call("add", group, "supervisor.addProcessGroup", group)
         return added, changed, removed
 
-    def start(self, name, wait=False):
+    def start(self, name: str, wait: bool = False) -> Any:
         """Start one program ('group:name')."""
         return self._call("start", name, "supervisor.startProcess", name, wait)
 
-    def stop(self, name, wait=True):
+    def stop(self, name: str, wait: bool = True) -> Any:
         """Stop one program ('group:name'); with wait, return once it has stopped."""
         return self._call("stop", name, "supervisor.stopProcess", name, wait)
 
-    def ensure_started(self, name, wait=False):
+    def ensure_started(self, name: str, wait: bool = False) -> bool:
         """Start one program unless it already runs; True when it was started here."""
         try:
             self.start(name, wait)
@@ -123,7 +130,7 @@ class SupervisorClient:
             return False
         return True
 
-    def ensure_stopped(self, name, wait=True):
+    def ensure_stopped(self, name: str, wait: bool = True) -> bool:
         """Stop one program unless it is not running; True when it was stopped here."""
         try:
             self.stop(name, wait)
@@ -132,20 +139,20 @@ class SupervisorClient:
             return False
         return True
 
-    def restart(self, name):
+    def restart(self, name: str) -> Any:
         """Stop one program (unless it is not running) and start it again."""
         # Waits for the stop: starting a program still STOPPING does nothing.
         self.ensure_stopped(name, wait=True)
         return self.start(name)
 
-    def stop_group(self, group, wait=True):
+    def stop_group(self, group: str, wait: bool = True) -> Any:
         return self._call("stop", group, "supervisor.stopProcessGroup", group, wait)
 
-    def start_all(self):
+    def start_all(self) -> Any:
         return self._call("start", "all programs", "supervisor.startAllProcesses", False)
 
-    def stop_all(self):
+    def stop_all(self) -> Any:
         return self._call("stop", "all programs", "supervisor.stopAllProcesses", True)
 
-    def shutdown(self):
+    def shutdown(self) -> Any:
         return self._call("shut down", "itself", "supervisor.shutdown")
