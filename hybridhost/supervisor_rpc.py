@@ -8,8 +8,8 @@ import dataclasses
 import http.client
 import logging
 import socket
-import xmlrpc.client
 from typing import Any
+import xmlrpc.client
 
 from supervisor import xmlrpc as supervisor_xmlrpc
 
