@@ -71,10 +71,10 @@ def code_fingerprint(roots=None):
     return digest.hexdigest()
 
 
-def restart_if_code_changed(conf, plan, restarted_groups=None):
+def restart_if_code_changed(conf, plan, restarted_groups=None, restarted_programs=()):
     """After an upgrade (tools/install.sh reinstalls hybridhost) the Docker side's
     nova-compute still runs the old driver: restart it (its privsep daemon goes with it)
-    unless its group was just (re)started anyway; ``restarted_groups`` None means
+    unless it or its group was just (re)started anyway; ``restarted_groups`` None means
     supervisord is only starting now. Returns the programs restarted; records the
     fingerprint either way."""
     stamp = os.path.join(conf.paths.state_root, CODE_STAMP)
@@ -87,7 +87,8 @@ def restart_if_code_changed(conf, plan, restarted_groups=None):
     restarted = []
     program = "%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program)
     if restarted_groups is not None and previous not in (None, fingerprint) and \
-            supervisor_render.BOX_GROUP not in restarted_groups:
+            supervisor_render.BOX_GROUP not in restarted_groups and \
+            program not in restarted_programs:
         LOG.info("hybridhost's code changed since %s started; restarting it", program)
         patient_client(conf).restart(program)
         restarted.append(program)
@@ -180,7 +181,7 @@ def up(conf, progress, foreground=False, start_stopped=True):
     restarted = restarts.restart(
         patient_client(conf), restarts.changed_programs(plan.config_dir, changed, groups),
         progress, "their configuration changed")
-    new_code = restart_if_code_changed(conf, plan, groups)
+    new_code = restart_if_code_changed(conf, plan, groups, restarted)
     if new_code:
         progress("restarted %s (hybridhost's code changed)" % ", ".join(new_code))
     if start_stopped:

@@ -72,6 +72,17 @@ class TestRestartIfCodeChanged:
         assert supervisor.calls == []
         assert box.restart_if_code_changed(conf, plan, set()) == []   # recorded anyway
 
+    def test_no_second_restart_when_the_program_was_just_restarted(self, tmp_path,
+                                                                    monkeypatch):
+        code = ["aaa"]
+        conf, plan, supervisor = self._setup(tmp_path, monkeypatch, code)
+        box.restart_if_code_changed(conf, plan)
+        code[0] = "bbb"
+        program = "hybridhost:%s" % plan.docker.program
+        assert box.restart_if_code_changed(conf, plan, set(), [program]) == []
+        assert supervisor.calls == []
+        assert box.restart_if_code_changed(conf, plan, set()) == []   # recorded anyway
+
     def test_a_stopped_program_is_just_started(self, tmp_path, monkeypatch):
         code = ["aaa"]
         conf, plan, supervisor = self._setup(tmp_path, monkeypatch, code, state="FATAL")

@@ -68,6 +68,22 @@ class TestUp:
         assert (after[DOCKER], after[KVM]) == (before[DOCKER], before[KVM])
         assert "restarted %s (their configuration changed)" % AGENT in hh.said()
 
+    def test_new_code_and_a_changed_file_restart_the_docker_side_once(
+            self, tmp_path, monkeypatch):
+        hh = Box(tmp_path, monkeypatch)
+        monkeypatch.setattr(box, "code_fingerprint", lambda: "new code")
+        conf = hh.load(6633)
+        conf.set_override("docker_vcpus", 1, group="host")
+        calls = []
+        restart = hh.supervisor.restart
+        monkeypatch.setattr(hh.supervisor, "restart",
+                            lambda name: calls.append(name) or restart(name))
+        result = box.up(conf, hh.progress)
+        assert "conf/nova-docker.conf" in result.changed_files
+        assert calls.count(DOCKER) == 1
+        assert DOCKER in result.restarted
+        assert not [line for line in hh.said() if "code changed" in line]
+
     def test_nothing_changed_restarts_nothing(self, tmp_path, monkeypatch):
         hh = Box(tmp_path, monkeypatch)
         before = hh.pids()
