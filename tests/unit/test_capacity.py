@@ -9,6 +9,8 @@ from hybridhost import conf as hh_conf
 from hybridhost import exception
 from hybridhost import plan as box_plan
 from hybridhost import render
+from hybridhost.lab import bootstrap
+from hybridhost.lab import demo
 from hybridhost.render import rules
 from tests.unit import confutils
 
@@ -186,3 +188,53 @@ class TestRenderedInventory:
             "reserved_host_memory_mb = 0", "reserved_host_memory_mb = %d" % NUMA_MB, 1)
         with pytest.raises(exception.RenderRuleBroken, match="would reserve"):
             rules.check_all(files, plan)
+
+
+def _fits(side, flavor):
+    """How many of ``flavor`` placement lets onto ``side`` (capacity and max_unit)."""
+    reported = side.offer + side.reserved
+    if flavor.vcpus > reported.vcpus or flavor.ram > reported.memory_mb:
+        return 0
+    holds = side.holds
+    return min(holds.vcpus // flavor.vcpus, holds.memory_mb // flavor.ram,
+               holds.disk_gb // flavor.disk)
+
+
+def _flavor(name):
+    return next(spec for spec in demo.FLAVORS if spec.name == name)
+
+
+class TestThisMachineKind:
+    """With the defaults, 2 vCPU / 24 GiB / 250 GiB and libvirt reporting 7.3 GiB."""
+
+    def _plan(self, tmp_path):
+        return box_plan.build(_detecting(tmp_path), detected=_libvirt(NUMA_MB))
+
+    def test_a_hundred_tiny_containers_and_two_vms_fit(self, tmp_path):
+        plan = self._plan(tmp_path)
+        tiny, vm = _flavor("hh.container.tiny"), _flavor("hh.vm")
+        assert (tiny.trait, vm.trait) == (demo.TRAIT_DOCKER, demo.TRAIT_KVM)
+        assert _fits(plan.docker, tiny) >= 100
+        assert _fits(plan.kvm, vm) >= 2
+        assert plan.docker.holds == box_plan.Capacity(128, 11028, 120)
+        assert plan.kvm.holds == box_plan.Capacity(4, NUMA_MB, 120)
+
+    def test_the_tiny_flavor_is_a_few_tens_of_mib(self):
+        tiny = _flavor("hh.container.tiny")
+        assert (tiny.vcpus, tiny.disk) == (1, 1) and 32 <= tiny.ram <= 64
+
+    def test_quotas_are_not_the_first_limit(self, tmp_path):
+        plan = self._plan(tmp_path)
+        quotas = bootstrap.project_quotas(plan)
+        tiny, vm = _flavor("hh.container.tiny"), _flavor("hh.vm")
+        fit = _fits(plan.docker, tiny) + _fits(plan.kvm, vm)
+        assert quotas["compute"]["instances"] >= fit
+        assert quotas["compute"]["cores"] >= _fits(plan.docker, tiny) * tiny.vcpus + 2
+        assert quotas["compute"]["ram"] >= 100 * tiny.ram + 2 * vm.ram
+        assert quotas["compute"] == {"instances": 132, "cores": 132, "ram": 22057}
+        assert quotas["network"]["ports"] == 132 + bootstrap.SPARE_PORTS <= 500
+
+    def test_quotas_do_not_follow_libvirts_moving_figure(self, tmp_path):
+        conf = _detecting(tmp_path)
+        assert bootstrap.project_quotas(box_plan.build(conf, detected=_libvirt(5300))) == \
+            bootstrap.project_quotas(box_plan.build(conf, detected=_libvirt(NUMA_MB)))
