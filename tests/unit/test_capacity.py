@@ -91,9 +91,10 @@ class TestRatioOptions:
         assert _default(files, rules.KVM_CONF)["cpu_allocation_ratio"] == "8.0"
         assert _default(files, rules.DOCKER_CONF)["cpu_allocation_ratio"] == "128.0"
 
-    def test_the_old_name_out_of_bounds_names_it(self, tmp_path):
-        with pytest.raises(exception.ConfigInvalid):
+    def test_the_old_name_is_bounded_as_the_new_one(self, tmp_path):
+        with pytest.raises(exception.ConfigInvalid) as info:
             confutils.load(tmp_path, "[host]\ncpu_allocation_ratio = 100\n")
+        assert "[host] kvm_cpu_allocation_ratio" in str(info.value)
 
 
 class TestRatiosRendered:
