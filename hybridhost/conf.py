@@ -53,9 +53,12 @@ host_opts = [
         item_type=types.String(choices=HOST_SERVICES),
         help="With manage_services: which host services supervisord runs."),
     cfg.IntOpt("total_vcpus", default=0, min=0,
-               help="vCPUs of the machine; 0 means detect."),
+               help="vCPUs of the machine; 0 means detect. A total given here is also "
+                    "taken as libvirt's figure (see README.rst, 'Capacity')."),
     cfg.IntOpt("total_memory_mb", default=0, min=0,
-               help="RAM of the machine in MiB; 0 means detect."),
+               help="RAM of the machine in MiB; 0 means detect: the kernel's total "
+                    "(/proc/meminfo), while libvirt's figure is the sum of its NUMA "
+                    "cells. Set it no higher than libvirt reports ('virsh nodeinfo')."),
     cfg.IntOpt("total_disk_gb", default=0, min=0,
                help="Disk for instances in GiB (the filesystem of [paths] state_root); "
                     "0 means detect."),
@@ -77,8 +80,35 @@ host_opts = [
                help="RAM (MiB) of the libvirt side. Unset: what the Docker side leaves."),
     cfg.IntOpt("kvm_disk_gb", min=0, sample_default="<the rest after the reserve>",
                help="Disk (GiB) of the libvirt side. Unset: what the Docker side leaves."),
-    cfg.FloatOpt("cpu_allocation_ratio", default=4.0, min=1.0, max=64.0,
-                 help="vCPU overcommit placement applies on top of each side's share."),
+    cfg.FloatOpt(
+        "docker_cpu_allocation_ratio", default=128.0, min=1.0, max=1024.0,
+        help="vCPU overcommit of the Docker side: placement lets its containers' vCPUs "
+             "add up to its vCPUs times this. A container's vCPUs are a CPU quota "
+             "(docker --cpus), not cores set aside, so containers share the side's "
+             "CPUs; 128 lets one vCPU hold 128 one-vCPU containers."),
+    cfg.FloatOpt(
+        "docker_ram_allocation_ratio", default=1.0, min=1.0, max=16.0,
+        help="RAM overcommit of the Docker side. Each container's memory is hard-limited "
+             "to its flavor's RAM (a cgroup limit); above 1.0 the limits may add up to "
+             "more than the share, which holds only while containers stay well below "
+             "their limits."),
+    cfg.FloatOpt(
+        "docker_disk_allocation_ratio", default=1.0, min=1.0, max=16.0,
+        help="Disk overcommit of the Docker side (a container's flavor disk is not "
+             "allocated: it writes to a copy-on-write layer)."),
+    cfg.FloatOpt(
+        "kvm_cpu_allocation_ratio", default=4.0, min=1.0, max=64.0,
+        deprecated_opts=[cfg.DeprecatedOpt("cpu_allocation_ratio", group="host")],
+        help="vCPU overcommit of the libvirt side: placement lets its VMs' vCPUs add up "
+             "to its vCPUs times this. Its deprecated name cpu_allocation_ratio once "
+             "applied to both sides; it now sets this one only."),
+    cfg.FloatOpt(
+        "kvm_ram_allocation_ratio", default=1.0, min=1.0, max=4.0,
+        help="RAM overcommit of the libvirt side. Above 1.0 its VMs may be promised "
+             "more RAM than its share, and the host may swap or OOM-kill a VM."),
+    cfg.FloatOpt(
+        "kvm_disk_allocation_ratio", default=1.0, min=1.0, max=16.0,
+        help="Disk overcommit of the libvirt side (qcow2 disks grow as they are written)."),
 ]
 
 paths_group = cfg.OptGroup("paths", help="Where hybridhost keeps its files.")
@@ -362,7 +392,8 @@ def _short(err):
 
 def _reject_unknown_options(conf):
     """A misspelt option would otherwise be ignored silently."""
-    known = {group.name: {opt.dest for opt in opts} for group, opts in _GROUPS}
+    known = {group.name: {opt.dest for opt in opts} | _deprecated_names(group, opts)
+             for group, opts in _GROUPS}
     known["DEFAULT"] = {"config_file", "config_dir", "config_source"}
     for section, options in _config_file_contents(conf):
         if section not in known:
@@ -376,6 +407,11 @@ def _reject_unknown_options(conf):
                     option="[%s] %s" % (section, name),
                     reason="unknown option; check its spelling in README.rst's "
                            "configuration reference.")
+
+
+def _deprecated_names(group, opts):
+    return {old.name for opt in opts for old in opt.deprecated_opts
+            if old.group in (None, group.name)}
 
 
 def _config_file_contents(conf):

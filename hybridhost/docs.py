@@ -30,14 +30,20 @@ def _type(opt):
     return text + (" (%s)" % "; ".join(extras) if extras else "")
 
 
+def _deprecated(opt):
+    names = ", ".join(old.name for old in opt.deprecated_opts)
+    return " (deprecated name: %s)" % names if names else ""
+
+
 def reference():
     lines = [BEGIN, ""]
     for group, opts in hh_conf.list_opts():
         title = "[%s]" % group.name
         lines += [title, "~" * len(title), "", group.help, ""]
         for opt in opts:
-            lines.append("``%s`` = ``%s`` — %s%s" % (
-                opt.name, _default(opt), _type(opt), " (secret)" if opt.secret else ""))
+            lines.append("``%s`` = ``%s`` — %s%s%s" % (
+                opt.name, _default(opt), _type(opt), " (secret)" if opt.secret else "",
+                _deprecated(opt)))
             lines.append("    " + " ".join(opt.help.split()))
             lines.append("")
     lines.append(END)

@@ -1,7 +1,9 @@
-"""The box plan: who is who on the machine and who gets which share of it.
+"""The box plan: who is who on the machine, who gets which share of it and what each
+side offers placement.
 
 Pure data computed from hybridhost.conf and the machine's facts; the renderers turn it
-into files and ``rules`` checks it. Nothing here does I/O except ``detect_machine``.
+into files and ``rules`` checks it. Nothing here does I/O except the ``detect*``
+functions, whose result ``build`` takes as ``detected``.
 """
 
 import dataclasses
@@ -34,6 +36,37 @@ class Capacity:
         return (self.vcpus <= other.vcpus and self.memory_mb <= other.memory_mb
                 and self.disk_gb <= other.disk_gb)
 
+    def least(self, other):
+        """The smaller of the two, resource by resource."""
+        return Capacity(min(self.vcpus, other.vcpus), min(self.memory_mb, other.memory_mb),
+                        min(self.disk_gb, other.disk_gb))
+
+    def excess_over(self, other):
+        """What this has beyond ``other``, resource by resource (never below 0)."""
+        return self - self.least(other)
+
+    def times(self, ratios):
+        """What placement lets allocations add up to: each amount times its ratio."""
+        return Capacity(int(self.vcpus * ratios.cpu), int(self.memory_mb * ratios.ram),
+                        int(self.disk_gb * ratios.disk))
+
+
+@dataclasses.dataclass(frozen=True)
+class Ratios:
+    """A side's allocation ratios (nova's cpu_/ram_/disk_allocation_ratio)."""
+
+    cpu: float
+    ram: float
+    disk: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Detected:
+    """What the machine reports: the kernel's figures and libvirt's."""
+
+    machine: Capacity
+    libvirt: Capacity
+
 
 @dataclasses.dataclass(frozen=True)
 class Side:
@@ -43,12 +76,20 @@ class Side:
     program: str             # supervisord program name
     host: str                # nova [DEFAULT] host
     nodename: str            # hypervisor nodename / placement provider name
-    share: Capacity
+    share: Capacity          # its part of the machine (the ledger)
+    offer: Capacity          # what placement sees: its driver's total minus reserved
+    reserved: Capacity       # its nova.conf reserved_host_* (from its driver's total)
+    ratios: Ratios
     state_path: str
     instances_path: str
     lock_path: str
     log_file: str
     config_file: str         # absolute path of its rendered nova config
+
+    @property
+    def holds(self):
+        """What this side's allocations may add up to in placement."""
+        return self.offer.times(self.ratios)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +106,7 @@ class Agent:
 class Plan:
     box: str
     machine: Capacity
+    libvirt: Capacity        # what nova's libvirt driver reports as its totals
     reserve: Capacity
     docker: Side
     kvm: Side
@@ -84,8 +126,8 @@ _NUMA_MEMTOTAL = re.compile(r"MemTotal:\s+(\d+) kB")
 def numa_memory_mb(pattern=NUMA_MEMINFO):
     """RAM as libvirt reports it (the sum of the NUMA cells), or None without NUMA info.
 
-    It can be far less than /proc/meminfo's total (seen here: 10074 against 24105 MiB);
-    the libvirt side's inventory is libvirt's figure, so the ledger must start from it.
+    It can be far less than /proc/meminfo's total, and change while the machine runs
+    (seen here: 5.2, then 7.3 GiB of 24 GiB, memory being hot-plugged).
     """
     total_kb = 0
     for path in glob.glob(pattern):
@@ -96,29 +138,43 @@ def numa_memory_mb(pattern=NUMA_MEMINFO):
 
 
 def detect_machine(state_root):
-    """The machine's vCPUs, RAM and the disk under ``state_root`` (or its nearest parent)."""
+    """The kernel's vCPUs, RAM and the disk under ``state_root`` (or its nearest parent)."""
     path = state_root
     while not os.path.exists(path):
         path = os.path.dirname(path) or "/"
-    meminfo_mb = psutil.virtual_memory().total // (1024 * 1024)
     return Capacity(
         vcpus=psutil.cpu_count(logical=True) or 1,
-        memory_mb=min(meminfo_mb, numa_memory_mb() or meminfo_mb),
+        memory_mb=psutil.virtual_memory().total // (1024 * 1024),
         disk_gb=shutil.disk_usage(path).total // (1024 ** 3),
     )
 
 
-def machine_capacity(conf, detected=None):
-    """Configured totals, falling back per resource to what the machine reports."""
+def detect(state_root):
+    """The machine as the kernel and as libvirt report it.
+
+    libvirt counts the same online CPUs and the same filesystem (nova's libvirt driver
+    reads ``instances_path``, under ``state_root``), but RAM as its NUMA cells.
+    """
+    machine = detect_machine(state_root)
+    libvirt = dataclasses.replace(machine, memory_mb=numa_memory_mb() or machine.memory_mb)
+    return Detected(machine=machine, libvirt=libvirt)
+
+
+def _fill(configured, found):
+    return Capacity(configured.vcpus or found.vcpus, configured.memory_mb or found.memory_mb,
+                    configured.disk_gb or found.disk_gb)
+
+
+def totals(conf, detected=None):
+    """``(machine, libvirt)``: the machine the ledger splits, and the totals nova's
+    libvirt driver reports. A ``[host] total_*`` given stands for both; the rest is
+    detected (``detected``, or the machine probed now)."""
     host = conf.host
-    need_detection = not (host.total_vcpus and host.total_memory_mb and host.total_disk_gb)
-    if need_detection and detected is None:
-        detected = detect_machine(conf.paths.state_root)
-    return Capacity(
-        vcpus=host.total_vcpus or detected.vcpus,
-        memory_mb=host.total_memory_mb or detected.memory_mb,
-        disk_gb=host.total_disk_gb or detected.disk_gb,
-    )
+    configured = Capacity(host.total_vcpus, host.total_memory_mb, host.total_disk_gb)
+    if configured.vcpus and configured.memory_mb and configured.disk_gb:
+        return configured, configured
+    detected = detected or detect(conf.paths.state_root)
+    return _fill(configured, detected.machine), _fill(configured, detected.libvirt)
 
 
 def _split(free, docker_value, kvm_value):
@@ -152,38 +208,62 @@ def _describe(cap):
     return "%d vCPU, %d MiB RAM, %d GiB disk" % (cap.vcpus, cap.memory_mb, cap.disk_gb)
 
 
+def ratios(conf, key):
+    """The ``[host] <key>_*_allocation_ratio`` of one side."""
+    return Ratios(*(getattr(conf.host, "%s_%s_allocation_ratio" % (key, resource))
+                    for resource in ("cpu", "ram", "disk")))
+
+
+def docker_offer(share):
+    """The Docker driver reports its share as its total and nova reserves nothing."""
+    return share, Capacity(0, 0, 0)
+
+
+def kvm_offer(share, libvirt):
+    """``(offer, reserved)`` of the libvirt side, whose driver reports ``libvirt``.
+
+    nova reserves what libvirt reports beyond the share, so placement sees
+    min(share, libvirt): never more than the share, never a reservation larger than
+    what libvirt reports, and when libvirt reports less than the share nothing rendered
+    depends on libvirt's figure.
+    """
+    return share.least(libvirt), libvirt.excess_over(share)
+
+
 def build(conf, detected=None):
     """The plan for this configuration (``detected`` replaces the machine probe in tests)."""
     box = conf.host.name or hh_conf.machine_hostname()
-    machine = machine_capacity(conf, detected)
+    machine, libvirt = totals(conf, detected)
     reserve, docker_share, kvm_share = shares(conf, machine)
     docker_host = conf.host.docker_compute_host or "%s-docker" % box
     kvm_host = conf.host.kvm_compute_host or "%s-kvm" % box
     paths = conf.paths
-    config_dir = paths.config_dir
-
-    def side(key, host, nodename, share):
-        state = os.path.join(paths.state_root, "nova-%s" % key)
-        return Side(
-            key=key, program="nova-compute-%s" % key, host=host, nodename=nodename,
-            share=share, state_path=state,
-            instances_path=os.path.join(state, "instances"),
-            lock_path=os.path.join(state, "locks"),
-            log_file=os.path.join(paths.log_root, "nova-compute-%s.log" % key),
-            config_file=os.path.join(config_dir, "conf", "nova-%s.conf" % key))
-
     agent_state = os.path.join(paths.state_root, "neutron")
     return Plan(
-        box=box, machine=machine, reserve=reserve,
-        docker=side("docker", docker_host, conf.host.docker_nodename or docker_host,
-                    docker_share),
-        kvm=side("kvm", kvm_host, conf.host.kvm_nodename or hh_conf.machine_hostname(),
-                 kvm_share),
+        box=box, machine=machine, libvirt=libvirt, reserve=reserve,
+        docker=_side(conf, "docker", docker_host, conf.host.docker_nodename or docker_host,
+                     docker_share, docker_offer(docker_share)),
+        kvm=_side(conf, "kvm", kvm_host, conf.host.kvm_nodename or hh_conf.machine_hostname(),
+                  kvm_share, kvm_offer(kvm_share, libvirt)),
         agent=Agent(
             program="neutron-openvswitch-agent", host=kvm_host, state_path=agent_state,
             lock_path=os.path.join(agent_state, "locks"),
             log_file=os.path.join(paths.log_root, "neutron-openvswitch-agent.log"),
-            config_file=os.path.join(config_dir, "conf", "neutron-openvswitch-agent.conf")),
-        config_dir=config_dir,
+            config_file=os.path.join(paths.config_dir, "conf",
+                                     "neutron-openvswitch-agent.conf")),
+        config_dir=paths.config_dir,
         bin_dir=paths.bin_dir or hh_conf.default_bin_dir(),
     )
+
+
+def _side(conf, key, host, nodename, share, offer_and_reserved):
+    paths = conf.paths
+    state = os.path.join(paths.state_root, "nova-%s" % key)
+    offer, reserved = offer_and_reserved
+    return Side(
+        key=key, program="nova-compute-%s" % key, host=host, nodename=nodename,
+        share=share, offer=offer, reserved=reserved, ratios=ratios(conf, key),
+        state_path=state, instances_path=os.path.join(state, "instances"),
+        lock_path=os.path.join(state, "locks"),
+        log_file=os.path.join(paths.log_root, "nova-compute-%s.log" % key),
+        config_file=os.path.join(paths.config_dir, "conf", "nova-%s.conf" % key))

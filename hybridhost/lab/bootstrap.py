@@ -1,4 +1,5 @@
-"""Bootstrap the lab's control plane: databases, schemas, keystone, catalog, cells.
+"""Bootstrap the lab's control plane: databases, schemas, keystone, catalog, cells,
+and its projects' quotas.
 
 Every step is idempotent and leaves a stamp (``<state_dir>/stamps/<step>``) holding a
 fingerprint of what it depends on (passwords, ports, versions), so a second
@@ -36,6 +37,11 @@ SERVICES = {
 }
 INTERFACES = ("public", "internal", "admin")
 LAST_SCHEMA_STEP = "schemas+cells"
+# The projects the lab creates: admin (keystone bootstrap) and service (identity_setup).
+LAB_PROJECTS = ("admin", "service")
+# Ports a project needs beyond one per instance: its networks' DHCP and router ports.
+SPARE_PORTS = 10
+UNLIMITED = -1
 
 
 def require_python_packages():
@@ -257,6 +263,47 @@ def identity_setup(conf, secrets):
     for name in SERVICES:
         _ensure_service_and_endpoints(conn, conf, name)
     conn.close()
+
+
+# --- quotas -----------------------------------------------------------------------
+
+
+def project_quotas(plan):
+    """``{"compute": {...}, "network": {...}}``: quotas no smaller than what both sides
+    can hold in placement (each side's share times its ratios; every instance takes at
+    least one vCPU and one port), so the quota is never the first limit."""
+    ceiling = plan.docker.share.times(plan.docker.ratios) + \
+        plan.kvm.share.times(plan.kvm.ratios)
+    return {"compute": {"instances": ceiling.vcpus, "cores": ceiling.vcpus,
+                        "ram": ceiling.memory_mb},
+            "network": {"ports": ceiling.vcpus + SPARE_PORTS}}
+
+
+def _raised(current, wanted):
+    """The quotas in ``wanted`` that ``current`` holds lower (unlimited is never lower)."""
+    return {name: value for name, value in wanted.items()
+            if getattr(current, name) not in (None, UNLIMITED)
+            and getattr(current, name) < value}
+
+
+def ensure_quotas(conn, plan):
+    """Raise the lab projects' nova and neutron quotas to ``project_quotas(plan)``; never
+    lowers one. Returns ``{project: {quota: value}}`` of what it raised."""
+    wanted = project_quotas(plan)
+    raised = {}
+    for name in LAB_PROJECTS:
+        project = conn.identity.find_project(name, domain_id="default")
+        if project is None:
+            continue
+        compute = _raised(conn.compute.get_quota_set(project), wanted["compute"])
+        if compute:
+            conn.compute.update_quota_set(project, **compute)
+        network = _raised(conn.network.get_quota(project.id), wanted["network"])
+        if network:
+            conn.network.update_quota(project.id, **network)
+        if compute or network:
+            raised[name] = dict(compute, **network)
+    return raised
 
 
 # --- the whole sequence -----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Demo content of the lab: a tenant network, flavors for containers and VMs, images.
+"""Demo content of the lab: a tenant network, flavors for containers and VMs, images,
+and quotas that let the projects fill the box.
 
 Idempotent: each object is found by name and created only when missing. The images
 come from ``hybridhost.lab.container_image`` (a busybox ``docker save`` tarball) and
@@ -10,6 +11,8 @@ import logging
 import os
 
 from hybridhost import conf as hh_conf
+from hybridhost import plan as box_plan
+from hybridhost.lab import bootstrap
 from hybridhost.lab import container_image
 from hybridhost.lab import guest
 
@@ -38,6 +41,8 @@ class FlavorSpec:
 
 
 FLAVORS = (
+    # The smallest container worth booting by the hundred: busybox lives in a few MiB.
+    FlavorSpec("hh.container.tiny", 1, 64, 1, TRAIT_DOCKER),
     FlavorSpec("hh.container", 1, 256, 1, TRAIT_DOCKER),
     FlavorSpec("hh.container.large", 2, 1024, 2, TRAIT_DOCKER),
     FlavorSpec("hh.vm", 1, 256, 1, TRAIT_KVM),
@@ -163,8 +168,18 @@ def guest_properties(kernel_id, ramdisk_id, cmdline):
             "os_command_line": cmdline, "hypervisor_type": "qemu"}
 
 
+def quotas_line(plan, raised):
+    wanted = bootstrap.project_quotas(plan)
+    return "quotas of %s at least instances %d, cores %d, ram %d MiB, ports %d (%s)" % (
+        ", ".join(bootstrap.LAB_PROJECTS), wanted["compute"]["instances"],
+        wanted["compute"]["cores"], wanted["compute"]["ram"], wanted["network"]["ports"],
+        "raised in %s" % ", ".join(sorted(raised)) if raised else "unchanged")
+
+
 def ensure(conn, conf, report):
     """Everything above; ``report(message)`` after each part."""
+    plan = box_plan.build(conf)
+    report(quotas_line(plan, bootstrap.ensure_quotas(conn, plan)))
     network = ensure_network(conn, conf)
     ensure_icmp_allowed(conn)
     report("network %s (%s), VM addresses by %s" % (

@@ -47,7 +47,8 @@ def _privsep_helper(plan, side, section):
     return (section, [("helper_command", helper)])
 
 
-def _common_sections(conf, plan, side, reserved, compute_driver):
+def _common_sections(conf, plan, side, compute_driver):
+    reserved = side.reserved
     return [
         ("DEFAULT", [
             ("host", side.host),
@@ -61,9 +62,9 @@ def _common_sections(conf, plan, side, reserved, compute_driver):
             ("reserved_host_cpus", reserved.vcpus),
             ("reserved_host_memory_mb", reserved.memory_mb),
             ("reserved_host_disk_mb", reserved.disk_gb * MiB_PER_GiB),
-            ("cpu_allocation_ratio", conf.host.cpu_allocation_ratio),
-            ("ram_allocation_ratio", 1.0),
-            ("disk_allocation_ratio", 1.0),
+            ("cpu_allocation_ratio", side.ratios.cpu),
+            ("ram_allocation_ratio", side.ratios.ram),
+            ("disk_allocation_ratio", side.ratios.disk),
             ("use_stderr", False),
         ]),
         ("oslo_concurrency", [("lock_path", side.lock_path)]),
@@ -78,9 +79,8 @@ def _common_sections(conf, plan, side, reserved, compute_driver):
 
 def render_docker(conf, plan):
     side = plan.docker
-    # The driver reports exactly its share as inventory, so nova reserves nothing.
-    none_reserved = type(side.share)(0, 0, 0)
-    sections = _common_sections(conf, plan, side, none_reserved, DOCKER_DRIVER)
+    # The driver reports exactly its share as inventory (side.offer); nova reserves nothing.
+    sections = _common_sections(conf, plan, side, DOCKER_DRIVER)
     sections += [
         _privsep_helper(plan, side, DOCKER_PRIVSEP_SECTION),
         ("hybridhost_docker", [
@@ -88,9 +88,9 @@ def render_docker(conf, plan):
             ("min_api_version", conf.docker.min_api_version),
             ("nodename", side.nodename),
             ("network_binding_host", plan.agent.host),
-            ("vcpus", side.share.vcpus),
-            ("memory_mb", side.share.memory_mb),
-            ("disk_gb", side.share.disk_gb),
+            ("vcpus", side.offer.vcpus),
+            ("memory_mb", side.offer.memory_mb),
+            ("disk_gb", side.offer.disk_gb),
             ("integration_bridge", conf.ovs.integration_bridge),
             ("ovsdb_connection", conf.ovs.ovsdb_connection),
             ("vif_prefix", conf.ovs.vif_prefix),
@@ -101,9 +101,8 @@ def render_docker(conf, plan):
 
 def render_kvm(conf, plan):
     side = plan.kvm
-    # libvirt reports the whole machine; reserving the rest leaves exactly the share.
-    reserved = plan.machine - side.share
-    sections = _common_sections(conf, plan, side, reserved, "libvirt.LibvirtDriver")
+    # libvirt reports plan.libvirt; nova reserves what it reports beyond the share.
+    sections = _common_sections(conf, plan, side, "libvirt.LibvirtDriver")
     libvirt_items = [
         ("virt_type", conf.libvirt.virt_type),
         ("connection_uri", conf.libvirt.connection_uri),

@@ -8,6 +8,7 @@ import configparser
 import os
 
 from hybridhost import exception
+from hybridhost import plan as box_plan
 from hybridhost.render import nova as nova_render
 
 DOCKER_CONF = "conf/nova-docker.conf"
@@ -79,33 +80,46 @@ def check_capacity(plan):
                 "lower [host] docker_* / kvm_* / reserved_* so they fit the machine.")
 
 
-def _kvm_inventory(kvm, plan):
-    default = kvm["DEFAULT"]
-    return (plan.machine.vcpus - int(default["reserved_host_cpus"]),
-            plan.machine.memory_mb - int(default["reserved_host_memory_mb"]),
-            plan.machine.disk_gb - int(default["reserved_host_disk_mb"])
-            // nova_render.MiB_PER_GiB)
+def _reserved(parsed):
+    default = parsed["DEFAULT"]
+    return box_plan.Capacity(int(default["reserved_host_cpus"]),
+                             int(default["reserved_host_memory_mb"]),
+                             int(default["reserved_host_disk_mb"]) // nova_render.MiB_PER_GiB)
 
 
-def _docker_inventory(docker):
+def _ratios(parsed):
+    return box_plan.Ratios(*(float(parsed["DEFAULT"]["%s_allocation_ratio" % resource])
+                             for resource in ("cpu", "ram", "disk")))
+
+
+def _docker_reports(docker):
     own = docker["hybridhost_docker"]
-    default = docker["DEFAULT"]
-    reserved = (int(default["reserved_host_cpus"]), int(default["reserved_host_memory_mb"]),
-                int(default["reserved_host_disk_mb"]))
-    if any(reserved):
-        return None
-    return int(own["vcpus"]), int(own["memory_mb"]), int(own["disk_gb"])
+    return box_plan.Capacity(int(own["vcpus"]), int(own["memory_mb"]), int(own["disk_gb"]))
 
 
-def check_inventory_equals_share(docker, kvm, plan):
-    for side, inventory in ((plan.docker, _docker_inventory(docker)),
-                            (plan.kvm, _kvm_inventory(kvm, plan))):
-        share = (side.share.vcpus, side.share.memory_mb, side.share.disk_gb)
-        if inventory != share:
-            _broken("inventory equals share",
-                    "the %s side would report %s to placement, its share is %s." % (
-                        side.key, inventory, share),
-                    "this is a renderer defect; please report it.")
+def _inventory_broken(side, what):
+    _broken("inventory equals offer", "the %s side %s." % (side.key, what),
+            "this is a renderer defect; please report it.")
+
+
+def check_inventory_equals_offer(docker, kvm, plan):
+    """Placement sees each side's offer, within its share, at its ratios; no reservation
+    reaches what its driver reports (placement would refuse the inventory)."""
+    # What each driver reports as its totals: the Docker driver its own options,
+    # libvirt the figures the plan was made with.
+    for side, parsed, total in ((plan.docker, docker, _docker_reports(docker)),
+                                (plan.kvm, kvm, plan.libvirt)):
+        reserved = _reserved(parsed)
+        if not (reserved.vcpus < total.vcpus and reserved.memory_mb < total.memory_mb
+                and reserved.disk_gb < total.disk_gb):
+            _inventory_broken(side, "would reserve %s of the %s its driver reports" % (
+                reserved, total))
+        if total - reserved != side.offer or not side.offer.fits_in(side.share):
+            _inventory_broken(side, "would offer %s to placement; its offer is %s within "
+                              "its share %s" % (total - reserved, side.offer, side.share))
+        if _ratios(parsed) != side.ratios:
+            _inventory_broken(side, "would have allocation ratios %s, its ratios are %s" % (
+                _ratios(parsed), side.ratios))
 
 
 def check_all(files, plan):
@@ -114,4 +128,4 @@ def check_all(files, plan):
     check_separate_paths(docker, kvm)
     check_binding_host(docker, agent)
     check_capacity(plan)
-    check_inventory_equals_share(docker, kvm, plan)
+    check_inventory_equals_offer(docker, kvm, plan)

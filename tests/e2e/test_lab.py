@@ -17,6 +17,8 @@ import pytest
 from hybridhost import box
 from hybridhost import conf as hh_conf
 from hybridhost import lab_state
+from hybridhost import plan as box_plan
+from hybridhost.lab import bootstrap
 from hybridhost.lab import demo
 from tests.e2e import lab as e2e
 
@@ -96,16 +98,36 @@ class TestTopology:
         names = {h.name for h in lab.conn.compute.hypervisors()}
         assert names == {lab.plan.docker.nodename, lab.plan.kvm.nodename}
 
-    def test_each_compute_offers_exactly_its_share(self, lab):
+    def test_each_compute_offers_what_the_ledger_says(self, lab):
+        """The Docker side offers exactly its share; the libvirt side min(share, L), L
+        being what libvirt reports (its inventory's total, as nova last read it); each
+        at its own allocation ratios (README.rst, 'Capacity')."""
         for side in lab.plan.sides:
             [provider] = [p for p in lab.conn.placement.resource_providers()
                           if p.name == side.nodename]
             inventory = {i.resource_class: i for i in
                          lab.conn.placement.resource_provider_inventories(provider)}
-            offered = {rc: inventory[rc].total - inventory[rc].reserved
-                       for rc in ("VCPU", "MEMORY_MB", "DISK_GB")}
-            assert offered == {"VCPU": side.share.vcpus, "MEMORY_MB": side.share.memory_mb,
-                               "DISK_GB": side.share.disk_gb}, side.key
+            rcs = ("VCPU", "MEMORY_MB", "DISK_GB")
+            reported = box_plan.Capacity(*(inventory[rc].total for rc in rcs))
+            offered = box_plan.Capacity(*(inventory[rc].total - inventory[rc].reserved
+                                          for rc in rcs))
+            if side.key == "kvm":
+                expected, _reserved = box_plan.kvm_offer(side.share, reported)
+            else:
+                expected = side.offer
+            assert offered == expected, side.key
+            assert offered.fits_in(side.share), side.key
+            assert tuple(inventory[rc].allocation_ratio for rc in rcs) == (
+                side.ratios.cpu, side.ratios.ram, side.ratios.disk), side.key
+
+    def test_the_lab_projects_quotas_hold_what_the_box_can(self, lab):
+        wanted = bootstrap.project_quotas(lab.plan)
+        project = lab.conn.identity.find_project("admin", domain_id="default")
+        compute = lab.conn.compute.get_quota_set(project)
+        for name, value in wanted["compute"].items():
+            assert getattr(compute, name) == -1 or getattr(compute, name) >= value, name
+        ports = lab.conn.network.get_quota(project.id).ports
+        assert ports == -1 or ports >= wanted["network"]["ports"]
 
     def test_exactly_one_ovs_agent_and_it_is_the_kvm_host(self, lab):
         agents = list(lab.conn.network.agents(binary="neutron-openvswitch-agent"))

@@ -30,12 +30,24 @@ class TestPlan:
 
     def test_detection_used_only_for_unset_totals(self, tmp_path):
         conf = confutils.load(tmp_path, "[host]\ntotal_vcpus = 0\n")
-        plan = box_plan.build(conf, detected=box_plan.Capacity(16, 1, 1))
+        plan = box_plan.build(conf, detected=box_plan.Detected(
+            machine=box_plan.Capacity(16, 1, 1), libvirt=box_plan.Capacity(12, 2, 2)))
         assert plan.machine == box_plan.Capacity(16, 32768, 200)
+        assert plan.libvirt == box_plan.Capacity(12, 32768, 200)
+
+    def test_configured_totals_stand_for_libvirt_too(self, tmp_path):
+        """Without detection the render cannot depend on the machine it runs on."""
+        plan = box_plan.build(confutils.load(tmp_path), detected=box_plan.Detected(
+            machine=box_plan.Capacity(2, 1, 1), libvirt=box_plan.Capacity(2, 1, 1)))
+        assert plan.machine == plan.libvirt == box_plan.Capacity(8, 32768, 200)
 
     def test_real_machine_detection(self, tmp_path):
-        machine = box_plan.detect_machine(str(tmp_path / "not" / "yet"))
+        detected = box_plan.detect(str(tmp_path / "not" / "yet"))
+        machine = detected.machine
         assert machine.vcpus >= 1 and machine.memory_mb > 256 and machine.disk_gb >= 1
+        assert (detected.libvirt.vcpus, detected.libvirt.disk_gb) == (
+            machine.vcpus, machine.disk_gb)
+        assert detected.libvirt.memory_mb >= 1
 
     def test_each_side_has_its_own_paths(self, tmp_path):
         plan = box_plan.build(confutils.load(tmp_path))

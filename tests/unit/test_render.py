@@ -181,9 +181,9 @@ class TestRefusals:
          "log_file = nova-compute-kvm.log", "separate log files"),
         (rules.AGENT_CONF, "host = box-kvm", "host = box-docker", "one agent"),
         (rules.KVM_CONF, "reserved_host_cpus = 4", "reserved_host_cpus = 3",
-         "inventory equals share"),
+         "inventory equals offer"),
         (rules.DOCKER_CONF, "reserved_host_memory_mb = 0", "reserved_host_memory_mb = 512",
-         "inventory equals share"),
+         "inventory equals offer"),
     ])
     def test_rules_read_the_rendered_files(self, tmp_path, conf_file, old, new, rule):
         """Rules that no configuration can break today are still checked on the output,
