@@ -350,3 +350,11 @@ def identity(conf, secrets, report):
     except errors.api_errors() as err:
         raise errors.LabApiFailed(service="keystone", doing="creating users and endpoints",
                                   reason=str(err).strip().splitlines()[0]) from err
+
+
+def quotas_line(plan, raised):
+    wanted = project_quotas(plan)
+    return "quotas of %s at least instances %d, cores %d, ram %d MiB, ports %d (%s)" % (
+        ", ".join(LAB_PROJECTS), wanted["compute"]["instances"],
+        wanted["compute"]["cores"], wanted["compute"]["ram"], wanted["network"]["ports"],
+        "raised in %s" % ", ".join(sorted(raised)) if raised else "unchanged")

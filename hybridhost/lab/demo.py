@@ -11,8 +11,6 @@ import logging
 import os
 
 from hybridhost import conf as hh_conf
-from hybridhost import plan as box_plan
-from hybridhost.lab import bootstrap
 from hybridhost.lab import container_image
 from hybridhost.lab import guest
 
@@ -168,18 +166,8 @@ def guest_properties(kernel_id, ramdisk_id, cmdline):
             "os_command_line": cmdline, "hypervisor_type": "qemu"}
 
 
-def quotas_line(plan, raised):
-    wanted = bootstrap.project_quotas(plan)
-    return "quotas of %s at least instances %d, cores %d, ram %d MiB, ports %d (%s)" % (
-        ", ".join(bootstrap.LAB_PROJECTS), wanted["compute"]["instances"],
-        wanted["compute"]["cores"], wanted["compute"]["ram"], wanted["network"]["ports"],
-        "raised in %s" % ", ".join(sorted(raised)) if raised else "unchanged")
-
-
 def ensure(conn, conf, report):
     """Everything above; ``report(message)`` after each part."""
-    plan = box_plan.build(conf)
-    report(quotas_line(plan, bootstrap.ensure_quotas(conn, plan)))
     network = ensure_network(conn, conf)
     ensure_icmp_allowed(conn)
     report("network %s (%s), VM addresses by %s" % (

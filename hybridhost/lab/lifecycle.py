@@ -228,8 +228,13 @@ def _wait_running(conf, wait, progress):
 
 
 def _lab_content(conn, conf, plan, progress):
-    """Without [lab] dhcp_agent, what a DHCP agent left goes; with [lab] demo, the
-    demo content is made."""
+    """The projects' quotas hold what the box can; without [lab] dhcp_agent, what a
+    DHCP agent left goes; with [lab] demo, the demo content is made."""
+    try:
+        progress(bootstrap.quotas_line(plan, bootstrap.ensure_quotas(conn, plan)))
+    except errors.api_errors() as err:
+        raise errors.LabApiFailed(service="nova and neutron", doing="setting the lab's "
+                                  "quotas", reason=_first_line(err)) from err
     if not conf.lab.dhcp_agent:
         try:
             _forget_dhcp(conn, conf, plan, progress)

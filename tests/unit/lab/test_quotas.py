@@ -5,7 +5,6 @@ import types
 
 from hybridhost import plan as box_plan
 from hybridhost.lab import bootstrap
-from hybridhost.lab import demo
 from tests.unit import confutils
 
 NOVA_DEFAULTS = {"instances": 10, "cores": 20, "ram": 51200}
@@ -117,8 +116,8 @@ class TestEnsureQuotas:
 
     def test_the_report_line(self, tmp_path):
         plan = _plan(tmp_path)
-        assert demo.quotas_line(plan, {}) == (
+        assert bootstrap.quotas_line(plan, {}) == (
             "quotas of admin, service at least instances 528, cores 528, ram 30720 MiB, "
             "ports 538 (unchanged)")
-        assert demo.quotas_line(plan, {"service": {}, "admin": {}}).endswith(
+        assert bootstrap.quotas_line(plan, {"service": {}, "admin": {}}).endswith(
             "(raised in admin, service)")
