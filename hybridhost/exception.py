@@ -154,6 +154,12 @@ class VifUnplugFailed(HybridhostError):
     msg_fmt = "Could not unplug port %(port_id)s: %(reason)s"
 
 
+class VifRepairRefused(HybridhostError):
+    """``hybridhost vifs --repair`` found, at the last moment, that a port is not its to fix."""
+
+    msg_fmt = "Not repairing %(port)s: %(reason)s"
+
+
 class OvsdbOperationFailed(HybridhostError):
     msg_fmt = "OVSDB refused to %(operation)s %(target)s: %(reason)s"
 

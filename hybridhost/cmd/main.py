@@ -11,6 +11,7 @@ from hybridhost.cmd import common
 from hybridhost.cmd import doctor
 from hybridhost.cmd import lab
 from hybridhost.cmd import targeting
+from hybridhost.cmd import vifs
 from hybridhost.cmd import wait_for
 
 LOG = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ LOG = logging.getLogger(__name__)
 # drive inside those commands: the whole parser is built for every 'wait-for' that
 # supervisord runs, and importing the box, the lab and openstacksdk here would add
 # about half a second to each program's start.
-COMMAND_MODULES = (box, doctor, wait_for, lab, targeting)
+COMMAND_MODULES = (box, doctor, vifs, wait_for, lab, targeting)
 
 DESCRIPTION = """\
 hybridhost turns one machine into a mixed OpenStack compute host: a Docker
@@ -48,7 +49,8 @@ def build_parser():
 
 def main(argv=None):
     warnings.filterwarnings("ignore", module="ovs")
-    warnings.filterwarnings("ignore", message=".*[Ee]ventlet.*")
+    # (?s): eventlet's deprecation message starts with a newline.
+    warnings.filterwarnings("ignore", message="(?s).*[Ee]ventlet.*")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
