@@ -111,7 +111,11 @@ def use_privsep_helper(bin_dir):
 
     import hybridhost.privileged
 
-    cfg.CONF.set_override("helper_command", os.path.join(bin_dir, "privsep-helper"),
+    # The helper's eventlet import warns on stderr, which privsep relays as WARNING
+    # lines into this command's output.
+    helper = "env PYTHONWARNINGS=ignore::Warning:oslo_privsep.daemon %s" % os.path.join(
+        bin_dir, "privsep-helper")
+    cfg.CONF.set_override("helper_command", helper,
                           group=hybridhost.privileged.net_admin.cfg_section)
 
 
