@@ -8,11 +8,11 @@ import time
 import urllib.error
 import urllib.request
 
-import docker
-import ovs.jsonrpc
-import ovs.stream
-
 from hybridhost import exception
+
+# docker and python-ovs are imported by the probes that use them, not here: every
+# supervised program starts through 'hybridhost wait-for', and importing both costs
+# ~0.4 s, most of that command's run time, even for a probe that needs neither.
 
 
 def _strerror(code):
@@ -21,6 +21,9 @@ def _strerror(code):
 
 def ovsdb_request(connection, method, params, timeout=5):
     """One JSON-RPC request to OVSDB (python-ovs); OvsdbUnavailable on failure."""
+    import ovs.jsonrpc
+    import ovs.stream
+
     error, stream = ovs.stream.Stream.open_block(
         ovs.stream.Stream.open(connection), timeout * 1000)
     if error:
@@ -66,6 +69,8 @@ def bridge(connection, name, timeout=5):
 
 def docker_version(url, timeout=5):
     """The engine's API version; DockerUnavailable when it does not answer."""
+    import docker
+
     try:
         client = docker.DockerClient(base_url=url, version="auto", timeout=timeout)
         try:
