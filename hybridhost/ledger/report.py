@@ -4,8 +4,7 @@ from hybridhost.ledger import model
 
 COLUMNS = ("SIDE", "PROVIDER", "RESOURCE", "UNIT", "CAPACITY", "USED", "FREE",
            "PLAN (offer x ratio)")
-# The number columns are right-aligned.
-NUMBERS = (4, 5, 6)
+RIGHT_ALIGNED = (4, 5, 6)
 
 
 def _cell(value):
@@ -34,7 +33,7 @@ def table(ledger):
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
     lines = []
     for row, check in zip(rows, checks, strict=True):
-        cells = [cell.rjust(width) if i in NUMBERS else cell.ljust(width)
+        cells = [cell.rjust(width) if i in RIGHT_ALIGNED else cell.ljust(width)
                  for i, (cell, width) in enumerate(zip(row, widths, strict=False))]
         lines.append("  ".join(cells + [row[-1]]) + check)
     return lines
