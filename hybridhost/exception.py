@@ -168,6 +168,12 @@ class UnsafeContainerConfig(HybridhostError):
     msg_fmt = "Refusing to create the container of instance %(uuid)s: %(reason)s"
 
 
+class PlacementUnavailable(HybridhostError):
+    """placement could not be read: the ledger shows the plan's side only."""
+
+    msg_fmt = "placement cannot be read: %(reason)s"
+
+
 # --- Lab artifacts and targeting (hybridhost.lab.guest, .container_image, .targeting) ---
 
 

@@ -69,28 +69,79 @@ def cmd_down(args):
     return common.EXIT_OK
 
 
+def placement_connection(conf):
+    """The connection the ledger reads placement through: the lab's admin with [lab]
+    enabled, else ``[openstack]``'s service user (nova-compute's)."""
+    from hybridhost.ledger import placement
+
+    if not conf.lab.enabled:
+        return placement.service_connection(conf)
+    from hybridhost import lab_state
+    from hybridhost.lab import bootstrap
+
+    if not lab_state.exists(conf):
+        raise exception.PlacementUnavailable(
+            reason="[lab] is enabled and there is no lab yet ('hybridhost lab up')")
+    return bootstrap.admin_connection(conf, lab_state.load_secrets(conf))
+
+
+def _room_flavors(conf):
+    """The flavors whose room the ledger counts: the lab's demo flavors, when it runs."""
+    if not conf.lab.enabled:
+        return ()
+    from hybridhost.lab import demo
+
+    return demo.room_flavors()
+
+
+def _ledger(conf):
+    """``(lines, data)``: the capacity ledger as text and for --json (a configuration
+    the plan refuses has none; the programs' status is still shown)."""
+    from hybridhost import plan as box_plan
+    from hybridhost.ledger import placement
+    from hybridhost.ledger import report
+
+    try:
+        plan = box_plan.build(conf)
+    except exception.ConfigInvalid as err:
+        return ["no capacity ledger: %s" % err], {"error": str(err)}
+    ledger = placement.observe(plan, lambda: placement_connection(conf))
+    flavors = _room_flavors(conf)
+    return report.lines(ledger, flavors), report.as_dict(ledger, flavors)
+
+
+def _programs_json(programs):
+    return [{"name": p.full_name, "group": p.group, "program": p.name, "state": p.state,
+             "pid": p.pid, "description": p.description} for p in programs]
+
+
+def _print_programs(programs):
+    width = max([len(p.full_name) for p in programs] + [7])
+    print("%-*s  %-9s %s" % (width, "PROGRAM", "STATE", "DESCRIPTION"))
+    for p in programs:
+        print("%-*s  %-9s %s" % (width, p.full_name, p.state, p.description))
+
+
 def cmd_status(args):
     from hybridhost import box
 
     conf = common.load_conf(args)
     try:
-        programs = box.client_for(conf).programs()
+        programs, error = box.client_for(conf).programs(), None
     except exception.SupervisorUnreachable as err:
-        if args.json:
-            print(json.dumps({"supervisord": "unreachable", "error": str(err),
-                              "programs": []}, indent=2))
-        else:
-            print(err, file=sys.stderr)
-        return common.EXIT_NOT_RUNNING
+        programs, error = [], err
+    lines, data = _ledger(conf)
     if args.json:
-        print(json.dumps({"supervisord": "RUNNING", "programs": [
-            {"name": p.full_name, "group": p.group, "program": p.name, "state": p.state,
-             "pid": p.pid, "description": p.description} for p in programs]}, indent=2))
+        print(json.dumps({"supervisord": "unreachable" if error else "RUNNING",
+                          **({"error": str(error)} if error else {}),
+                          "programs": _programs_json(programs), "ledger": data}, indent=2))
     else:
-        width = max([len(p.full_name) for p in programs] + [7])
-        print("%-*s  %-9s %s" % (width, "PROGRAM", "STATE", "DESCRIPTION"))
-        for p in programs:
-            print("%-*s  %-9s %s" % (width, p.full_name, p.state, p.description))
+        if error:
+            print(error, file=sys.stderr)
+        else:
+            _print_programs(programs)
+            print()
+        print("\n".join(lines))
     # supervisorctl's LSB convention: 3 when any program is not running.
     return (common.EXIT_OK if programs and all(p.running for p in programs)
             else common.EXIT_NOT_RUNNING)
@@ -144,10 +195,15 @@ def _register_down(subparsers):
 
 def _register_status(subparsers):
     status = subparsers.add_parser(
-        "status", help="Every program's state; exit 3 if any is not RUNNING.",
+        "status", help="Every program's state, then each side's capacity, use and "
+        "what is left; exit 3 if any program is not RUNNING.",
         description="Show every program's supervisord "
         "state (same as 'supervisorctl -c <config_dir>/conf/"
-        "supervisord.conf status'). Exit 0 when all are RUNNING, "
-        "3 otherwise or when supervisord is not running.")
+        "supervisord.conf status'), then the capacity ledger: per side "
+        "and resource class, placement's capacity, use and what is "
+        "left, beside what the plan offers (offer x ratio); where "
+        "placement cannot be read, the plan's figures and why. Exit 0 "
+        "when all programs are RUNNING, 3 otherwise or when supervisord "
+        "is not running.")
     status.add_argument("--json", action="store_true", help="Machine-readable output.")
     status.set_defaults(func=cmd_status)

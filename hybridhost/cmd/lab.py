@@ -25,7 +25,10 @@ def cmd_up(args):
     return common.EXIT_OK
 
 
-def _status_json(programs, health):
+def _status_json(programs, health, ledger):
+    from hybridhost.lab import demo
+    from hybridhost.ledger import report
+
     return json.dumps({
         "supervisord": "RUNNING" if programs is not None else "unreachable",
         "programs": [{"name": p.full_name, "state": p.state, "pid": p.pid}
@@ -33,16 +36,26 @@ def _status_json(programs, health):
         "health": health if isinstance(health, str) or health is None else {
             "computes": health.computes, "hypervisors": health.hypervisors,
             "agents": health.agents},
+        "ledger": report.as_dict(ledger, demo.room_flavors()),
     }, indent=2)
 
 
-def _print_status(programs, health, problems):
+def _print_ledger(ledger):
+    from hybridhost.lab import demo
+    from hybridhost.ledger import report
+
+    print()
+    print("\n".join(report.lines(ledger, demo.room_flavors())))
+
+
+def _print_status(programs, health, problems, ledger):
     width = max([len(p.full_name) for p in programs] + [7])
     print("%-*s  %-9s %s" % (width, "PROGRAM", "STATE", "DESCRIPTION"))
     for p in programs:
         print("%-*s  %-9s %s" % (width, p.full_name, p.state, p.description))
     if isinstance(health, str):
         print("\n%s" % health)
+        _print_ledger(ledger)
         return
     print()
     for host, state, status in health.computes:
@@ -53,6 +66,7 @@ def _print_status(programs, health, problems):
         print("agent        %-30s %s (%s)" % (host, "alive" if alive else "DEAD", kind))
     for problem in problems:
         print("problem: %s" % problem)
+    _print_ledger(ledger)
 
 
 def cmd_status(args):
@@ -60,9 +74,9 @@ def cmd_status(args):
     from hybridhost.lab import lifecycle
 
     conf = common.load_conf(args)
-    programs, health = lifecycle.status(conf)
+    programs, health, ledger = lifecycle.status(conf)
     if args.json:
-        print(_status_json(programs, health))
+        print(_status_json(programs, health, ledger))
     if programs is None:
         if not args.json:
             print("the lab is down (supervisord is not running); 'hybridhost lab up' "
@@ -71,7 +85,7 @@ def cmd_status(args):
     problems = (["APIs not answering"] if isinstance(health, str)
                 else health.problems(box_plan.build(conf), conf.lab.dhcp_agent))
     if not args.json:
-        _print_status(programs, health, problems)
+        _print_status(programs, health, problems, ledger)
     running = all(p.running for p in programs)
     return common.EXIT_OK if running and not problems else common.EXIT_NOT_RUNNING
 
@@ -128,8 +142,9 @@ def register(subparsers):
                     help="How long to wait for every program to be RUNNING (default 300).")
     up.set_defaults(func=cmd_up)
 
-    status = sub.add_parser("status", help="Programs, computes, hypervisors, agents; exit 3 "
-                            "unless all is well.")
+    status = sub.add_parser("status", help="Programs, computes, hypervisors, agents, and "
+                            "each side's capacity, use and what is left; exit 3 unless "
+                            "all is well.")
     status.add_argument("--json", action="store_true", help="Machine-readable output.")
     status.set_defaults(func=cmd_status)
 

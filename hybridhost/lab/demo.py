@@ -13,6 +13,7 @@ import os
 from hybridhost import conf as hh_conf
 from hybridhost.lab import container_image
 from hybridhost.lab import guest
+from hybridhost.ledger import model as ledger_model
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ FLAVORS = (
     FlavorSpec("hh.vm", 1, 256, 1, TRAIT_KVM),
     FlavorSpec("hh.vm.large", 2, 512, 2, TRAIT_KVM),
 )
+SIDE_OF_TRAIT = {TRAIT_DOCKER: "docker", TRAIT_KVM: "kvm"}
+
+
+def room_flavors():
+    """The demo flavors as the ledger counts the room left for them."""
+    return tuple(ledger_model.Flavor(spec.name, SIDE_OF_TRAIT[spec.trait], spec.vcpus,
+                                     spec.ram, spec.disk) for spec in FLAVORS)
 
 
 def ensure_network(conn, conf):

@@ -16,6 +16,8 @@ from hybridhost.lab import bootstrap
 from hybridhost.lab import demo
 from hybridhost.lab import errors
 from hybridhost.lab import host
+from hybridhost.ledger import model as ledger_model
+from hybridhost.ledger import placement
 from hybridhost.render import control_plane
 from hybridhost.render import supervisor as box_supervisor
 
@@ -271,24 +273,31 @@ def up(conf, out, wait=300):
     return progress
 
 
-def status(conf):
-    """``(programs, health_or_error)``; programs is None when supervisord is down."""
-    if not lab_state.exists(conf):
-        raise exception.ConfigInvalid(option="lab", reason="no lab here (%s missing); run "
-                                      "'hybridhost lab up'." % lab_state.layout(conf).secrets_file)
+def _through_apis(conf, plan):
+    """``(health_or_error, ledger)`` through one admin connection."""
     try:
-        programs = box.client_for(conf).programs()
-    except exception.SupervisorUnreachable:
-        return None, None
-    secrets = lab_state.load_secrets(conf)
-    try:
-        conn = bootstrap.admin_connection(conf, secrets)
+        conn = bootstrap.admin_connection(conf, lab_state.load_secrets(conf))
         result = health(conn)
-        conn.close()
     except Exception as err:  # noqa: BLE001  any API failure is a status to show
         LOG.debug("Lab APIs not answering", exc_info=True)
         result = "the APIs do not answer: %s" % _first_line(err)
-    return programs, result
+        return result, ledger_model.build(plan, unknown=result)
+    return result, placement.observe(plan, lambda: conn)
+
+
+def status(conf):
+    """``(programs, health_or_error, ledger)``; programs is None when supervisord is
+    down, and the ledger then holds the plan's figures only."""
+    if not lab_state.exists(conf):
+        raise exception.ConfigInvalid(option="lab", reason="no lab here (%s missing); run "
+                                      "'hybridhost lab up'." % lab_state.layout(conf).secrets_file)
+    plan = box_plan.build(conf)
+    try:
+        programs = box.client_for(conf).programs()
+    except exception.SupervisorUnreachable:
+        return None, None, ledger_model.build(
+            plan, unknown="the lab is down (supervisord is not running)")
+    return (programs,) + _through_apis(conf, plan)
 
 
 def _box_down(conf):
