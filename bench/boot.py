@@ -76,9 +76,10 @@ def _field(item, name):
     return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
-def wait_built(conn, server, timeout=e2e.SERVER_TIMEOUT):
+def wait_built(conn, server, timeout=e2e.SERVER_TIMEOUT, interval=POLL):
     """``(server, monotonic time its build was first seen finished)``; the server must
-    then be ACTIVE (AssertionError otherwise, DependencyNotReady after ``timeout``)."""
+    then be ACTIVE (AssertionError otherwise, DependencyNotReady after ``timeout``).
+    The build event is polled every ``interval`` seconds."""
     found = {}
 
     def build_finished():
@@ -94,7 +95,7 @@ def wait_built(conn, server, timeout=e2e.SERVER_TIMEOUT):
                 return None
         return "%s not finished" % BUILD_EVENT
 
-    readiness.wait(build_finished, timeout, "server %s built" % server.id, interval=POLL)
+    readiness.wait(build_finished, timeout, "server %s built" % server.id, interval=interval)
     server = conn.compute.get_server(server.id)
     if server.status != "ACTIVE":
         raise AssertionError("server %s built but %s: %s" % (
