@@ -47,6 +47,7 @@ box counts in every figure. Needs root on the box (namespaces, OVSDB, Docker).
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 import threading
 import time
@@ -235,8 +236,14 @@ def execute(lab, args, targets, progress):
     return run, sampler
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    # SIGTERM (e.g. from 'timeout') unwinds like Ctrl-C: what was booted is deleted.
+    signal.signal(signal.SIGTERM, _terminated)
     reason = e2e.why_not_up(args.config_file)
     if reason:
         print("bench/density.py: %s" % reason, file=sys.stderr)

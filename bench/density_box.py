@@ -10,6 +10,7 @@ import docker
 from ovsdbapp import exceptions as ovsdb_exc
 import psutil
 from pyroute2 import IPRoute
+import requests
 
 from bench import density_stats as stats
 from hybridhost import supervisor_rpc
@@ -152,7 +153,7 @@ def container_memory_median(client, server_ids, workers=8):
         try:
             container = client.containers.get(engine.container_name(server_id))
             return stats.container_memory(container.stats(stream=False, one_shot=True))
-        except docker.errors.APIError:
+        except (docker.errors.DockerException, requests.RequestException):
             return None
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -172,13 +173,13 @@ def box_leftovers(lab, server_ids, port_ids):
     """``{kind: [what]}`` of this run's servers and ports still on the box: the Docker
     side's containers, veths and taps, OVS Interface rows, libvirt domains."""
     servers, ports = set(server_ids), set(port_ids)
-    containers = lab.docker().containers.list(all=True, filters={"label": engine.LABEL_UUID})
+    containers = lab.docker().api.containers(all=True, filters={"label": engine.LABEL_UUID})
     names = {vifs.host_ifname(lab.conf.ovs.vif_prefix, port) for port in ports}
     names |= {(TAP_PREFIX + port)[:NOVA_TAP_LENGTH] for port in ports}
     rows = lab.ovsdb("Interface", [], ["name", "external_ids"])
     return {
-        "docker containers": sorted(c.name for c in containers
-                                    if c.labels.get(engine.LABEL_UUID) in servers),
+        "docker containers": sorted(c["Names"][0].lstrip("/") for c in containers
+                                    if (c["Labels"] or {}).get(engine.LABEL_UUID) in servers),
         "links": sorted(name for name in _link_names()
                         if name and (name in names or name[:-1] in names)),
         "ovs rows": sorted(row["name"] for row in rows if _row_is_ours(row, servers, ports)),
@@ -204,9 +205,10 @@ def _libvirt_domains(lab, servers):
 
 def docker_side_counts(lab):
     """What the Docker side holds on the box whoever made it (for context: other work
-    may share the lab): its containers, ``<vif_prefix>*`` links, its OVS rows."""
+    may share the lab): its containers, ``<vif_prefix>*`` links, its OVS rows. Docker's
+    list only (no per-container inspect, which a wedged container would hold up)."""
     owner = lab.plan.docker.host
-    containers = lab.docker().containers.list(
+    containers = lab.docker().api.containers(
         all=True, filters={"label": "%s=%s" % (engine.LABEL_HOST, owner)})
     rows = lab.ovsdb("Interface", [], ["external_ids"])
     return {"docker containers": len(containers),

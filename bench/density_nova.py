@@ -8,6 +8,7 @@ import time
 
 import docker
 from openstack import exceptions as sdk_exc
+import requests
 
 from bench import boot
 from bench import density_stats as stats
@@ -21,6 +22,7 @@ VM_FLAVOR = "hh.vm"
 CONTAINER_FLAVOR = "hh.container.tiny"
 PING_ATTEMPTS = 3
 DELETE_TIMEOUT = 300
+ERROR_CHARS = 300
 
 
 @dataclasses.dataclass
@@ -135,10 +137,23 @@ def launch(lab, record, flavor, image, network, poll):
         server, seen = boot.wait_built(lab.conn, record.server, interval=poll)
         record.ip = e2e.fixed_ip(server)
     except (AssertionError, exception.DependencyNotReady, sdk_exc.SDKException) as err:
-        record.error = str(err).splitlines()[0] if str(err) else type(err).__name__
+        record.error = _failure(lab, record, err)
         return record
     record.server, record.active_s = server, seen - record.started
     return record
+
+
+def _failure(lab, record, err):
+    """One line on why a boot failed: the server's fault message when it has one."""
+    if isinstance(err, AssertionError) and record.server is not None:
+        try:
+            fault = lab.conn.compute.get_server(record.server.id).fault or {}
+        except sdk_exc.SDKException:
+            fault = {}
+        if fault.get("message"):
+            return "ERROR: %s" % fault["message"]
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text[:ERROR_CHARS]
 
 
 def launch_all(lab, records, spec, concurrency, poll, done):
@@ -183,9 +198,9 @@ def containers_reach(lab, containers, vm_ips, peers, workers):
         try:
             pid = client.containers.get(
                 engine.container_name(record.server_id)).attrs["State"]["Pid"]
-        except docker.errors.APIError as err:
+        except (docker.errors.DockerException, requests.RequestException) as err:
             return {"server": record.server_id, "ip": record.ip, "unreached": targets,
-                    "error": str(err)}
+                    "error": str(err)[:ERROR_CHARS]}
         unreached = [address for address in targets if not _reaches(pid, address)]
         if unreached:
             return {"server": record.server_id, "ip": record.ip, "unreached": unreached}
@@ -246,7 +261,7 @@ def forget_image(lab, image):
         lab.docker().images.remove(images.local_ref(image.id))
     except docker.errors.ImageNotFound:
         pass
-    except docker.errors.APIError as err:
+    except (docker.errors.DockerException, requests.RequestException) as err:
         errors.append("docker image %s: %s" % (images.local_ref(image.id), err))
     return errors
 
