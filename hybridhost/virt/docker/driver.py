@@ -8,7 +8,8 @@ shim package ``nova.virt.hybridhost_docker``. The layers below it:
 * :mod:`.vifs` / :mod:`.ovs` / :mod:`hybridhost.privileged.net` - neutron ports as
   veths on the integration bridge;
 * :mod:`.limits` - the security and resource envelope of a container;
-* :mod:`.events` - Docker events -> nova lifecycle events.
+* :mod:`.events` - Docker events -> nova lifecycle events;
+* :mod:`.guest` / :mod:`.inject` - the keypair, config drive and resolver of a container.
 
 The driver binds container ports to the one neutron OVS agent's host
 (``[hybridhost_docker] network_binding_host``) and reports exactly the Docker side's
@@ -40,7 +41,9 @@ import hybridhost.privileged.net
 from hybridhost.virt.docker import conf as docker_conf
 from hybridhost.virt.docker import engine as engine_mod
 from hybridhost.virt.docker import events
+from hybridhost.virt.docker import guest
 from hybridhost.virt.docker import images
+from hybridhost.virt.docker import inject
 from hybridhost.virt.docker import limits
 from hybridhost.virt.docker import ovs
 from hybridhost.virt.docker import vifs
@@ -279,13 +282,15 @@ class DockerDriver(driver.ComputeDriver):
         try:
             with _as_fault(nova_exception.InstanceDeployFailure, instance):
                 # nova allocates the network in the background and network_info blocks
-                # until it is done: the image and the container need no network, so
-                # they are made first, meanwhile.
-                self._create(instance, image_id, image_meta)
+                # until it is done: the image needs no network, so it is made first,
+                # meanwhile; the container takes the subnets' DNS servers (guest.py).
                 _check_vif_types(network_info)
                 allocated = network_info or []
                 LOG.info("Network of instance %(uuid)s allocated: ports %(ports)s",
                          {"uuid": instance.uuid, "ports": [vif["id"] for vif in allocated]})
+                self._create(instance, image_id, image_meta, allocated)
+                guest.GuestFiles(self.engine).inject(instance, image_id, injected_files,
+                                                     allocated)
                 specs = self._specs(network_info)
                 self.spec_store.save(instance.uuid, specs)
                 if power_on:
@@ -304,7 +309,7 @@ class DockerDriver(driver.ComputeDriver):
             raise nova_exception.ImageUnacceptable(
                 image_id=image_meta.id, reason=err.kwargs.get("reason", err)) from err
 
-    def _create(self, instance, image_id, image_meta):
+    def _create(self, instance, image_id, image_meta, network_info):
         flavor = instance.flavor
         try:
             envelope = limits.limits_for(flavor.memory_mb, flavor.vcpus, self.conf.pids_limit,
@@ -312,11 +317,14 @@ class DockerDriver(driver.ComputeDriver):
         except ValueError as err:
             raise exception.UnsafeContainerConfig(uuid=instance.uuid, reason=err) from None
         command = image_meta.properties.get("os_command_line")
+        host_config = dict(limits.host_config_kwargs(envelope),
+                           **inject.resolver_kwargs(network_info, instance.hostname))
         self.engine.create(
-            instance.uuid, instance.name, image_id, limits.host_config_kwargs(envelope),
+            instance.uuid, instance.name, image_id, host_config,
             hostname=instance.hostname or None,
             command=shlex.split(command) if command else None,
-            extra_labels={engine_mod.LABEL_GLANCE_IMAGE: image_meta.id or ""})
+            extra_labels={engine_mod.LABEL_GLANCE_IMAGE: image_meta.id or "",
+                          engine_mod.LABEL_DISPLAY_NAME: instance.display_name or ""})
 
     def _vif_events(self, network_info):
         if not CONF.vif_plugging_timeout:

@@ -11,7 +11,11 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 import contextlib
 import dataclasses
+import io
 import logging
+import os
+import socket
+import tarfile
 from typing import IO
 from typing import Any
 from typing import Self
@@ -30,6 +34,7 @@ LABEL_UUID = "nova.uuid"
 LABEL_HOST = "nova.host"
 LABEL_NAME = "nova.name"
 LABEL_GLANCE_IMAGE = "nova.glance-image"
+LABEL_DISPLAY_NAME = "nova.display-name"
 NAME_PREFIX = "nova-"
 
 
@@ -42,10 +47,21 @@ class ContainerInfo:
     pid: int
     image_id: str
     labels: dict[str, str]
+    hostname: str = ""
 
     @property
     def running(self) -> bool:
         return self.status in ("running", "paused", "restarting")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecSession:
+    """A command running in a container, attached to ``sock`` (``response`` is what the
+    Docker SDK hijacked the connection from, kept open with it)."""
+
+    exec_id: str
+    sock: socket.socket
+    response: Any
 
 
 def version_tuple(version: object) -> tuple[int, ...]:
@@ -61,7 +77,7 @@ def _to_info(data: dict[str, Any]) -> ContainerInfo:
     return ContainerInfo(id=data["Id"], uuid=labels.get(LABEL_UUID, ""),
                          name=labels.get(LABEL_NAME, ""), status=data["State"]["Status"],
                          pid=int(data["State"].get("Pid") or 0), image_id=data["Image"],
-                         labels=dict(labels))
+                         labels=dict(labels), hostname=data["Config"].get("Hostname") or "")
 
 
 class Engine:
@@ -226,6 +242,50 @@ class Engine:
             result = self.client.commit(info.id, repository=repository, tag=tag)
         image_id: str = result["Id"]
         return image_id
+
+    # --- files and exec ---------------------------------------------------------
+
+    def put_files(self, uuid: str, tar_bytes: bytes, path: str = "/") -> None:
+        """Extract a tar into the container of ``uuid`` at ``path`` (Docker's put_archive)."""
+        info = self.get(uuid)
+        with self._translate("copy files into", uuid,
+                             not_found=exception.ContainerNotFound(uuid=uuid)):
+            if not self.client.put_archive(info.id, path, tar_bytes):
+                raise exception.DockerOperationFailed(
+                    operation="copy files into", target=uuid, reason="put_archive failed")
+        LOG.debug("Files put into the container of instance %s", uuid)
+
+    def read_file(self, uuid: str, path: str, max_bytes: int = 1024 * 1024) -> bytes | None:
+        """The content of the regular file ``path`` in the container, or None if absent."""
+        info = self.get(uuid)
+        with self._translate("read %s in" % path, uuid):
+            try:
+                stream, _stat = self.client.get_archive(info.id, path)
+            except docker_errors.NotFound:
+                return None
+            raw = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            extracted = tar.extractfile(member) if member else None
+            return extracted.read(max_bytes) if extracted else None
+
+    def exec_attached(self, container_id: str, command: list[str], tty: bool) -> ExecSession:
+        """Run ``command`` in a running container with its stdin, stdout and stderr attached
+        to a socket: raw bytes with ``tty``, Docker's multiplexed frames without."""
+        with self._translate("run a command in", container_id):
+            exec_id: str = self.client.exec_create(container_id, command, stdin=True,
+                                                   tty=tty)["Id"]
+            raw: Any = self.client.exec_start(exec_id, tty=tty, socket=True)
+        return ExecSession(exec_id, socket.socket(fileno=os.dup(raw.fileno())), raw)
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        with self._translate("resize", exec_id):
+            self.client.exec_resize(exec_id, height=height, width=width)
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        with self._translate("inspect", exec_id):
+            code = self.client.exec_inspect(exec_id).get("ExitCode")
+        return None if code is None else int(code)
 
     # --- images ---------------------------------------------------------------
 

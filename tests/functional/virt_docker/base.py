@@ -248,6 +248,7 @@ class DriverTestCase(fixtures.TestWithFixtures):
         from oslo_config import fixture as config_fixture
 
         objects.register_all()
+        self.useFixture(nova_objects.NoControlPlaneFixture())
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.flags(group="hybridhost_docker", docker_url=DOCKER_URL, ovsdb_connection=OVSDB,

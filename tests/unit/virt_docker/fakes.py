@@ -12,6 +12,7 @@ import hashlib
 import io
 import itertools
 import json
+import posixpath
 import tarfile
 import threading
 import time
@@ -84,6 +85,8 @@ class FakeDockerClient:
         self.event_log = []
         self.events_cond = threading.Condition()
         self.logs_by_id = {}
+        #: container id -> {absolute path: (data or None for a directory, mode, uid, gid)}
+        self.files_by_id = {}
         self._pids = itertools.count(4000)
         self._ids = itertools.count(1)
         self.api_version = API_VERSION
@@ -172,6 +175,7 @@ class FakeDockerClient:
             "HostConfig": dict(host_config or {}),
         }
         self.logs_by_id[cid] = b""
+        self.files_by_id[cid] = {"/": (None, 0o755, 0, 0)}
         return {"Id": cid, "Warnings": []}
 
     def containers(self, quiet=False, all=False, filters=None, **_ignored):
@@ -244,10 +248,45 @@ class FakeDockerClient:
             self._exited(found)
             self._emit(found, "die")
         del self.containers_by_id[found["Id"]]
+        self.files_by_id.pop(found["Id"], None)
         self._emit(found, "destroy")
 
     def logs(self, container, stdout=True, stderr=True, stream=False, **_ignored):
         return self.logs_by_id[self._container(container)["Id"]]
+
+    def put_archive(self, container, path, data):
+        """Docker's rules: ``path`` must be an existing directory; missing parents of a
+        member are made 0755 root; members keep their mode and owner."""
+        files = self.files_by_id[self._container(container)["Id"]]
+        if (files.get(path) or (b"",))[0] is not None:
+            raise _api_error(docker_errors.NotFound, 404, "Could not find the file %s" % path)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                target = posixpath.normpath(posixpath.join(path, member.name))
+                self._make_parents(files, target)
+                content = tar.extractfile(member).read() if member.isfile() else None
+                files[target] = (content, member.mode, member.uid, member.gid)
+        return True
+
+    @staticmethod
+    def _make_parents(files, target):
+        parent = posixpath.dirname(target)
+        while parent not in files:
+            files[parent] = (None, 0o755, 0, 0)
+            parent = posixpath.dirname(parent)
+
+    def get_archive(self, container, path, chunk_size=None, encode_stream=False):
+        """A tar of one regular file (directories are not needed by the engine)."""
+        files = self.files_by_id[self._container(container)["Id"]]
+        if path not in files or files[path][0] is None:
+            raise _api_error(docker_errors.NotFound, 404, "Could not find the file %s" % path)
+        content, mode, uid, gid = files[path]
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(posixpath.basename(path))
+            info.size, info.mode, info.uid, info.gid = len(content), mode, uid, gid
+            tar.addfile(info, io.BytesIO(content))
+        return iter([buf.getvalue()]), {"name": posixpath.basename(path), "size": len(content)}
 
     def commit(self, container, repository=None, tag=None, **_ignored):
         found = self._container(container)

@@ -11,6 +11,7 @@ from oslo_config import fixture as config_fixture
 
 from hybridhost.privileged import net_admin
 from hybridhost.virt.docker import engine as engine_mod
+from tests.contract import nova_objects
 from tests.contract import tarballs
 from tests.unit.virt_docker import fake_plumbing
 from tests.unit.virt_docker import fakes
@@ -91,6 +92,7 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
 
         objects.register_all()
         self.useFixture(PrivsepNoHelperFixture())
+        self.useFixture(nova_objects.NoControlPlaneFixture())
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.tmp = tempfile.mkdtemp(prefix="hh-unit-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -129,11 +131,13 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         from nova import objects
 
         self._count += 1
+        uuid = str(uuidlib.uuid4())
         return objects.Instance(
-            id=self._count, uuid=str(uuidlib.uuid4()), host=HOST, hostname="vm%d" % self._count,
+            id=self._count, uuid=uuid, host=HOST, hostname="vm%d" % self._count,
             image_ref="x", project_id="p", user_id="u",
             flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
-                                  swap=0, name="m", flavorid="m", extra_specs={}))
+                                  swap=0, name="m", flavorid="m", extra_specs={}),
+            **nova_objects.loaded_fields(self._count, uuid))
 
     def image_meta(self, glance_id, **properties):
         from nova import objects

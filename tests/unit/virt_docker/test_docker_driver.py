@@ -80,17 +80,19 @@ class SpawnTest(helpers.DriverUnitTestCase):
         self.assertEqual({}, self.net.veths)
         self.assertEqual([], self.engine.list_own())
 
-    def test_the_container_is_created_while_nova_still_allocates_the_network(self):
-        """network_info is read only after docker create (nova's async wrapper blocks)."""
-        created_before_read = []
+    def test_the_image_is_loaded_while_nova_still_allocates_the_network(self):
+        """network_info is read after the image is on the engine (nova's async wrapper
+        blocks) and before docker create, which takes the subnets' DNS servers."""
+        at_first_read = []
         net_info = self.network_info([V4])
-        engine = self.engine
+        engine, glance_id = self.engine, self.images.add(self.tarball)
 
         class AsyncNetworkInfo(list):
             """Like nova's NetworkInfoAsyncWrapper: every read waits (here: records)."""
 
             def _wait(self):
-                created_before_read.append(len(engine.list_own()))
+                at_first_read.append((engine.image_id("nova-glance/%s:latest" % glance_id)
+                                      is not None, len(engine.list_own())))
 
             def __len__(self):
                 self._wait()
@@ -101,9 +103,9 @@ class SpawnTest(helpers.DriverUnitTestCase):
                 return super().__iter__()
 
         instance = self.instance()
-        self.driver.spawn(self.context, instance, self.image_meta(self.images.add(self.tarball)),
+        self.driver.spawn(self.context, instance, self.image_meta(glance_id),
                           [], None, {}, network_info=AsyncNetworkInfo(net_info))
-        self.assertEqual(1, created_before_read[0])
+        self.assertEqual((True, 0), at_first_read[0])
         self.assertEqual(power_state.RUNNING, self.driver.get_info(instance).state)
 
     def test_a_failed_network_allocation_removes_the_container_and_reraises_once(self):
