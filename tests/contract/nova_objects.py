@@ -96,3 +96,10 @@ def image_meta(glance_id, container_format, **properties):
     return objects.ImageMeta.from_dict({"id": glance_id, "name": "hhtest", "disk_format": "raw",
                                         "container_format": container_format,
                                         "properties": properties})
+
+
+def with_dns(network_info, *servers):
+    """``network_info`` whose first subnet of each port has ``servers`` as DNS servers."""
+    for vif in network_info:
+        vif["network"]["subnets"][0]["dns"] = [model.IP(address=a, type="dns") for a in servers]
+    return network_info

@@ -276,17 +276,23 @@ class FakeDockerClient:
             parent = posixpath.dirname(parent)
 
     def get_archive(self, container, path, chunk_size=None, encode_stream=False):
-        """A tar of one regular file (directories are not needed by the engine)."""
+        """A tar of ``path`` named by its base name, with everything under it."""
         files = self.files_by_id[self._container(container)["Id"]]
-        if path not in files or files[path][0] is None:
+        if path not in files:
             raise _api_error(docker_errors.NotFound, 404, "Could not find the file %s" % path)
-        content, mode, uid, gid = files[path]
+        base = posixpath.dirname(path)
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(posixpath.basename(path))
-            info.size, info.mode, info.uid, info.gid = len(content), mode, uid, gid
-            tar.addfile(info, io.BytesIO(content))
-        return iter([buf.getvalue()]), {"name": posixpath.basename(path), "size": len(content)}
+            for name in sorted(n for n in files if n == path or n.startswith(path + "/")):
+                content, mode, uid, gid = files[name]
+                info = tarfile.TarInfo(posixpath.relpath(name, base))
+                info.mode, info.uid, info.gid = mode, uid, gid
+                if content is None:
+                    info.type = tarfile.DIRTYPE
+                else:
+                    info.size = len(content)
+                tar.addfile(info, io.BytesIO(content) if content is not None else None)
+        return iter([buf.getvalue()]), {"name": posixpath.basename(path)}
 
     def commit(self, container, repository=None, tag=None, **_ignored):
         found = self._container(container)
