@@ -188,7 +188,7 @@ class ContainerNotRunning(HybridhostError):
 
 
 class NeedsRoot(HybridhostError):
-    msg_fmt = "hybridhost %(command)s needs root (%(reason)s)"
+    msg_fmt = "%(command)s needs root: %(reason)s"
 
 
 class PlacementUnavailable(HybridhostError):

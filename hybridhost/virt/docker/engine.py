@@ -248,8 +248,7 @@ class Engine:
     def put_files(self, uuid: str, tar_bytes: bytes, path: str = "/") -> None:
         """Extract a tar into the container of ``uuid`` at ``path`` (Docker's put_archive)."""
         info = self.get(uuid)
-        with self._translate("copy files into", uuid,
-                             not_found=exception.ContainerNotFound(uuid=uuid)):
+        with self._translate("copy files into", uuid):
             if not self.client.put_archive(info.id, path, tar_bytes):
                 raise exception.DockerOperationFailed(
                     operation="copy files into", target=uuid, reason="put_archive failed")

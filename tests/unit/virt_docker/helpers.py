@@ -10,6 +10,7 @@ import fixtures
 from oslo_config import fixture as config_fixture
 
 from hybridhost.privileged import net_admin
+from hybridhost.virt.docker import conf as docker_conf
 from hybridhost.virt.docker import engine as engine_mod
 from tests.contract import nova_objects
 from tests.contract import tarballs
@@ -91,6 +92,7 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         import nova.conf
 
         objects.register_all()
+        docker_conf.register_opts(nova.conf.CONF)  # as importing the driver does
         self.useFixture(PrivsepNoHelperFixture())
         self.useFixture(nova_objects.NoControlPlaneFixture())
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
