@@ -23,6 +23,7 @@ import io
 import posixpath
 import tarfile
 import time
+from typing import Any
 
 #: Where the config-drive tree goes: cloud-init's seed directory for its ConfigDrive
 #: datasource, which cloud-init (and ds-identify) read without mounting anything.
@@ -121,11 +122,11 @@ def split_user(user: str) -> tuple[str, str]:
     return name, group
 
 
-def _addresses(ips: Iterable[dict]) -> list[str]:
+def _addresses(ips: Iterable[dict[str, Any]]) -> list[str]:
     return [ip["address"] for ip in ips if ip.get("address")]
 
 
-def dns_servers(network_info: Iterable[dict]) -> list[str]:
+def dns_servers(network_info: Iterable[dict[str, Any]]) -> list[str]:
     """Every DNS server of every subnet of the instance's ports, in port order, once."""
     found: list[str] = []
     for vif in network_info:
@@ -136,7 +137,7 @@ def dns_servers(network_info: Iterable[dict]) -> list[str]:
     return found
 
 
-def fixed_ips(network_info: Iterable[dict]) -> list[str]:
+def fixed_ips(network_info: Iterable[dict[str, Any]]) -> list[str]:
     found: list[str] = []
     for vif in network_info:
         for subnet in (vif.get("network") or {}).get("subnets") or []:
@@ -144,7 +145,8 @@ def fixed_ips(network_info: Iterable[dict]) -> list[str]:
     return found
 
 
-def resolver_kwargs(network_info: Iterable[dict], hostname: str | None) -> dict[str, list[str]]:
+def resolver_kwargs(network_info: Iterable[dict[str, Any]],
+                    hostname: str | None) -> dict[str, list[str]]:
     """``HostConfig`` options: the subnets' DNS servers (Docker's ``/etc/resolv.conf``;
     none: Docker keeps its default, the host's servers without loopback ones) and
     ``hostname``'s address on each fixed IP (Docker's ``/etc/hosts``)."""
