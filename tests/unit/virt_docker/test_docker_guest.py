@@ -61,3 +61,12 @@ class SpawnKeysTest(helpers.DriverUnitTestCase):
     def test_the_root_default_ignores_the_image_user(self):
         files = self.spawn_with_property(inject.ROOT_KEYS_PATH)
         self.assertEqual((0o600, 0, 0), files[inject.ROOT_KEYS_PATH][1:])
+
+    def test_an_x509_keypair_writes_no_authorized_keys(self):
+        instance = self.instance()
+        instance.key_data = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        self.driver.spawn(self.context, instance, self.image_meta(self.images.add(self.tarball)),
+                          [], None, {}, network_info=[])
+        files = self.client.files_by_id[self.engine.get(instance.uuid).id]
+        self.assertNotIn(inject.ROOT_KEYS_PATH, files)
+        self.assertIn(inject.CONFIG_DRIVE_PATH + "/openstack/latest/meta_data.json", files)
