@@ -142,6 +142,11 @@ class ImageInvalid(HybridhostError):
     msg_fmt = "Image %(image_id)s cannot be used as a container image: %(reason)s"
 
 
+class ImageTooLarge(ImageInvalid):
+    msg_fmt = ("Image %(image_id)s is too large: %(size)s bytes %(what)s, the limit is "
+               "%(limit)d bytes (%(source)s)")
+
+
 class ImageNotFound(HybridhostError):
     msg_fmt = "Image %(ref)s is not on the Docker engine"
 

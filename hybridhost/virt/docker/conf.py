@@ -41,6 +41,17 @@ OPTS = [
                help="Maximum number of processes in one container."),
     cfg.IntOpt("stop_timeout", default=10, min=0, max=300,
                help="Seconds a container gets after SIGTERM on power off."),
+    cfg.IntOpt("max_image_gb", default=10, min=1,
+               help="Largest image (GiB; the Glance tarball, and its content unpacked) a "
+                    "flavor without a root disk (root_gb = 0) may boot; a flavor with one "
+                    "is limited to its root disk."),
+    cfg.IntOpt("log_max_size_mb", default=10, min=1, max=1024,
+               help="Size (MiB) at which Docker rotates a container's log (json-file "
+                    "'max-size'): stdout and stderr cannot fill the disk."),
+    cfg.IntOpt("log_max_files", default=3, min=1, max=100,
+               help="Log files Docker keeps per container (json-file 'max-file'). "
+                    "Interdependencies: a container's logs take at most log_max_size_mb "
+                    "x log_max_files."),
     cfg.ListOpt("cap_add", default=list(DEFAULT_CAPS),
                 item_type=cfg.types.String(choices=list(ALLOWED_CAPS)),
                 help="Capabilities added back after dropping all of them. The default is "
@@ -48,6 +59,11 @@ OPTS = [
                      "may be added. SYS_ADMIN, NET_ADMIN and the like are never allowed. "
                      "Possible values: " + ", ".join(ALLOWED_CAPS) + "."),
 ]
+
+
+def log_options(group):
+    """Docker ``LogConfig`` options from the ``[hybridhost_docker]`` group ``group``."""
+    return {"max-size": "%dm" % group.log_max_size_mb, "max-file": str(group.log_max_files)}
 
 
 def register_opts(conf):

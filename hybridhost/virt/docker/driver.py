@@ -131,7 +131,8 @@ class DockerDriver(driver.ComputeDriver):
 
     capabilities = dict(driver.ComputeDriver.capabilities,
                         supports_attach_interface=True,
-                        supports_image_type_raw=True)
+                        supports_image_type_raw=True,
+                        has_imagecache=True)
 
     def __init__(self, virtapi, engine=None, ovs_ports=None, net=None, image_service=None):
         super().__init__(virtapi)
@@ -156,7 +157,8 @@ class DockerDriver(driver.ComputeDriver):
     def engine(self):
         if self._engine is None:
             self._engine = engine_mod.Engine.connect(
-                self.conf.docker_url, self.conf.min_api_version, CONF.host)
+                self.conf.docker_url, self.conf.min_api_version, CONF.host,
+                log_options=docker_conf.log_options(self.conf))
         return self._engine
 
     @property
@@ -274,7 +276,7 @@ class DockerDriver(driver.ComputeDriver):
               accel_info=None):
         if driver.block_device_info_get_mapping(block_device_info):
             raise OperationNotSupported(operation="volumes", uuid=instance.uuid)
-        image_id = self._ensure_image(context, image_meta)
+        image_id = self._ensure_image(context, image_meta, instance.flavor)
         allocated = []
         try:
             with _as_fault(nova_exception.InstanceDeployFailure, instance):
@@ -297,9 +299,11 @@ class DockerDriver(driver.ComputeDriver):
             raise
         LOG.info("Instance %s spawned", instance.uuid)
 
-    def _ensure_image(self, context, image_meta):
+    def _ensure_image(self, context, image_meta, flavor):
+        limit = images.size_limit(flavor.root_gb, self.conf.max_image_gb)
         try:
-            return self.image_store.ensure(context, image_meta.id, image_meta.container_format)
+            return self.image_store.ensure(context, image_meta.id, image_meta.container_format,
+                                           limit)
         except exception.ImageInvalid as err:
             raise nova_exception.ImageUnacceptable(
                 image_id=image_meta.id, reason=err.kwargs.get("reason", err)) from err
@@ -520,6 +524,13 @@ class DockerDriver(driver.ComputeDriver):
         update_task_state(task_state=task_states.IMAGE_UPLOADING,
                           expected_state=task_states.IMAGE_PENDING_UPLOAD)
         self.image_store.snapshot(context, instance.uuid, image_id, {})
+
+    def manage_image_cache(self, context, all_instances):
+        """Age out cached images as nova's ``[image_cache]`` options say (see
+        :meth:`images.ImageStore.age_out`); the images of ``all_instances`` are kept."""
+        if CONF.image_cache.remove_unused_base_images:
+            self.image_store.age_out(CONF.image_cache.remove_unused_original_minimum_age_seconds,
+                                     keep={i.image_ref for i in all_instances})
 
     def get_console_output(self, context, instance):
         return self.engine.logs(instance.uuid, CONSOLE_LOG_MAX_BYTES)

@@ -160,8 +160,10 @@ class LocalImageService:
     def show(self, context, image_id):
         return dict(self.images[image_id], id=image_id)
 
-    def download(self, context, image_id, dst_path):
-        shutil.copyfile(self.images[image_id]["path"], dst_path)
+    def download(self, context, image_id, fileobj):
+        with open(self.images[image_id]["path"], "rb") as src:
+            for chunk in iter(lambda: src.read(1024 * 1024), b""):
+                fileobj.write(chunk)
 
     def upload(self, context, image_id, metadata, fileobj):
         path = os.path.join(self.directory, "%s.tar" % image_id)
