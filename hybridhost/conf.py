@@ -16,6 +16,7 @@ from oslo_config import cfg
 from oslo_config import types
 
 from hybridhost import exception
+from hybridhost import linknames
 
 DEFAULT_CONFIG_FILE = "/etc/hybridhost/hybridhost.conf"
 HOST_SERVICES = ("ovsdb-server", "ovs-vswitchd", "dockerd", "libvirtd", "virtlogd")
@@ -202,10 +203,11 @@ ovs_opts = [
                choices=["openvswitch", "noop"],
                help="Security groups: the openvswitch firewall, or none. iptables_hybrid "
                     "cannot work with a netdev datapath."),
-    cfg.StrOpt("vif_prefix", default="hhd",
-               regex=r"^[a-z]{2,4}$",
-               help="Name prefix of container VIFs on the integration bridge; distinct "
-                    "from libvirt's 'tap' so each side only touches its own ports."),
+    cfg.Opt("vif_prefix", type=linknames.VifPrefix(), default="hhd",
+            help="Name prefix of container VIFs on the integration bridge; distinct "
+                 "from libvirt's 'tap' so each side only touches its own ports. 2-4 "
+                 "lower-case letters; 'tap' and any prefix of another program's links "
+                 "(qvo, qvb, qr-, qg-, br, veth, eth, ...) are refused."),
 ]
 
 openstack_group = cfg.OptGroup("openstack", help="The control plane both computes join.")

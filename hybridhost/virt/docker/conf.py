@@ -7,6 +7,7 @@ live in their own group, ``[hybridhost_docker]``.
 from oslo_config import cfg
 from oslo_privsep import priv_context
 
+from hybridhost import privileged
 from hybridhost.virt.docker.limits import ALLOWED_CAPS
 from hybridhost.virt.docker.limits import DEFAULT_CAPS
 
@@ -35,8 +36,7 @@ OPTS = [
                help="OVS bridge container VIFs are plugged into."),
     cfg.StrOpt("ovsdb_connection", default="unix:/var/run/openvswitch/db.sock",
                help="OVSDB the VIF plugger writes to."),
-    cfg.StrOpt("vif_prefix", default="hhd", regex=r"^[a-z]{2,4}$",
-               help="Name prefix of the host end of container veths (not 'tap')."),
+    privileged.VIF_PREFIX_OPT,
     cfg.IntOpt("pids_limit", default=1024, min=16,
                help="Maximum number of processes in one container."),
     cfg.IntOpt("stop_timeout", default=10, min=0, max=300,

@@ -241,14 +241,14 @@ class DockerDriver(driver.ComputeDriver):
             if self._plugged_pid.get(uuid) == info.pid:
                 return
             LOG.info("Instance %s started outside the driver; re-plugging", uuid)
-            self._plug_all(uuid, info.pid, self.spec_store.load(uuid))
+            self._plug_all(uuid, info, self.spec_store.load(uuid))
 
     def _ensure_plugged(self, uuid):
         with self._lock(uuid):
             info = self.engine.get(uuid)
             plugger = self.plugger
             for spec in self.spec_store.load(uuid):
-                plugger.ensure(uuid, info.pid, spec)
+                plugger.ensure(uuid, info.sandbox, spec)
             self._plugged_pid[uuid] = info.pid
 
     # --- inventory of guests ------------------------------------------------------
@@ -355,13 +355,13 @@ class DockerDriver(driver.ComputeDriver):
                 for spec in specs:
                     plugger.prepare(uuid, spec)
                 self.engine.start(uuid)
-                pid = self.engine.get(uuid).pid
+                info = self.engine.get(uuid)
                 for spec in specs:
-                    plugger.attach(uuid, pid, spec)
+                    plugger.attach(uuid, info.sandbox, spec)
             except Exception:
                 self._unplug_quietly(specs)
                 raise
-            self._plugged_pid[uuid] = pid
+            self._plugged_pid[uuid] = info.pid
 
     def _unplug_quietly(self, specs):
         for spec in specs:
@@ -371,11 +371,11 @@ class DockerDriver(driver.ComputeDriver):
                 LOG.warning("Could not remove %(host)s: %(err)s",
                             {"host": spec.host_ifname, "err": err})
 
-    def _plug_all(self, uuid, pid, specs):
+    def _plug_all(self, uuid, info, specs):
         plugger = self.plugger
         for spec in specs:
-            plugger.plug(uuid, pid, spec)
-        self._plugged_pid[uuid] = pid
+            plugger.plug(uuid, info.sandbox, spec)
+        self._plugged_pid[uuid] = info.pid
 
     def _unplug_all(self, uuid, network_info):
         known = {s.host_ifname: s for s in self.spec_store.load(uuid)}
@@ -491,7 +491,7 @@ class DockerDriver(driver.ComputeDriver):
             info = self.engine.get(uuid)
             try:
                 if info.status in ("running", "paused"):
-                    self.plugger.plug(uuid, info.pid, spec)
+                    self.plugger.plug(uuid, info.sandbox, spec)
             except exception.HybridhostError as err:
                 LOG.error("Attaching port %(port)s to %(uuid)s failed: %(err)s",
                           {"port": vif["id"], "uuid": uuid, "err": err})

@@ -21,6 +21,8 @@ import docker
 from docker import errors as docker_errors
 
 API_VERSION = "1.41"
+#: Where dockerd keeps its sandboxes (``<exec-root>/netns``); a fake path, never opened.
+SANDBOX_DIR = "/var/run/docker/netns/"
 _NO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -112,7 +114,7 @@ class FakeDockerClient:
         self._pids = itertools.count(4000)
         self._ids = itertools.count(1)
         self.api_version = API_VERSION
-        #: Called with the pid of every container process that ends (its netns goes).
+        #: Called with the sandbox path of every container process that ends (its netns goes).
         self.exit_listeners = []
         self.loaded_tarballs = []  # the bytes each load_image() received
         self.tag_log = []  # (name, image id) of every tag ever applied
@@ -150,12 +152,16 @@ class FakeDockerClient:
     def _set_state(self, container, status, pid=0):
         if container["State"]["Pid"] not in (0, pid):
             self._exited(container)
+        if pid and pid != container["State"]["Pid"]:  # a new process, a new sandbox
+            container["NetworkSettings"]["SandboxKey"] = SANDBOX_DIR + self._new_id()[:12]
+        elif not pid:
+            container["NetworkSettings"]["SandboxKey"] = ""
         container["State"].update(Status=status, Pid=pid, Running=status == "running",
                                   Paused=status == "paused")
 
     def _exited(self, container):
         for listener in self.exit_listeners:
-            listener(container["State"]["Pid"])
+            listener(container["NetworkSettings"]["SandboxKey"])
 
     def _conflict(self, message):
         return _api_error(docker_errors.APIError, 409, message)
@@ -199,6 +205,7 @@ class FakeDockerClient:
             "State": {"Status": "created", "Pid": 0, "Running": False, "Paused": False},
             "Config": {"Labels": dict(labels or {}), "Cmd": command, "Hostname": hostname},
             "HostConfig": dict(host_config or {}),
+            "NetworkSettings": {"SandboxKey": ""},
         }
         self.logs_by_id[cid] = b""
         return {"Id": cid, "Warnings": []}
