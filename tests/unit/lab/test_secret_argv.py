@@ -9,6 +9,7 @@ from hybridhost import lab_state
 from hybridhost import plan as box_plan
 from hybridhost import runner
 from hybridhost.lab import bootstrap
+from hybridhost.render import control_plane
 from tests.unit import confutils
 
 
@@ -72,3 +73,14 @@ def test_cell0_is_mapped_from_the_config_file(lab):
     bootstrap.setup_cells(conf, plan, secrets)
     map_cell0 = [argv for argv, _ in recorder.calls if "map_cell0" in argv]
     assert map_cell0 and "--database_connection" not in map_cell0[0]
+
+
+def test_no_program_command_line_holds_a_secret(lab):
+    """supervisord starts the lab's programs with these argvs (the passwords are in their
+    configuration files)."""
+    conf, plan, secrets, _ = lab
+    commands = [line for line in control_plane.render_program_file(conf, plan).splitlines()
+                if line.startswith("command")]
+    assert len(commands) > 5
+    for line in commands:
+        assert not any(secret in line for secret in secrets.values()), line
