@@ -42,6 +42,9 @@ class ContainerInfo:
     pid: int
     image_id: str
     labels: dict[str, str]
+    oom_killed: bool = False
+    exit_code: int = 0
+    finished_at: str = ""
 
     @property
     def running(self) -> bool:
@@ -58,10 +61,13 @@ def container_name(uuid: str) -> str:
 
 def _to_info(data: dict[str, Any]) -> ContainerInfo:
     labels = data["Config"].get("Labels") or {}
+    state = data["State"]
     return ContainerInfo(id=data["Id"], uuid=labels.get(LABEL_UUID, ""),
-                         name=labels.get(LABEL_NAME, ""), status=data["State"]["Status"],
-                         pid=int(data["State"].get("Pid") or 0), image_id=data["Image"],
-                         labels=dict(labels))
+                         name=labels.get(LABEL_NAME, ""), status=state["Status"],
+                         pid=int(state.get("Pid") or 0), image_id=data["Image"],
+                         labels=dict(labels), oom_killed=bool(state.get("OOMKilled")),
+                         exit_code=int(state.get("ExitCode") or 0),
+                         finished_at=state.get("FinishedAt") or "")
 
 
 class Engine:

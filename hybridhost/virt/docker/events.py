@@ -1,4 +1,4 @@
-"""Docker events -> nova lifecycle events, on a native thread.
+"""Docker events -> nova lifecycle events, on native threads.
 
 The watcher streams this service's container events (the engine adapter filters
 on the host label), turns start/die/pause/unpause into
@@ -6,9 +6,16 @@ on the host label), turns start/die/pause/unpause into
 A ``start`` the driver did not cause itself (a ``docker start``/``restart`` from
 outside, or a daemon restart) creates a new network namespace, so ``on_start`` is
 also called to re-plug. A broken stream is re-opened from the last event seen.
+
+The thread reading the stream only sorts: ``on_start`` must return at once (the
+driver's hands the instance to the VIF reconciler's thread), and the lifecycle
+events go through a queue to a second thread, so a slow nova call (its handler
+reads the database through the conductor) never holds up the next event or a
+re-plug.
 """
 
 import logging
+import queue
 import threading
 import time
 
@@ -50,23 +57,30 @@ class EventWatcher:
         self._stream = None
         self._since = None
         self._thread = None
+        self._emitter = None
+        self._pending = queue.Queue()
 
     def start(self):
         self._since = int(time.time())
         self._thread = threading.Thread(target=self._run, name="hh-docker-events", daemon=True)
+        self._emitter = threading.Thread(target=self._emit_pending, name="hh-docker-emit",
+                                         daemon=True)
+        self._emitter.start()
         self._thread.start()
         LOG.info("Docker events watcher started for host %s", self.engine.host)
 
     def stop(self, timeout=5):
         self._stopped.set()
+        self._pending.put(None)
         stream = self._stream
         if stream is not None:
             try:
                 stream.close()
             except Exception:
                 LOG.debug("Closing the events stream failed", exc_info=True)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._emitter):
+            if thread is not None:
+                thread.join(timeout)
         LOG.info("Docker events watcher stopped")
 
     @property
@@ -101,7 +115,14 @@ class EventWatcher:
                   {"action": docker_event.get("Action"), "uuid": event.uuid})
         if event.transition == virtevent.EVENT_LIFECYCLE_STARTED:
             self._call(self.on_start, event.uuid, event.uuid)
-        self._call(self.emit, event, event.uuid)
+        self._pending.put(event)
+
+    def _emit_pending(self):
+        while True:
+            event = self._pending.get()
+            if event is None:
+                return
+            self._call(self.emit, event, event.uuid)
 
     @staticmethod
     def _call(func, argument, uuid):

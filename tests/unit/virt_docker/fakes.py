@@ -251,7 +251,10 @@ class FakeDockerClient:
 
     def commit(self, container, repository=None, tag=None, **_ignored):
         found = self._container(container)
-        image_id = self.add_image(config={"parent": found["Image"]})
+        config = dict(self.images_by_id[found["Image"]]["Config"], parent=found["Image"])
+        if found["Config"]["Cmd"]:  # like Docker: the container's command becomes the CMD
+            config["Cmd"] = found["Config"]["Cmd"]
+        image_id = self.add_image(config=config)
         if repository:
             self.tag(image_id, repository, tag or "latest")
         return {"Id": image_id}
