@@ -67,7 +67,8 @@ def tiny_layer(marker="hybridhost"):
 def image_config(layer, cmd=None, user=None):
     config = {
         "architecture": "amd64", "os": "linux",
-        "config": dict({"Cmd": cmd or LONG_RUNNING, "Env": ["PATH=/bin"]},
+        "config": dict({"Env": ["PATH=/bin"]},  # cmd=[]: an image with no CMD at all
+                       **({"Cmd": cmd or LONG_RUNNING} if cmd != [] else {}),
                        **({"User": user} if user else {})),
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
         "history": [{"created_by": "hybridhost tests"}],

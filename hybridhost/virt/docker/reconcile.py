@@ -115,13 +115,14 @@ class Reconciler:
         """One round: kicked instances, due retries, and every running one when the
         scan is due. Returns the instances repaired."""
         now = self.clock()
+        running = []
+        if now >= self._next_scan:
+            self._next_scan = now + self.interval
+            running = self._running()  # forgets the failures of what no longer runs
         with self._cond:
             todo, self._kicked = list(self._kicked), []
             todo += [u for u in self.backoff.due(now) if u not in todo]
-        if now >= self._next_scan:
-            self._next_scan = now + self.interval
-            todo += [u for u in self._running() if u not in todo
-                     and not self.backoff.waiting(u, now)]
+        todo += [u for u in running if u not in todo and not self.backoff.waiting(u, now)]
         return [uuid for uuid in todo if self._attempt(uuid)]
 
     def _running(self):

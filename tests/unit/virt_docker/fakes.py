@@ -203,6 +203,7 @@ class FakeDockerClient:
         if found["State"]["Status"] in ("running", "paused"):
             return  # Docker answers 304 Not Modified
         self._set_state(found, "running", next(self._pids))
+        found["State"].update(OOMKilled=False, ExitCode=0)
         self.logs_by_id[found["Id"]] += b"hybridhost-console-ok\n"
         self._emit(found, "start")
 
@@ -213,6 +214,15 @@ class FakeDockerClient:
         self._set_state(found, "exited")
         self._emit(found, "die")
         self._emit(found, "stop")
+
+    def oom_kill(self, container):
+        """What the kernel's OOM killer does to a container's init (no API call)."""
+        found = self._container(container)
+        self._emit(found, "oom")
+        self._set_state(found, "exited")
+        found["State"].update(OOMKilled=True, ExitCode=137,
+                              FinishedAt="2026-11-26T02:00:00.000000000Z")
+        self._emit(found, "die")
 
     def kill(self, container, signal=None):
         found = self._container(container)

@@ -1,5 +1,6 @@
 """Docker events -> nova lifecycle events (fake engine client, real watcher thread)."""
 
+import threading
 import time
 import unittest
 
@@ -91,6 +92,25 @@ class WatcherTest(unittest.TestCase):
         self.engine.start("u-4")
         self.assertTrue(_wait(lambda: [e.uuid for e in self.emitted] == ["u-4"]))
         self.assertTrue(self.watcher.alive)
+
+    def test_a_slow_nova_call_does_not_hold_up_the_next_start(self):
+        """Lifecycle events go to nova from a thread of their own."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def slow_emit(event):
+            release.wait(10)
+            self.emitted.append(event)
+
+        self.watcher.emit = slow_emit
+        image = self.client.add_image()
+        for uuid in ("u-5", "u-6"):
+            self.engine.create(uuid, "n", image, SAFE)
+            self.engine.start(uuid)
+        self.assertTrue(_wait(lambda: self.started == ["u-5", "u-6"], timeout=2.0))
+        self.assertEqual([], self.emitted)
+        release.set()
+        self.assertTrue(_wait(lambda: [e.uuid for e in self.emitted] == ["u-5", "u-6"]))
 
     def test_stop_ends_the_thread(self):
         self.watcher.stop()
