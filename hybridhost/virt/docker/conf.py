@@ -56,6 +56,11 @@ OPTS = [
     cfg.FloatOpt("reconcile_backoff_max", default=60.0, min=1, max=3600,
                  help="A failed re-plug is retried after 1 s, then after twice the last "
                       "delay, up to this many seconds, for as long as the container runs."),
+    cfg.FloatOpt("stopped_event_delay", default=15.0, min=0, max=300,
+                 help="Seconds a container's stop is held back before nova hears of it; "
+                      "a start within them (a restart) cancels it, so nova does not power "
+                      "off an instance that is only restarting (nova's libvirt driver "
+                      "waits 15 s too). nova's power-state sync still corrects any miss."),
 ]
 
 

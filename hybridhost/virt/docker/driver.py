@@ -33,7 +33,6 @@ import nova.conf
 from nova.network import model as network_model
 from nova.objects import fields as obj_fields
 from nova.virt import driver
-from nova.virt import event as virtevent
 from nova.virt import hardware
 import os_resource_classes as orc
 from oslo_utils import versionutils
@@ -208,8 +207,9 @@ class DockerDriver(driver.ComputeDriver):
             self._running_uuids, self._repair, interval=self.conf.reconcile_interval,
             backoff_max=self.conf.reconcile_backoff_max)
         self._replug_running()
-        self._watcher = events.EventWatcher(self.engine, self._emit_lifecycle,
-                                            self._reconciler.kick)
+        self._watcher = events.EventWatcher(
+            self.engine, self.emit_event, self._reconciler.kick, on_stop=self._report_stop,
+            stopped_delay=self.conf.stopped_event_delay)
         self._watcher.start()
         self._reconciler.start()
 
@@ -249,11 +249,8 @@ class DockerDriver(driver.ComputeDriver):
             self._reconciler.stop()
             self._reconciler = None
 
-    def _emit_lifecycle(self, event):
-        if event.transition == virtevent.EVENT_LIFECYCLE_STOPPED:
-            with contextlib.suppress(exception.HybridhostError):  # nova must get the event
-                diagnosis.report_stop(self.engine.find(event.uuid))
-        self.emit_event(event)
+    def _report_stop(self, uuid):
+        diagnosis.report_stop(self.engine.find(uuid))
 
     def _running_uuids(self):
         return [info.uuid for info in self.engine.list_own() if info.status == "running"]

@@ -43,9 +43,10 @@ class WatcherTest(unittest.TestCase):
     def setUp(self):
         self.client = fakes.FakeDockerClient()
         self.engine = engine_mod.Engine(self.client, "me")
-        self.emitted, self.started = [], []
+        self.emitted, self.started, self.stopped = [], [], []
         self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
-                                           retry_interval=0.05)
+                                           on_stop=self.stopped.append, retry_interval=0.05,
+                                           stopped_delay=0.05)
         self.watcher.start()
         self.addCleanup(self.watcher.stop)
 
@@ -76,7 +77,7 @@ class WatcherTest(unittest.TestCase):
         self.watcher.stop()
         self.engine.events = flaky
         self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
-                                           retry_interval=0.05)
+                                           retry_interval=0.05, stopped_delay=0.05)
         self.watcher.start()
         self.engine.create("u-3", "n", self.client.add_image(), SAFE)
         self.engine.start("u-3")
@@ -111,6 +112,28 @@ class WatcherTest(unittest.TestCase):
         self.assertEqual([], self.emitted)
         release.set()
         self.assertTrue(_wait(lambda: [e.uuid for e in self.emitted] == ["u-5", "u-6"]))
+
+    def test_a_stop_is_reported_at_once_to_on_stop_and_later_to_nova(self):
+        self.watcher.stopped_delay = 0.5
+        self.engine.create("u-7", "n", self.client.add_image(), SAFE)
+        self.engine.start("u-7")
+        self.engine.stop("u-7", 1)
+        self.assertTrue(_wait(lambda: self.stopped == ["u-7"], timeout=0.4))
+        self.assertEqual(["Started"], [e.get_name() for e in self.emitted])
+        self.assertTrue(_wait(lambda: len(self.emitted) == 2, timeout=2.0))
+        self.assertEqual("Stopped", self.emitted[1].get_name())
+
+    def test_a_restart_is_not_reported_as_a_stop(self):
+        """The Stopped of a container started again within the delay never reaches nova."""
+        self.watcher.stopped_delay = 0.5
+        self.engine.create("u-8", "n", self.client.add_image(), SAFE)
+        self.engine.start("u-8")
+        self.engine.stop("u-8", 1)
+        self.engine.start("u-8")
+        self.assertTrue(_wait(lambda: len(self.emitted) == 2, timeout=2.0))
+        time.sleep(0.7)
+        self.assertEqual(["Started", "Started"], [e.get_name() for e in self.emitted])
+        self.assertEqual(["u-8"], self.stopped)
 
     def test_stop_ends_the_thread(self):
         self.watcher.stop()
