@@ -256,8 +256,13 @@ class DockerDriver(driver.ComputeDriver):
         return [info.uuid for info in self.engine.list_own() if info.status == "running"]
 
     def _repair(self, uuid):
-        """Plug again each VIF of ``uuid``'s running container that is not intact."""
+        """Plug again each VIF of ``uuid``'s running container that is not intact. The
+        process last plugged is checked first: no Docker call while all is well."""
         with self._lock(uuid):
+            pid = self._plugged_pid.get(uuid)
+            plugger = self.plugger
+            if pid and all(plugger.intact(pid, spec) for spec in self.spec_store.load(uuid)):
+                return False
             info = self.engine.find(uuid)
             if info is None or info.status != "running":
                 return False

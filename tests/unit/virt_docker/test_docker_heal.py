@@ -130,6 +130,29 @@ class ReplugRetryTest(HealTestCase):
         self.assertIn("VIFs of instance %s plugged again" % instance.uuid, self.logs.output)
 
 
+class RepairTest(HealTestCase):
+
+    def test_an_intact_instance_costs_no_docker_call_a_restarted_one_is_replugged(self):
+        network_info = self.network_info([V4])
+        instance = self.spawn(network_info)
+        inspected, inspect = [], self.client.inspect_container
+
+        def counting_inspect(container):
+            inspected.append(container)
+            return inspect(container)
+
+        self.client.inspect_container = counting_inspect
+        self.assertFalse(self.driver._repair(instance.uuid))  # noqa: SLF001
+        self.assertEqual([], inspected)
+        container = self.engine.get(instance.uuid).id
+        self.client.stop(container)
+        self.client.start(container)
+        self.assertTrue(self.driver._repair(instance.uuid))  # noqa: SLF001
+        self.assertTrue(self.net.veth_intact(self.host_ifname(network_info),
+                                             self.engine.get(instance.uuid).pid, "eth0",
+                                             network_info[0]["address"]))
+
+
 class OomTest(HealTestCase):
 
     def test_an_oom_kill_is_logged_and_said_in_the_console(self):
