@@ -32,6 +32,16 @@ class RecoveryContract(driver_contract.DriverHelpers):
         self.addCleanup(driver.cleanup_host, self.host)
         return driver
 
+    def _has_ofport(self, name):
+        """The row of ``name`` has an OpenFlow port. A read of the IDL cache from this
+        thread may meet a row the connection thread is updating (AttributeError) as
+        long as OvsPorts reads it without the connection's lock: not yet, then."""
+        try:
+            port = self.driver.ovs.get_port(name)
+        except AttributeError:
+            return False
+        return port is not None and port.ofport > 0
+
     def test_running_instances_come_back_after_down_and_up(self):
         """'down' stops nova-compute-docker, then the containers; at 'up' nova plugs each
         instance's VIFs and resumes those its database says run (not those stopped)."""
@@ -89,9 +99,8 @@ class RecoveryContract(driver_contract.DriverHelpers):
         name = self.host_ifname(network_info[0])
         self.driver.ovs.delete_port(name)
         broken = time.monotonic()
-        net_contract.eventually(lambda: self.driver.ovs.get_port(name) is not None
-                                and self.driver.ovs.get_port(name).ofport > 0,
-                                "the reconciler to re-plug", timeout=5)
+        net_contract.eventually(lambda: self._has_ofport(name), "the reconciler to re-plug",
+                                timeout=5)
         self.assertLess(time.monotonic() - broken, 5.0)
         self.assertPlugged(instance, network_info[0])
 

@@ -76,7 +76,9 @@ class HealTest(base.DriverTestCase):
         if not pid:
             return False
         link = self.links.container_link(pid, "eth0")
-        port = self.driver.ovs.get_port(self.driver.spec_store.load(instance.uuid)[0].host_ifname)
+        name = self.driver.spec_store.load(instance.uuid)[0].host_ifname
+        with self.ovs_api.ovsdb_connection.lock:  # the IDL thread applies updates under it
+            port = self.driver.ovs.get_port(name)
         return (link is not None and "10.78.0.10/24" in link["addresses"]
                 and port is not None and port.ofport > 0)
 
