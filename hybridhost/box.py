@@ -232,6 +232,17 @@ def wait_settled(client, timeout, report, start=None):
         time.sleep(0.5)
 
 
+def stop_docker_compute(conf, plan, client):
+    """Stop nova-compute-docker before 'down' powers its containers off: it would see
+    them die and record its instances as SHUTOFF, and at the next 'up' nova resumes
+    (resume_guests_state_on_host_boot) only the instances it still believes running.
+    Only when the box runs dockerd (else the containers keep running). True when it
+    was running."""
+    if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
+        return False
+    return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program))
+
+
 def descendants(pid):
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -239,21 +250,17 @@ def descendants(pid):
         return []
 
 
-def stop_containers(conf, plan, client, timeout=10, engine=None):
+def stop_containers(conf, plan, timeout=10):
     """Power off the Docker side's containers while the box's dockerd still runs.
 
     dockerd runs with --live-restore, so stopping it leaves containers (and their
-    containerd shims) running; 'down' means the whole box is off. nova-compute-docker
-    is stopped first: it would see the containers die and record its instances as
-    SHUTOFF, and at the next 'up' nova resumes (resume_guests_state_on_host_boot) only
-    the instances it still believes running. Returns how many containers were stopped.
+    containerd shims) running; 'down' means the whole box is off. nova's power-state
+    sync notices them stopped when the box is up again. Returns how many were stopped.
     """
     if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
         return 0
-    client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program))
-    if engine is None:
-        engine = docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
-                                              plan.docker.host, timeout=timeout + 20)
+    engine = docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
+                                          plan.docker.host, timeout=timeout + 20)
     try:
         running = [info for info in engine.list_own() if info.running]
     except exception.DockerUnavailable:
@@ -274,7 +281,8 @@ def down(conf, plan, stop_timeout):
     except exception.SupervisorUnreachable:
         return None
     processes = [psutil.Process(pid)] + descendants(pid)
-    containers = stop_containers(conf, plan, client)
+    stop_docker_compute(conf, plan, client)
+    containers = stop_containers(conf, plan)
     client.stop_all()
     client.shutdown()
     psutil.wait_procs(processes[:1], timeout=stop_timeout)
