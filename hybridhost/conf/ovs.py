@@ -1,0 +1,38 @@
+"""[ovs]: Open vSwitch and the single neutron OVS agent."""
+
+from oslo_config import cfg
+from oslo_config import types
+
+ovs_group = cfg.OptGroup("ovs", help="Open vSwitch and the single neutron OVS agent.")
+ovs_opts = [
+    cfg.StrOpt("ovsdb_connection", default="unix:/var/run/openvswitch/db.sock",
+               regex=r"^(unix:/|tcp:127\.|tcp:\[::1\])",
+               help="OVSDB connection (unix:PATH, or tcp on loopback)."),
+    cfg.StrOpt("run_dir", default="/var/run/openvswitch",
+               help="OVS run directory (OVS_RUNDIR): pid files and control sockets."),
+    cfg.StrOpt("db_file", default="/var/lib/openvswitch/conf.db",
+               help="ovsdb-server's database file when hybridhost runs it."),
+    cfg.StrOpt("integration_bridge", default="br-int", help="The integration bridge."),
+    cfg.StrOpt("tunnel_bridge", default="br-tun", help="The tunnel bridge."),
+    cfg.StrOpt("datapath_type", default="netdev", choices=[
+        ("netdev", "userspace datapath; no kernel module needed"),
+        ("system", "the openvswitch kernel module")],
+        help="Datapath type of every bridge."),
+    cfg.IPOpt("local_ip", default="127.0.0.1",
+              help="Tunnel endpoint address of this box."),
+    cfg.ListOpt("tunnel_types", default=["vxlan"],
+                item_type=types.String(choices=["vxlan", "geneve", "gre"]),
+                help="Tunnel types the agent offers."),
+    cfg.ListOpt("bridge_mappings", default=[],
+                help="physnet:bridge pairs for flat/VLAN networks."),
+    cfg.PortOpt("of_listen_port", default=6633,
+                help="The agent's OpenFlow controller port (on 127.0.0.1)."),
+    cfg.StrOpt("firewall_driver", default="openvswitch",
+               choices=["openvswitch", "noop"],
+               help="Security groups: the openvswitch firewall, or none. iptables_hybrid "
+                    "cannot work with a netdev datapath."),
+    cfg.StrOpt("vif_prefix", default="hhd",
+               regex=r"^[a-z]{2,4}$",
+               help="Name prefix of container VIFs on the integration bridge; distinct "
+                    "from libvirt's 'tap' so each side only touches its own ports."),
+]
