@@ -14,6 +14,7 @@ The containers run without NET_RAW, as the rendered configuration has them.
 import logging
 import os
 import subprocess
+import sys
 import time
 
 from nova import objects
@@ -44,7 +45,7 @@ def echo_as_nobody(pid, address):
     proc = subprocess.run(
         ["nsenter", "--net=/proc/%d/ns/net" % pid, "--", "setpriv", "--reuid", NOBODY,
          "--regid", NOBODY, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-         "/usr/bin/python3", "-c", ECHO, address],
+         sys.executable, "-I", "-c", ECHO, address],
         capture_output=True, text=True, timeout=10, check=False, cwd="/",
         env={"PATH": os.defpath})
     return proc.returncode, proc.stdout + proc.stderr
