@@ -64,7 +64,7 @@ def read_saved(store, containers):
     for container in containers:
         try:
             specs = store.load(container.uuid)
-        except (OSError, ValueError, KeyError, TypeError) as err:
+        except exception.VifSpecCorrupt as err:
             notes.append("cannot read the saved VIFs of instance %s: %s" % (container.uuid, err))
             continue
         saved += [audit.SavedVif(uuid=container.uuid, host_ifname=s.host_ifname,

@@ -411,6 +411,7 @@ class DriverNetworkContract(DriverHelpers):
 
     def test_init_host_watches_the_engine(self):
         """A start outside the driver is re-plugged; lifecycle events reach nova."""
+        self.conf.config(group="hybridhost_docker", stopped_event_delay=0.5)
         events = []
         self.driver.register_event_listener(events.append)
         self.driver.init_host(self.host)

@@ -69,7 +69,8 @@ def image_config(layer, cmd=None, user=None, volumes=()):
                  **({"Volumes": {v: {} for v in volumes}} if volumes else {}))
     config = {
         "architecture": "amd64", "os": "linux",
-        "config": dict({"Cmd": cmd or LONG_RUNNING, "Env": ["PATH=/bin"]}, **extra),
+        "config": dict({"Env": ["PATH=/bin"]},  # cmd=[]: an image with no CMD at all
+                       **({"Cmd": cmd or LONG_RUNNING} if cmd != [] else {}), **extra),
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
         "history": [{"created_by": "hybridhost tests"}],
     }

@@ -58,6 +58,20 @@ OPTS = [
                      "the documented minimal set; NET_RAW (raw sockets, e.g. busybox ping) "
                      "may be added. SYS_ADMIN, NET_ADMIN and the like are never allowed. "
                      "Possible values: " + ", ".join(ALLOWED_CAPS) + "."),
+    cfg.FloatOpt("reconcile_interval", default=5.0, min=0.5, max=300,
+                 help="Seconds between two checks of every running container's VIFs "
+                      "(the veth in its namespace, the OVS row, its OpenFlow port); a "
+                      "broken one is plugged again. Containers started outside nova are "
+                      "re-plugged at once from Docker's events; this check is the net "
+                      "under that."),
+    cfg.FloatOpt("reconcile_backoff_max", default=60.0, min=1, max=3600,
+                 help="A failed re-plug is retried after 1 s, then after twice the last "
+                      "delay, up to this many seconds, for as long as the container runs."),
+    cfg.FloatOpt("stopped_event_delay", default=15.0, min=0, max=300,
+                 help="Seconds a container's stop is held back before nova hears of it; "
+                      "a start within them (a restart) cancels it, so nova does not power "
+                      "off an instance that is only restarting (nova's libvirt driver "
+                      "waits 15 s too). nova's power-state sync still corrects any miss."),
 ]
 
 

@@ -54,6 +54,9 @@ class ContainerInfo:
     image_id: str
     labels: dict[str, str]
     sandbox: str = ""  # path of the network namespace Docker made (SandboxKey)
+    oom_killed: bool = False
+    exit_code: int = 0
+    finished_at: str = ""
 
     @property
     def running(self) -> bool:
@@ -70,11 +73,15 @@ def container_name(uuid: str) -> str:
 
 def _to_info(data: dict[str, Any]) -> ContainerInfo:
     labels = data["Config"].get("Labels") or {}
+    state = data["State"]
     return ContainerInfo(id=data["Id"], uuid=labels.get(LABEL_UUID, ""),
-                         name=labels.get(LABEL_NAME, ""), status=data["State"]["Status"],
-                         pid=int(data["State"].get("Pid") or 0), image_id=data["Image"],
+                         name=labels.get(LABEL_NAME, ""), status=state["Status"],
+                         pid=int(state.get("Pid") or 0), image_id=data["Image"],
                          labels=dict(labels),
-                         sandbox=(data.get("NetworkSettings") or {}).get("SandboxKey") or "")
+                         sandbox=(data.get("NetworkSettings") or {}).get("SandboxKey") or "",
+                         oom_killed=bool(state.get("OOMKilled")),
+                         exit_code=int(state.get("ExitCode") or 0),
+                         finished_at=state.get("FinishedAt") or "")
 
 
 def parse_time(text: str) -> float:

@@ -203,6 +203,15 @@ class VifPlugger:
         return True
 
 
+def _fsync_directory(directory):
+    """Make a rename in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SpecStore:
     """The VIF specs of each instance, one JSON file per instance under ``directory``."""
 
@@ -213,19 +222,38 @@ class SpecStore:
         return os.path.join(self.directory, uuid, "hybridhost-vifs.json")
 
     def load(self, uuid):
+        """The saved specs of ``uuid`` ([] when none); :class:`VifSpecCorrupt` when the
+        file cannot be read as specs."""
+        path = self._path(uuid)
         try:
-            with open(self._path(uuid)) as fileobj:
+            with open(path) as fileobj:
                 return [VifSpec.from_dict(d) for d in json.load(fileobj)]
         except FileNotFoundError:
             return []
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            raise exception.VifSpecCorrupt(uuid=uuid, path=path, reason=err) from err
+
+    def load_or_empty(self, uuid):
+        """Like :meth:`load`, but a corrupt file is a warning and [] (for clean-ups that
+        find the VIFs elsewhere too)."""
+        try:
+            return self.load(uuid)
+        except exception.VifSpecCorrupt as err:
+            LOG.warning("%s", err)
+            return []
 
     def save(self, uuid, specs):
+        """Write durably: a crash leaves the old file or the new one, never a torn one."""
         path = self._path(uuid)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
         tmp = path + ".tmp"
         with open(tmp, "w") as fileobj:
             json.dump([s.to_dict() for s in specs], fileobj)
+            fileobj.flush()
+            os.fsync(fileobj.fileno())
         os.replace(tmp, path)
+        _fsync_directory(directory)
 
     def delete(self, uuid):
         try:

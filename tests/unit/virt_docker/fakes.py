@@ -240,6 +240,7 @@ class FakeDockerClient:
         if found["State"]["Status"] in ("running", "paused"):
             return  # Docker answers 304 Not Modified
         self._set_state(found, "running", next(self._pids))
+        found["State"].update(OOMKilled=False, ExitCode=0)
         self.logs_by_id[found["Id"]] += b"hybridhost-console-ok\n"
         self._emit(found, "start")
 
@@ -250,6 +251,15 @@ class FakeDockerClient:
         self._set_state(found, "exited")
         self._emit(found, "die")
         self._emit(found, "stop")
+
+    def oom_kill(self, container):
+        """What the kernel's OOM killer does to a container's init (no API call)."""
+        found = self._container(container)
+        self._emit(found, "oom")
+        self._set_state(found, "exited")
+        found["State"].update(OOMKilled=True, ExitCode=137,
+                              FinishedAt="2026-11-26T02:00:00.000000000Z")
+        self._emit(found, "die")
 
     def kill(self, container, signal=None):
         found = self._container(container)
@@ -296,7 +306,10 @@ class FakeDockerClient:
 
     def commit(self, container, repository=None, tag=None, **_ignored):
         found = self._container(container)
-        image_id = self.add_image(config={"parent": found["Image"]})
+        config = dict(self.images_by_id[found["Image"]]["Config"], parent=found["Image"])
+        if found["Config"]["Cmd"]:  # like Docker: the container's command becomes the CMD
+            config["Cmd"] = found["Config"]["Cmd"]
+        image_id = self.add_image(config=config)
         if repository:
             self.tag(image_id, repository, tag or "latest")
         return {"Id": image_id}

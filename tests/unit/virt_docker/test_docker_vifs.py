@@ -1,5 +1,6 @@
 """network_info -> VifSpec (pure), the plugger's rollback, the spec store."""
 
+import os
 import shutil
 import tempfile
 import unittest
@@ -135,3 +136,31 @@ class SpecStoreTest(unittest.TestCase):
         store.delete("u")
         store.delete("u")
         self.assertEqual([], store.load("u"))
+
+    def _store_with_file(self, content):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        store = vifs.SpecStore(tmp)
+        os.makedirs(os.path.join(tmp, "u"))
+        with open(os.path.join(tmp, "u", "hybridhost-vifs.json"), "w") as fileobj:
+            fileobj.write(content)
+        return store
+
+    def test_a_corrupt_file_is_a_clear_error_naming_the_instance_and_file(self):
+        for content in ("{not json", '{"a": 1}', '[{"port_id": "p"}]', "[1]", ""):
+            store = self._store_with_file(content)
+            with self.assertRaises(exception.VifSpecCorrupt) as caught:
+                store.load("u")
+            self.assertIn("instance u", str(caught.exception), content)
+            self.assertIn(os.path.join(store.directory, "u", "hybridhost-vifs.json"),
+                          str(caught.exception))
+            self.assertEqual([], store.load_or_empty("u"))
+
+    def test_save_replaces_the_file_whole_and_leaves_no_temporary(self):
+        store = self._store_with_file("{not json")
+        specs = vifs.specs_from_network_info(
+            [_vif(PORT, [("10.0.0.0/24", "10.0.0.5", "10.0.0.1")])], "hhd", "br")
+        store.save("u", specs)
+        self.assertEqual(specs, store.load("u"))
+        self.assertEqual(["hybridhost-vifs.json"],
+                         os.listdir(os.path.join(store.directory, "u")))
