@@ -6,15 +6,17 @@ hh-bench-sleep image of bench/density.py, so their init does not load the box):
   1. the old layout: a second neutron-openvswitch-agent runs as the Docker side's host
      (``<box>-docker``) on the lab's br-int and br-tun, as this process's child, from a
      copy of the lab's agent configuration (its own host, state, locks, log file and
-     OpenFlow controller port; see bench/two_agents_agent.py). The N containers boot
+     OpenFlow controller port, added to the bridges' controllers beside the lab
+     agent's; see bench/two_agents_agent.py). The N containers boot
      while it runs, and each container's port is bound to ``<box>-docker`` (an admin
      port update of binding:host_id) as soon as the container is ACTIVE;
   2. both agents run for ``--period`` s; every ``--interval`` s each container pings
      the next two of a ring from its network namespace (bench/density.py's way);
-  3. the lab is repaired: the second agent stopped, the ports bound to the lab's agent
-     host again, its neutron agent row and flows deleted, and the lab's agent made to
-     set its bridges up again and rewire every port (it is told Open vSwitch restarted:
-     its canary flow is deleted); the containers are deleted and nothing may be left;
+  3. the lab is repaired: the second agent stopped, its controllers removed, the ports
+     bound to the lab's agent host again, its neutron agent row and flows deleted, and
+     the lab's agent made to set its bridges up again and rewire every port (it is told
+     Open vSwitch restarted: its canary flow is deleted); the containers are deleted and
+     nothing may be left;
   4. the hybridhost layout: the same without the second agent and without rebinding.
 All along, br-int is sampled every second through ovsdbapp. A container is lost when a
 ping round finds it cut off (no ping from it or to it answered), when its port is seen
@@ -157,7 +159,7 @@ def run_layout(lab, args, targets, image, name, baseline, progress):
     agent = None
     try:
         if name == stats.OLD:
-            agent = second.SecondAgent(lab.plan, lab.plan.docker.host)
+            agent = second.SecondAgent(lab.plan, lab.plan.docker.host, baseline.api)
             _start(lab, agent, progress)
         _boot(lab, args, targets, image, layout,
               lab.plan.docker.host if agent else None, progress)

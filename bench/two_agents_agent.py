@@ -5,16 +5,22 @@ The agent runs as the Docker side's host on the lab's own integration and tunnel
 bridges, from a copy of the lab's agent configuration in a temporary directory that
 changes only what two agents on one machine cannot share: the host, the state and lock
 paths, the log file, the privsep helper's configuration file and the OpenFlow
-controller port (two agents cannot listen on one). It is this process's child, in its
+controller port (two agents cannot listen on one). Both agents are then controllers of
+both bridges: its controller is added to each bridge's list before it starts (an agent
+sets its own as the only controller when it is not listed, which would cut the lab's
+agent off the bridges, a different failure from the one studied; agents of the
+ovs-ofctl days both wrote flows, and so do these). It is this process's child, in its
 own process group, and gets SIGTERM if this process dies.
 
-Its traces, removed by :meth:`SecondAgent.repair`: its agent row in neutron (whose
-deletion also drops the tunnel endpoint both agents registered for the box's one
-``local_ip``), its flows (their cookies are those the bridges did not hold before it
-started), and the ports it or the lab's agent declared dead. The lab's agent repairs
-the last two itself once it believes Open vSwitch restarted: the repair deletes its
-canary flow, as an Open vSwitch restart would, and the agent sets its bridges up
-again, registers its tunnel endpoint and wires every port anew.
+Its traces, removed by bench/two_agents_net.repair: its controllers, its agent row
+in neutron (whose deletion also drops the tunnel endpoint both agents registered for
+the box's one ``local_ip``), its flows (their cookies are those the bridges did not
+hold before it started; the lab agent's transient ones since go too), and the ports
+it or the lab's agent declared dead. The lab's agent repairs the last two itself once
+it believes Open vSwitch restarted: the repair deletes its canary flow, as an Open
+vSwitch restart would, and the agent sets its bridges up again, registers its tunnel
+endpoint and wires every port anew (what it does after a real restart, which leaves
+no flow at all).
 """
 
 import configparser
@@ -86,6 +92,12 @@ def bridges(text):
             parser.get("ovs", "tunnel_bridge", fallback="br-tun") if tunnels else None)
 
 
+def listen_address(text):
+    parser = configparser.RawConfigParser(interpolation=None, strict=False)
+    parser.read_string(text)
+    return parser.get("ovs", "of_listen_address", fallback="127.0.0.1")
+
+
 def _ofctl(*argv):
     proc = subprocess.run(["ovs-ofctl", "-O", OF_PROTOCOL] + list(argv), capture_output=True,
                           text=True, check=False, timeout=60)
@@ -121,8 +133,8 @@ def _die_with_parent():
 class SecondAgent:
     """A neutron-openvswitch-agent for ``host`` beside the lab's (see the module)."""
 
-    def __init__(self, plan, host):
-        self.plan, self.host = plan, host
+    def __init__(self, plan, host, api):
+        self.plan, self.host, self.api = plan, host, api
         self.workdir = tempfile.mkdtemp(prefix="hh-two-agents-")
         self.config_file = os.path.join(self.workdir, "%s.conf" % PROGRAM)
         self.log_file = os.path.join(self.workdir, "%s.log" % PROGRAM)
@@ -130,12 +142,35 @@ class SecondAgent:
             text = handle.read()
         self.bridges = [name for name in bridges(text) if name]
         self.cookies_before = {name: cookies(name) for name in self.bridges}
+        self.controllers_before = self.controllers()
+        address = listen_address(text)
+        port = free_port(address)
+        self.controller = "tcp:%s:%d" % (address, port)
         with open(self.config_file, "w") as handle:
-            handle.write(render(text, host, self.workdir, self.config_file,
-                                free_port("127.0.0.1")))
+            handle.write(render(text, host, self.workdir, self.config_file, port))
         self.process = None
 
+    def controllers(self):
+        return {name: sorted(self.api.get_controller(name).execute(check_error=True))
+                for name in self.bridges}
+
+    def add_controller(self):
+        """Its controller added to each bridge's list, the lab agent's row kept."""
+        for name in self.bridges:
+            with self.api.transaction(check_error=True) as txn:
+                row = txn.add(self.api.db_create("Controller", target=self.controller))
+                txn.add(self.api.db_add("Bridge", name, "controller", row))
+
+    def remove_controller(self):
+        rows = self.api.db_find("Controller", ("target", "=", self.controller),
+                                columns=["_uuid"]).execute(check_error=True)
+        for name in self.bridges:
+            for row in rows:
+                self.api.db_remove("Bridge", name, "controller",
+                                   row["_uuid"]).execute(check_error=True)
+
     def start(self):
+        self.add_controller()
         stdout = open(os.path.join(self.workdir, "stdout.log"), "wb")
         with stdout:
             self.process = subprocess.Popen(
@@ -204,14 +239,16 @@ class SecondAgent:
                 errors.append("agent %s: %s" % (agent.id, err))
         return errors
 
-    def own_cookies(self):
-        """``{bridge: cookies}`` the bridges hold now and did not before it started."""
+    def new_cookies(self):
+        """``{bridge: cookies}`` the bridges hold now and did not before it started: its
+        own, and any the lab's agent took since (its firewall takes one per update);
+        deleting the latter is harmless before the lab's agent rebuilds its flows."""
         return {name: sorted(cookies(name) - self.cookies_before[name])
                 for name in self.bridges}
 
     def remove_flows(self):
-        """Delete the flows with its cookies; the cookies deleted."""
-        found = self.own_cookies()
+        """Delete the flows with :meth:`new_cookies`; the cookies deleted."""
+        found = self.new_cookies()
         for name, values in found.items():
             for cookie in values:
                 delete_flows(name, cookie)

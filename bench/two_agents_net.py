@@ -8,6 +8,7 @@ import time
 
 import docker
 from openstack import exceptions as sdk_exc
+from ovsdbapp import exceptions as ovsdb_exc
 import psutil
 import requests
 
@@ -173,22 +174,31 @@ def repair(lab, agent, layout, baseline, progress):
     agent.stop()
     problems += ["process %d of the second agent still runs" % process.pid
                  for process in agent.processes()]
+    try:
+        agent.remove_controller()
+        if agent.controllers() != agent.controllers_before:
+            problems.append("the bridges' controllers are %s, were %s" % (
+                agent.controllers(), agent.controllers_before))
+    except (ovsdb_exc.OvsdbAppException, RuntimeError) as err:
+        problems.append("the second agent's controller: %s" % err)
     progress("binding the containers' ports to %s again" % lab.plan.agent.host)
     for record in layout.records:
         if record.server is not None:
             problems += bind_ports(lab, record.server_id, lab.plan.agent.host)
     problems += agent.forget(lab.conn)
+    removed = {}
     try:
         removed = agent.remove_flows()
-        progress("deleted the second agent's flows (cookies %s)" % removed)
+        progress("deleted the flows with cookies new since it started: %s" % removed)
         progress("deleting the canary flow: the lab's agent sets its bridges up again")
         second.delete_canary(baseline.bridge)
     except RuntimeError as err:
         problems.append(str(err))
     problems += wait_repaired(lab, layout, baseline, progress)
     try:
-        problems += ["flows of the second agent left on %s: %s" % item
-                     for item in agent.own_cookies().items() if item[1]]
+        problems += ["flows with cookies %s are back on %s" % (sorted(left), name)
+                     for name, left in ((name, set(values) & second.cookies(name))
+                                        for name, values in removed.items()) if left]
     except RuntimeError as err:
         problems.append(str(err))
     if not agent.remove_files():
