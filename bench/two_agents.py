@@ -128,7 +128,13 @@ def _boot(lab, args, targets, image, layout, rebind_to, progress):
         if record.error is not None:
             progress("%s failed: %s" % (record.name, record.error))
         elif rebind_to is not None:
-            layout.problems.extend(net.bind_ports(lab, record.server_id, rebind_to))
+            problems = net.bind_ports(lab, record.server_id, rebind_to)
+            layout.problems.extend(problems)
+            progress("%s ACTIVE after %.1fs, %s" % (
+                record.name, record.active_s,
+                "; ".join(problems) or "its port bound to %s" % rebind_to))
+        else:
+            progress("%s ACTIVE after %.1fs" % (record.name, record.active_s))
 
     nova.launch_all(lab, layout.records, (targets.container_flavor, image, targets.network),
                     args.concurrency, args.poll, done)
@@ -205,21 +211,21 @@ def _result(lab, layout, sampler):
 # --- the whole scenario -------------------------------------------------------------
 
 
-def _refusal(lab, args, targets):
+def _refusal(lab, args, targets, baseline):
     """Why the scenario cannot run on this lab now (None: it can)."""
     problems, room = nova.capacity(lab, targets, 0, args.containers)
     if problems:
         return "the lab cannot hold %d containers: %s" % (args.containers, "; ".join(problems))
-    others = net.ports_with_iface_id(lab)
+    others = net.ports_with_iface_id(lab, baseline.api)
     if others and not args.share_lab:
-        return ("%d other port(s) on the box's bridges (%s): the old layout's second agent "
+        return ("%d other port(s) on %s (%s): the old layout's second agent "
                 "would cut them off too; run when the lab is idle or pass --share-lab" % (
-                    len(others), ", ".join(others[:5])))
+                    len(others), baseline.bridge, ", ".join(others[:5])))
     return None
 
 
-def execute(lab, args, targets, progress):
-    baseline = net.Baseline.take(lab)
+def execute(lab, args, targets, baseline, progress):
+    machine = net.machine()
     progress("creating the image %s (the demo image running sleep)" % boot.BENCH_IMAGE)
     image = boot.bench_image(lab)
     layouts = []
@@ -229,7 +235,7 @@ def execute(lab, args, targets, progress):
     finally:
         image_problems = net.forget_image(lab, targets, image)
     layouts[-1]["problems"] += image_problems + baseline.changes(lab)
-    return stats.result(*layouts, extra={"machine": net.machine()})
+    return stats.result(*layouts, extra={"machine": machine})
 
 
 def _terminated(signum, frame):
@@ -249,13 +255,19 @@ def main(argv=None):
     except ValueError as err:
         print("bench/two_agents.py: %s" % err, file=sys.stderr)
         return 2
-    refused = _refusal(lab, args, targets)
+    baseline = net.Baseline.take(lab)
+    refused = _refusal(lab, args, targets, baseline)
     if refused:
         print("bench/two_agents.py: %s" % refused, file=sys.stderr)
         return 2
     progress = hh_progress.Progress(hh_progress.printer(sys.stderr))
     started = time.monotonic()
-    found = execute(lab, args, targets, progress)
+    try:
+        found = execute(lab, args, targets, baseline, progress)
+    except KeyboardInterrupt:
+        print("bench/two_agents.py: interrupted (the second agent was stopped and what "
+              "was booted deleted; see above)", file=sys.stderr)
+        return 130
     found["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(found, indent=2) if args.json else "\n".join(stats.lines(found)))
     return found["exit_status"]

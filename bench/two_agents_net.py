@@ -62,10 +62,12 @@ def port_names(lab, ports):
             for port_id, name in ports.items()}
 
 
-def ports_with_iface_id(lab):
-    """The OVS Interfaces that carry a neutron port (an ``iface-id``): an agent's."""
+def ports_with_iface_id(lab, api):
+    """The integration bridge's ports that carry a neutron port (an ``iface-id``): the
+    ports an agent on it takes for its own."""
+    on_bridge = box.bridge_ports(api, lab.conf.ovs.integration_bridge)
     return sorted(row["name"] for row in lab.ovsdb("Interface", [], ["name", "external_ids"])
-                  if "iface-id" in dict(row["external_ids"][1]))
+                  if row["name"] in on_bridge and "iface-id" in dict(row["external_ids"][1]))
 
 
 # --- ping rounds ------------------------------------------------------------------
