@@ -138,6 +138,7 @@ class SecondAgent:
         self.workdir = tempfile.mkdtemp(prefix="hh-two-agents-")
         self.config_file = os.path.join(self.workdir, "%s.conf" % PROGRAM)
         self.log_file = os.path.join(self.workdir, "%s.log" % PROGRAM)
+        os.makedirs(os.path.join(self.workdir, "state", "locks"))
         with open(plan.agent.config_file) as handle:
             text = handle.read()
         self.bridges = [name for name in bridges(text) if name]
