@@ -165,11 +165,15 @@ def run_layout(lab, args, targets, image, name, baseline, progress):
     agent = None
     try:
         if name == stats.OLD:
-            agent = second.SecondAgent(lab.plan, lab.plan.docker.host, baseline.api)
+            agent = second.SecondAgent(lab.plan, lab.plan.docker.host, baseline.api,
+                                       lab.conf.ovs.run_dir)
             _start(lab, agent, progress)
         _boot(lab, args, targets, image, layout,
               lab.plan.docker.host if agent else None, progress)
         _measure(lab, args, layout, progress)
+        if agent is not None and agent.failure():
+            raise second.AgentFailed("%s during the run:\n%s" % (agent.failure(),
+                                                                agent.log_tail()))
     except second.AgentFailed as err:
         layout.problems.append(str(err))
     finally:

@@ -42,9 +42,13 @@ import psutil
 PROGRAM = "neutron-openvswitch-agent"
 OF_PROTOCOL = "OpenFlow13"
 COOKIE = re.compile(r"cookie=(0x[0-9a-f]+)")
-STOP_TIMEOUT = 30
+STOP_TIMEOUT = 10
 ALIVE_TIMEOUT = 180
 LOG_TAIL_LINES = 15
+#: The agent's log says each loop of its main thread ended, and when that thread died
+#: (its state reports go on in another thread: neutron still sees it alive).
+LOOP_DONE = re.compile(r"Agent rpc_loop - iteration:\d+ completed")
+LOOP_DIED = "Agent main thread died"
 PR_SET_PDEATHSIG = 1
 
 
@@ -98,6 +102,14 @@ def listen_address(text):
     return parser.get("ovs", "of_listen_address", fallback="127.0.0.1")
 
 
+def environment(base, bin_dir, run_dir):
+    """``base`` (an environment) as the lab's supervisord gives its programs: the
+    venv's bin first on PATH (privsep helpers are found there through ``root_helper
+    = env``) and Open vSwitch's run directory."""
+    path = base.get("PATH", os.defpath)
+    return dict(base, PATH="%s%s%s" % (bin_dir, os.pathsep, path), OVS_RUNDIR=run_dir)
+
+
 def _ofctl(*argv):
     proc = subprocess.run(["ovs-ofctl", "-O", OF_PROTOCOL] + list(argv), capture_output=True,
                           text=True, check=False, timeout=60)
@@ -133,8 +145,8 @@ def _die_with_parent():
 class SecondAgent:
     """A neutron-openvswitch-agent for ``host`` beside the lab's (see the module)."""
 
-    def __init__(self, plan, host, api):
-        self.plan, self.host, self.api = plan, host, api
+    def __init__(self, plan, host, api, run_dir):
+        self.plan, self.host, self.api, self.run_dir = plan, host, api, run_dir
         self.workdir = tempfile.mkdtemp(prefix="hh-two-agents-")
         self.config_file = os.path.join(self.workdir, "%s.conf" % PROGRAM)
         self.log_file = os.path.join(self.workdir, "%s.log" % PROGRAM)
@@ -177,23 +189,41 @@ class SecondAgent:
             self.process = subprocess.Popen(
                 [os.path.join(self.plan.bin_dir, PROGRAM), "--config-file", self.config_file],
                 stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=environment(os.environ, self.plan.bin_dir, self.run_dir),
                 start_new_session=True, preexec_fn=_die_with_parent)
         return self
 
     def wait_alive(self, conn, timeout=ALIVE_TIMEOUT):
-        """The agent's neutron row once it reports alive; AgentFailed if it exits or
-        does not within ``timeout``."""
+        """The agent's neutron row once it reports alive and its main loop has ended a
+        first iteration; AgentFailed if it exits, its main loop dies, or not within
+        ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AgentFailed("the second agent exited with %s:\n%s" % (
-                    self.process.returncode, self.log_tail()))
-            for agent in conn.network.agents(host=self.host, binary=PROGRAM):
-                if agent.is_alive:
-                    return agent
+            failure = self.failure()
+            if failure:
+                raise AgentFailed("%s:\n%s" % (failure, self.log_tail()))
+            if LOOP_DONE.search(self._log()):
+                for agent in conn.network.agents(host=self.host, binary=PROGRAM):
+                    if agent.is_alive:
+                        return agent
             time.sleep(2)
         raise AgentFailed("the second agent did not report alive in %ds:\n%s" % (
             timeout, self.log_tail()))
+
+    def failure(self):
+        """Why the agent no longer works (None: it runs its main loop)."""
+        if self.process.poll() is not None:
+            return "the second agent exited with %s" % self.process.returncode
+        if LOOP_DIED in self._log():
+            return "the second agent's main loop died"
+        return None
+
+    def _log(self):
+        try:
+            with open(self.log_file, errors="replace") as handle:
+                return handle.read()
+        except OSError:
+            return ""
 
     def log_tail(self):
         for path in (self.log_file, os.path.join(self.workdir, "stdout.log")):
