@@ -201,3 +201,11 @@ class TestSecondAgentConfig:
     def test_bridges_are_read_and_no_tunnel_bridge_without_tunnels(self):
         assert second.bridges(LAB_AGENT_CONF) == ("br-int", "br-tun")
         assert second.bridges("[ovs]\nintegration_bridge = br-x\n") == ("br-x", None)
+
+    def test_environment_is_the_lab_programs_one(self):
+        """``root_helper = env`` finds privsep-helper on PATH: the venv's bin first, as
+        the lab's supervisord gives its programs."""
+        found = second.environment({"PATH": "/usr/bin", "HOME": "/root"}, "/venv/bin",
+                                   "/run/ovs")
+        assert found == {"PATH": "/venv/bin:/usr/bin", "HOME": "/root",
+                         "OVS_RUNDIR": "/run/ovs"}
