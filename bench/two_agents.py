@@ -204,7 +204,8 @@ def _result(lab, layout, sampler):
     dead = stats.dead_by_instance(episodes, instances)
     failed = {record.name: record.error for record in layout.records if record.error}
     found = stats.layout_result(layout.name, layout.names, layout.rounds, dead, failed,
-                                layout.problems)
+                                layout.problems, [record.active_s for record in layout.records
+                                                  if record.active_s is not None])
     found["other_ports_on_dead_vlan"] = sorted(
         {episode["port"] for episode in episodes
          if episode["instance"] not in instances and episode["port"] not in instances})

@@ -5,6 +5,8 @@ layout lost (cut off in a round, seen on VLAN 4095, or not booted), and the repo
 one dict per layout, the two counts side by side, the verdict and its exit status.
 """
 
+import statistics
+
 DEAD_VLAN = 4095
 #: Each container pings the next PEERS containers of the ring, so each one is also
 #: pinged by PEERS others: 2 * PEERS chances to show it is connected.
@@ -45,8 +47,7 @@ def lost(names, rounds, dead_instances, failed):
         found.setdefault(name, []).append("not booted: %s" % why)
     for name, episodes in dead_instances.items():
         if episodes:
-            found.setdefault(name, []).append("on VLAN 4095 %s" % ", ".join(
-                "from %.1fs for %.1fs" % episode for episode in episodes))
+            found.setdefault(name, []).append(_dead_summary(episodes))
     cut = {}
     for seconds, results in rounds:
         for index in cut_off(results, len(names)):
@@ -54,16 +55,26 @@ def lost(names, rounds, dead_instances, failed):
     for name, moments in cut.items():
         if name not in failed:
             found.setdefault(name, []).append(
-                "cut off (no ping to or from it answered) at %s" % _moments(moments))
+                "cut off (no ping to or from it answered) in %d of %d ping rounds (%s)" % (
+                    len(moments), len(rounds), _moments(moments)))
     return {name: found[name] for name in names if name in found}
 
 
 def _moments(seconds):
-    """``12.0s``, ``12.0-15.0s (4 samples)``: first and last of sorted ``seconds``."""
+    """``at 12.0s``, ``12.0s to 15.0s``: the first and last of ``seconds``."""
     ordered = sorted(seconds)
     if len(ordered) == 1:
-        return "%.1fs" % ordered[0]
-    return "%.1f-%.1fs (%d samples)" % (ordered[0], ordered[-1], len(ordered))
+        return "at %.1fs" % ordered[0]
+    return "%.1fs to %.1fs" % (ordered[0], ordered[-1])
+
+
+def _dead_summary(episodes):
+    """``on VLAN 4095 3 times from 12.0s, 7.5s in all`` (``episodes``: (first seen,
+    seen for) pairs; a time seen in one sample only counts 0 s)."""
+    first = min(start for start, _ in episodes)
+    total = sum(length for _, length in episodes)
+    times = "once" if len(episodes) == 1 else "%d times" % len(episodes)
+    return "on VLAN 4095 %s from %.1fs, %.1fs in all" % (times, first, total)
 
 
 def dead_by_instance(episodes, instances):
@@ -79,13 +90,15 @@ def dead_by_instance(episodes, instances):
     return found
 
 
-def layout_result(layout, names, rounds, dead, failed, problems):
-    """One layout's figures: its lost containers and what went wrong with the run
-    itself (``problems``: strings, e.g. a restore that did not finish)."""
+def layout_result(layout, names, rounds, dead, failed, problems, active_s=()):
+    """One layout's figures: its lost containers, what went wrong with the run itself
+    (``problems``: strings, e.g. a repair that did not finish), and the median of the
+    boots' create -> ACTIVE seconds (``active_s``)."""
     lost_now = lost(names, rounds, dead, failed)
     return {"layout": layout, "title": LAYOUT_TITLES[layout], "containers": len(names),
             "ping_rounds": len(rounds), "lost": len(lost_now), "lost_containers": lost_now,
             "on_dead_vlan": sum(1 for seen in dead.values() if seen),
+            "boot_p50_s": round(statistics.median(active_s), 1) if active_s else None,
             "problems": list(problems)}
 
 
@@ -117,9 +130,11 @@ def result(old, new, extra=None):
 
 
 def _layout_lines(row):
-    out = ["%s: %d of %d containers lost (%d seen on VLAN 4095; %d ping rounds)" % (
-        row["title"], row["lost"], row["containers"], row["on_dead_vlan"],
-        row["ping_rounds"])]
+    out = ["%s: %d of %d containers lost (%d seen on VLAN 4095; %d ping rounds; "
+           "create -> ACTIVE p50 %s)" % (
+               row["title"], row["lost"], row["containers"], row["on_dead_vlan"],
+               row["ping_rounds"],
+               "-" if row["boot_p50_s"] is None else "%.1fs" % row["boot_p50_s"])]
     for name, reasons in row["lost_containers"].items():
         out.append("  %s: %s" % (name, "; ".join(reasons)))
     out += ["  problem: %s" % problem for problem in row["problems"]]

@@ -95,18 +95,17 @@ class TestLost:
 
     def test_cut_off_says_when(self):
         found = stats.lost(self.NAMES, self._rounds(2), {}, {})
-        assert found == {"c-3": ["cut off (no ping to or from it answered) at "
-                                 "11.5-13.0s (2 samples)"]}
+        assert found == {"c-3": ["cut off (no ping to or from it answered) in 2 of 4 ping "
+                                 "rounds (11.5s to 13.0s)"]}
 
     def test_dead_vlan_and_failed_boots_count_once_per_container_in_ring_order(self):
-        found = stats.lost(self.NAMES, self._rounds(2), {"c-3": [(12.0, 1.0)],
-                                                         "c-1": [(5.0, 0.0)],
-                                                         "c-4": []},
+        found = stats.lost(self.NAMES, self._rounds(2),
+                           {"c-3": [(14.0, 2.5), (12.0, 1.0)], "c-1": [(5.0, 0.0)], "c-4": []},
                            {"c-2": "ERROR: no valid host"})
         assert list(found) == ["c-1", "c-2", "c-3"]
-        assert found["c-1"] == ["on VLAN 4095 from 5.0s for 0.0s"]
+        assert found["c-1"] == ["on VLAN 4095 once from 5.0s, 0.0s in all"]
         assert found["c-2"] == ["not booted: ERROR: no valid host"]
-        assert found["c-3"][0] == "on VLAN 4095 from 12.0s for 1.0s"
+        assert found["c-3"][0] == "on VLAN 4095 2 times from 12.0s, 3.5s in all"
         assert found["c-3"][1].startswith("cut off")
 
     def test_a_failed_boot_is_not_also_reported_cut_off(self):
@@ -155,13 +154,19 @@ class TestVerdict:
 
 
 class TestReport:
+    def test_the_boots_median_is_a_side_figure(self):
+        row = stats.layout_result(stats.NEW, ["a", "b", "c"], [], {}, {}, [], [4.0, 9.0, 5.0])
+        assert row["boot_p50_s"] == 5.0
+        assert "create -> ACTIVE p50 5.0s" in stats.lines(stats.result(row, row))[0]
+
     def test_counts_side_by_side_and_which(self):
         found = stats.result(_row(stats.OLD, lost=2), _row(stats.NEW), {"machine": "m"})
         assert (found["ok"], found["lost"], found["machine"]) == (
             True, {"old": 2, "hybridhost": 0}, "m")
         text = stats.lines(found)
-        assert text[0].startswith("old layout (a second agent for the Docker side's host): "
-                                  "2 of 10 containers lost")
+        assert text[0] == ("old layout (a second agent for the Docker side's host): 2 of 10 "
+                           "containers lost (0 seen on VLAN 4095; 0 ping rounds; "
+                           "create -> ACTIVE p50 -)")
         assert text[1:3] == ["  c-1: not booted: boom", "  c-2: not booted: boom"]
         table = text[text.index("") + 1:text.index("") + 4]
         assert table[0].split()[-2:] == ["lost", "of"]
