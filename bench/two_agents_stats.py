@@ -152,4 +152,6 @@ def lines(found):
     for row in found["layouts"]:
         out.append("%-*s  %4d  %d" % (width, row["title"], row["lost"], row["containers"]))
     out.append("")
+    if found.get("machine"):
+        out.append("machine: %s" % found["machine"])
     return out + found["verdict"]

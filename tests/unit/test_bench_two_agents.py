@@ -173,7 +173,8 @@ class TestReport:
         assert table[1].split()[-2:] == ["2", "10"]
         assert table[2].startswith("hybridhost layout (one agent)")
         assert table[2].split()[-2:] == ["0", "10"]
-        assert text[-1] == "ok: the hybridhost layout lost none of 10 containers"
+        assert text[-2:] == ["machine: m",
+                             "ok: the hybridhost layout lost none of 10 containers"]
 
 
 class TestSecondAgentConfig:
