@@ -232,6 +232,17 @@ def wait_settled(client, timeout, report, start=None):
         time.sleep(0.5)
 
 
+def stop_docker_compute(conf, plan, client):
+    """Stop nova-compute-docker before 'down' powers its containers off: it would see
+    them die and record its instances as SHUTOFF, and at the next 'up' nova resumes
+    (resume_guests_state_on_host_boot) only the instances it still believes running.
+    Only when the box runs dockerd (else the containers keep running). True when it
+    was running."""
+    if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
+        return False
+    return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program))
+
+
 def descendants(pid):
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -270,6 +281,7 @@ def down(conf, plan, stop_timeout):
     except exception.SupervisorUnreachable:
         return None
     processes = [psutil.Process(pid)] + descendants(pid)
+    stop_docker_compute(conf, plan, client)
     containers = stop_containers(conf, plan)
     client.stop_all()
     client.shutdown()

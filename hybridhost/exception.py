@@ -142,6 +142,11 @@ class ImageInvalid(HybridhostError):
     msg_fmt = "Image %(image_id)s cannot be used as a container image: %(reason)s"
 
 
+class ImageTooLarge(ImageInvalid):
+    msg_fmt = ("Image %(image_id)s is too large: %(size)s bytes %(what)s, the limit is "
+               "%(limit)d bytes (%(source)s)")
+
+
 class ImageNotFound(HybridhostError):
     msg_fmt = "Image %(ref)s is not on the Docker engine"
 
@@ -152,6 +157,20 @@ class VifPlugFailed(HybridhostError):
 
 class VifUnplugFailed(HybridhostError):
     msg_fmt = "Could not unplug port %(port_id)s: %(reason)s"
+
+
+class VifSpecCorrupt(HybridhostError):
+    """The saved VIFs of an instance cannot be read; nova's next plug_vifs (at
+    nova-compute's start, a power on or a reboot) writes them again from neutron."""
+
+    msg_fmt = ("The saved VIFs of instance %(uuid)s (%(path)s) cannot be read: %(reason)s. "
+               "Restart nova-compute-docker or reboot the instance to write them again.")
+
+
+class ImageHasNoCommand(HybridhostError):
+    msg_fmt = ("Image %(image_id)s has no command to run: it sets neither CMD nor ENTRYPOINT. "
+               "Set the image property os_command_line (e.g. 'sleep infinity') or rebuild "
+               "the image with a CMD.")
 
 
 class VifRepairRefused(HybridhostError):

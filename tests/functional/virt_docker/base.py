@@ -35,7 +35,10 @@ from tests.contract import tarballs
 DOCKER_URL = os.environ.get("HH_TEST_DOCKER_URL", "unix:///var/run/docker.sock")
 OVSDB = os.environ.get("HH_TEST_OVSDB", "unix:/var/run/openvswitch/db.sock")
 TEST_LABEL = "hybridhost.test"
-PRIVSEP_HELPER = os.path.join(os.path.dirname(sys.executable), "privsep-helper")
+#: The venv's privsep-helper runs the INSTALLED hybridhost.privileged; to test a tree's
+#: own, e.g. HH_TEST_PRIVSEP_HELPER="env PYTHONPATH=$PWD /opt/hybridhost/venv/bin/privsep-helper".
+PRIVSEP_HELPER = os.environ.get("HH_TEST_PRIVSEP_HELPER") or os.path.join(
+    os.path.dirname(sys.executable), "privsep-helper")
 MAIN_TABLE = 254
 
 
@@ -124,9 +127,9 @@ class KernelLinks:
         return found[0] if found else None
 
     @staticmethod
-    def container_link(pid, ifname):
-        """``ifname`` in ``pid``'s namespace as a ``net_contract.link_view``, or None."""
-        with IPRoute(netns="/proc/%d/ns/net" % pid) as ns:
+    def container_link(netns, ifname):
+        """``ifname`` in the namespace at ``netns`` as a ``net_contract.link_view``, or None."""
+        with IPRoute(netns=netns) as ns:
             found = ns.link_lookup(ifname=ifname)
             if not found:
                 return None
@@ -160,8 +163,10 @@ class LocalImageService:
     def show(self, context, image_id):
         return dict(self.images[image_id], id=image_id)
 
-    def download(self, context, image_id, dst_path):
-        shutil.copyfile(self.images[image_id]["path"], dst_path)
+    def download(self, context, image_id, fileobj):
+        with open(self.images[image_id]["path"], "rb") as src:
+            for chunk in iter(lambda: src.read(1024 * 1024), b""):
+                fileobj.write(chunk)
 
     def upload(self, context, image_id, metadata, fileobj):
         path = os.path.join(self.directory, "%s.tar" % image_id)

@@ -18,6 +18,7 @@ SUBNET = ("10.75.0.0/24", "10.75.0.10", "10.75.0.1")
 
 
 class GuestViewTest(base.DriverTestCase):
+    host = "hhtest-guest-docker"  # its own containers: other test runs clean up theirs
 
     def setUp(self):
         super().setUp()

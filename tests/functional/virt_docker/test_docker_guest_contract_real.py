@@ -6,3 +6,5 @@ from tests.functional.virt_docker import base
 
 class RealGuestContractTest(guest_contract.GuestContract, base.DriverTestCase):
     """base.DriverTestCase is the harness: see tests/contract/driver_contract.py."""
+
+    host = "hhtest-guestc-docker"  # its own containers: other test runs clean up theirs

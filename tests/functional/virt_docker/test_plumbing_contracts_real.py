@@ -1,13 +1,15 @@
 """The OVS and privileged-net contracts against the real thing (same assertions as the fakes).
 
 OVS: a real OVSDB and ovs-vswitchd, on a bridge of the test's own. Net: the real
-entrypoints through the privsep daemon, plugging into the network namespaces of
-``unshare --net sleep`` processes the test starts and ends.
+entrypoints through the privsep daemon, plugging into network namespaces kept by files
+(``unshare --net=<dir>/netns/<12 hex>``, as Docker keeps a sandbox's) that the test
+makes and unmounts.
 """
 
 import os
 import subprocess
 import unittest
+import uuid
 
 import fixtures
 from oslo_config import cfg
@@ -73,27 +75,43 @@ class RealNetContractTest(net_contract.NetContract, fixtures.TestWithFixtures):
         super().setUp()
         conf = self.useFixture(config_fixture.Config(cfg.CONF))
         conf.config(group="hybridhost_docker_privileged", helper_command=base.PRIVSEP_HELPER)
-        self.processes = {}
+        self.netns_dir = os.path.join(self.useFixture(fixtures.TempDir()).path, "netns")
+        os.mkdir(self.netns_dir, 0o755)
 
     def make_netns(self):
-        process = subprocess.Popen(["unshare", "--net", "sleep", "600"])
-        self.addCleanup(_end, process)
-        self.processes[process.pid] = process
-        host = os.stat("/proc/self/ns/net").st_ino
-        net_contract.eventually(lambda: os.stat("/proc/%d/ns/net" % process.pid).st_ino != host,
-                                "unshare to enter a new network namespace")
-        return process.pid
+        """A network namespace kept by a file, as Docker keeps a sandbox's."""
+        path = os.path.join(self.netns_dir, uuid.uuid4().hex[:12])
+        with open(path, "w"):
+            pass
+        subprocess.run(["unshare", "--net=" + path, "true"], check=True)
+        self.addCleanup(self.end_netns, path)
+        return path
 
-    def end_netns(self, pid):
-        _end(self.processes[pid])
+    def end_netns(self, netns):
+        if os.path.ismount(netns):
+            subprocess.run(["umount", netns], check=True)
 
     def test_the_hosts_own_namespace_is_refused(self):
-        """What no fake can tell: a pid in the host's network namespace (real only)."""
-        self.assertRaises(ValueError, self.net.plug_veth, self.name(), os.getpid(), "eth0",
-                          net_contract.MAC, 1500, [], [])
+        """What no fake can tell: a sandbox path that is the host's namespace (real only)."""
+        path = os.path.join(self.netns_dir, "0123456789ab")
+        with open(path, "w"):
+            pass
+        subprocess.run(["mount", "--bind", "/proc/self/ns/net", path], check=True)
+        self.addCleanup(self.end_netns, path)
+        error = net_contract.raised(ValueError, self.net.plug_veth, self.name(), path, "eth0",
+                                    net_contract.MAC, 1500, [], [])
+        self.assertIn("host's network namespace", str(error))
 
-
-def _end(process):
-    if process.poll() is None:
-        process.kill()
-    process.wait()
+    def test_a_link_of_ours_by_name_that_is_no_veth_is_not_touched(self):
+        """What no fake can tell: the kind of a link (real only)."""
+        name = self.name()
+        with IPRoute() as ipr:
+            ipr.link("add", ifname=name, kind="ifb")
+        self.addCleanup(_delete_link, name)
+        for call, args in ((self.net.delete_veth, (name,)),
+                           (self.net.create_veth, (name, name + "p", net_contract.MAC, 1500)),
+                           (self.net.plug_veth, (name, self.make_netns(), "eth0",
+                                                 net_contract.MAC, 1500, [], []))):
+            error = net_contract.raised(ValueError, call, *args)
+            self.assertIn("not a veth", str(error))
+        self.assertIsNotNone(self.links.host_link(name))

@@ -18,6 +18,7 @@ from tests.unit.virt_docker import fake_plumbing
 from tests.unit.virt_docker import fakes
 
 HOST = "box-docker"
+CHUNK = 64 * 1024
 
 
 class PrivsepNoHelperFixture(fixtures.Fixture):
@@ -46,11 +47,15 @@ class MemoryImageService:
         return image_id
 
     def show(self, context, image_id):
-        return dict(self.images[image_id], id=image_id)
+        image = self.images[image_id]
+        return dict(image, id=image_id, size=image.get("size", os.path.getsize(image["path"])))
 
-    def download(self, context, image_id, dst_path):
+    def download(self, context, image_id, fileobj):
+        """As nova's Glance client does: chunk after chunk into ``fileobj``."""
         self.downloads.append(image_id)
-        shutil.copyfile(self.images[image_id]["path"], dst_path)
+        with open(self.images[image_id]["path"], "rb") as src:
+            for chunk in iter(lambda: src.read(CHUNK), b""):
+                fileobj.write(chunk)
 
     def upload(self, context, image_id, metadata, fileobj):
         path = os.path.join(self.directory, image_id + ".tar")
@@ -172,3 +177,10 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         self.driver.spawn(self.context, instance, self.image_meta(glance_id, **props), [], None,
                           {}, network_info=network_info or [])
         return instance
+
+
+def tarball_with_marker(directory, marker):
+    """Another image: a tarball whose one layer holds ``marker``."""
+    path = os.path.join(directory, "image-%s.tar" % marker)
+    tarballs.write_tarball(path, tarballs.tiny_layer(marker))
+    return path
