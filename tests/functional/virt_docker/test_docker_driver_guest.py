@@ -1,11 +1,14 @@
 """What a process inside a spawned container sees (real dockerd, real OVS), and
 ``hybridhost shell`` into it; the inspected side is in tests/contract/guest_contract.py."""
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 import hybridhost.virt.docker.driver  # noqa: F401 - registers [hybridhost_docker]
@@ -65,17 +68,20 @@ class GuestViewTest(base.DriverTestCase):
         self.assertIn("is exited, not running", done.stderr)
 
     def test_shell_with_a_terminal(self):
-        """A pty on our side: the container's shell gets a tty and its exit code comes back."""
+        """A pty on our side: the container's shell gets a tty of our terminal's size, and
+        its exit code comes back."""
         pid, fd = pty.fork()
         if pid == 0:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
             os.chdir(REPO)
             os.execv(sys.executable, [sys.executable, "-m", "hybridhost.cmd.main", "--config-file",
                                       self.conf_file, "shell", self.vm.uuid])
         output = _read_until(fd, b"# ")
-        os.write(fd, b"tty; echo $((6*7)); exit 5\r")
+        os.write(fd, b"tty; stty size; echo $((6*7)); exit 5\r")
         output += _read_until(fd, b"\x00never", timeout=10)
         status = os.waitpid(pid, 0)[1]
         self.assertIn(b"/dev/pts/", output)
+        self.assertIn(b"33 101", output)
         self.assertIn(b"42", output)
         self.assertEqual(5, os.waitstatus_to_exitcode(status))
 
