@@ -19,6 +19,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 import uuid as uuidlib
 
@@ -109,10 +110,11 @@ class TestBridge(fixtures.Fixture):
         raise RuntimeError("ovs-vswitchd could not create bridge %s" % self.name)
 
     def _ready(self):
-        for row in self.api.tables["Interface"].rows.values():
-            if row.name == self.name:
-                ofport = _first(row.ofport)
-                return bool(ofport) and ofport > 0 or ofport == 65534
+        with self.api.ovsdb_connection.lock:  # the IDL thread applies updates under it
+            for row in self.api.tables["Interface"].rows.values():
+                if row.name == self.name:
+                    ofport = _first(row.ofport)
+                    return bool(ofport) and ofport > 0 or ofport == 65534
         return False
 
 
@@ -190,10 +192,11 @@ class PluggedEventsVirtAPI:
         self.delivered = []
 
     def _port_ready(self, port_id):
-        for row in self.api.tables["Interface"].rows.values():
-            ofport = _first(row.ofport)
-            if row.external_ids.get("iface-id") == port_id and ofport and ofport > 0:
-                return bool(row.external_ids.get("attached-mac"))
+        with self.api.ovsdb_connection.lock:  # the IDL thread applies updates under it
+            for row in self.api.tables["Interface"].rows.values():
+                ofport = _first(row.ofport)
+                if row.external_ids.get("iface-id") == port_id and ofport and ofport > 0:
+                    return bool(row.external_ids.get("attached-mac"))
         return False
 
     @contextlib.contextmanager
@@ -252,8 +255,11 @@ class DriverTestCase(fixtures.TestWithFixtures):
         import nova.conf
         from oslo_config import fixture as config_fixture
 
+        from hybridhost.virt.docker import conf as docker_conf
+
         objects.register_all()
         self.useFixture(nova_objects.NoControlPlaneFixture())
+        docker_conf.register_opts(nova.conf.CONF)
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.flags(group="hybridhost_docker", docker_url=DOCKER_URL, ovsdb_connection=OVSDB,
@@ -326,6 +332,42 @@ class DriverTestCase(fixtures.TestWithFixtures):
     def ping(self, instance, address, count=2):
         flag = "-6" if ":" in address else "-4"
         return self.exec(instance, "ping", flag, "-c", str(count), "-W", "2", address)[0] == 0
+
+
+@contextlib.contextmanager
+def updating_rows(api, names):
+    """Another thread updates the Interface rows ``names`` over and over meanwhile, as
+    ovs-vswitchd does with the statistics of every row; rows that go are skipped."""
+    done = threading.Event()
+
+    def update():
+        count = 0
+        while not done.is_set():
+            count += 1
+            for name in names:
+                with contextlib.suppress(Exception):
+                    api.db_set("Interface", name, ("external_ids", {"hh-churn": str(count)})
+                               ).execute(check_error=True, log_errors=False)
+
+    thread = threading.Thread(target=update)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def switching_often(interval=1e-5):
+    """Python threads switch every ``interval`` seconds instead of every 5 ms meanwhile:
+    a race between threads shows in a few tries instead of a few thousand."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05):
