@@ -119,6 +119,13 @@ def _check_vif_types(network_info):
                 % (vif["id"], vif.get("type"), ", ".join(SUPPORTED_VIF_TYPES)))
 
 
+def _spec_of_row(port):
+    """Enough of a VIF spec to unplug the OVS row ``port`` and its veth."""
+    return vifs.VifSpec(port_id=port.iface_id, mac=port.mac, host_ifname=port.name,
+                        ifname="eth0", bridge=port.bridge, mtu=vifs.DEFAULT_MTU,
+                        addresses=(), routes=())
+
+
 def _precheck_error(error):
     return nova_exception.MigrationPreCheckError(reason=error.format_message())
 
@@ -238,10 +245,7 @@ class DockerDriver(driver.ComputeDriver):
                 LOG.info("Removing orphan port %(name)s of vanished instance %(uuid)s",
                          {"name": port.name, "uuid": port.vm_uuid})
                 try:
-                    plugger.unplug(vifs.VifSpec(port_id=port.iface_id, mac=port.mac,
-                                                host_ifname=port.name, ifname="eth0",
-                                                bridge=port.bridge, mtu=vifs.DEFAULT_MTU,
-                                                addresses=(), routes=()))
+                    plugger.unplug(_spec_of_row(port))
                 except Exception as err:  # noqa: BLE001 - one port never stops the start
                     LOG.warning("Could not remove orphan port %(name)s: %(err)s",
                                 {"name": port.name, "err": err})
@@ -427,18 +431,23 @@ class DockerDriver(driver.ComputeDriver):
                             {"host": spec.host_ifname, "err": err})
 
     def _unplug_all(self, uuid, network_info):
-        known = {s.host_ifname: s for s in self.spec_store.load_or_empty(uuid)}
+        """Every VIF of ``uuid``: saved, in network_info, or an OVS row of ours naming it."""
+        known = {port.name: _spec_of_row(port) for port in self.ovs.list_own_ports()
+                 if port.vm_uuid == uuid}
+        known.update({s.host_ifname: s for s in self.spec_store.load_or_empty(uuid)})
         known.update({s.host_ifname: s for s in self._specs(network_info)})
         plugger = self.plugger
         for spec in known.values():
             plugger.unplug(spec)
 
     def _teardown(self, instance, network_info, destroy_vifs=True):
+        """The VIFs go first: their rows are deleted while the veths still exist, so no
+        row is left pointing at a device the container's removal took away."""
         uuid = instance.uuid
         with self._lock(uuid):
-            self.engine.remove(uuid)
             if destroy_vifs:
                 self._unplug_all(uuid, network_info)
+            self.engine.remove(uuid)
             self.spec_store.delete(uuid)
             self._plugged_netns.pop(uuid, None)
 
