@@ -149,7 +149,10 @@ class Engine:
         except docker_errors.APIError as err:
             raise exception.DockerOperationFailed(
                 operation=operation, target=target, reason=err.explanation or err) from err
-        except (requests.exceptions.ConnectionError, docker_errors.DockerException) as err:
+        except requests.exceptions.Timeout as err:
+            reason = "no answer within %s s to %s %s" % (self.client.timeout, operation, target)
+            raise exception.DockerUnavailable(url=self.url, reason=reason) from err
+        except (requests.exceptions.RequestException, docker_errors.DockerException) as err:
             raise exception.DockerUnavailable(url=self.url, reason=err) from err
 
     # --- engine ---------------------------------------------------------------
