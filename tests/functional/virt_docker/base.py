@@ -6,8 +6,12 @@
   ``[hybridhost_docker_privileged] helper_command`` to the venv's ``privsep-helper``
   (we run as root, so no sudo). This is the same path nova-compute takes.
 * Everything created is labelled / named for the test run and removed in cleanups:
-  containers (the driver's carry ``nova.host=hhtest-docker``, those a test creates
-  itself the label ``hybridhost.test``), veths, OVS rows, bridges, image tags.
+  containers (the driver's carry ``nova.host=hhtest-docker-<pid>``, those a test
+  creates itself the label ``hybridhost.test``), veths, OVS rows, bridges, image tags.
+* The driver's host (its containers' label, its OVS rows' owner) is one per test
+  process, as the bridge is: two runs on one machine (CI beside a developer) never list,
+  sweep or remove each other's instances. Containers of a run that died before its
+  cleanups are removed by the next run.
 * :class:`DriverTestCase` is also the real harness of the driver contract
   (``tests/contract/driver_contract.py``); :class:`KernelLinks` is what the contracts
   read of links (the twin of ``FakeNet.host_link``/``container_link``).
@@ -25,6 +29,7 @@ import uuid as uuidlib
 
 import docker
 import fixtures
+import psutil
 from pyroute2 import IPRoute
 import pytest
 
@@ -41,6 +46,8 @@ TEST_LABEL = "hybridhost.test"
 PRIVSEP_HELPER = os.environ.get("HH_TEST_PRIVSEP_HELPER") or os.path.join(
     os.path.dirname(sys.executable), "privsep-helper")
 MAIN_TABLE = 254
+HOST_PREFIX = "hhtest-docker-"
+HOST = "%s%d" % (HOST_PREFIX, os.getpid())
 
 
 def unavailable(reason):
@@ -56,6 +63,16 @@ def require_docker():
         return client
     except Exception as err:  # noqa: BLE001 - any failure means: no usable daemon
         unavailable("no Docker engine at %s: %s" % (DOCKER_URL, err))
+
+
+def remove_dead_runs_containers(client):
+    """Remove the driver containers of test processes that are gone."""
+    for summary in client.containers(all=True, filters={"label": ["nova.host"]}):
+        host = summary["Labels"]["nova.host"]
+        pid = host[len(HOST_PREFIX):]
+        if host.startswith(HOST_PREFIX) and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.remove_container(summary["Id"], force=True)
 
 
 def require_ovs():
@@ -222,7 +239,7 @@ class DriverTestCase(fixtures.TestWithFixtures):
     """A real DockerDriver (real dockerd, real OVS, real privsep) per test; also the real
     harness of ``tests/contract/driver_contract.py``."""
 
-    host = "hhtest-docker"
+    host = HOST
     net = hybridhost.privileged.net
     links = KernelLinks()
     cap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
@@ -232,6 +249,7 @@ class DriverTestCase(fixtures.TestWithFixtures):
     def setUpClass(cls):
         require_root()
         cls.docker = require_docker()
+        remove_dead_runs_containers(cls.docker)
         cls.ovs_api = require_ovs()
         if not tarballs.have_busybox():
             unavailable("busybox-static (/bin/busybox) is needed to build test images")
