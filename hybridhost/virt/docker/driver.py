@@ -238,17 +238,22 @@ class DockerDriver(driver.ComputeDriver):
                     self._reconciler.failed(info.uuid, err)
 
     def _sweep_orphan_ports(self, live_uuids):
-        """Remove this service's OVS rows (and veths) whose container is gone."""
+        """Remove this service's OVS rows (and veths) whose container is gone: not in
+        ``live_uuids`` and still absent when looked up again, so a port that a spawn
+        made after the listing keeps its prepared veth."""
         plugger = self.plugger
         for port in self.ovs.list_own_ports():
-            if port.vm_uuid not in live_uuids:
+            if port.vm_uuid in live_uuids:
+                continue
+            try:
+                if port.vm_uuid and self.engine.find(port.vm_uuid):
+                    continue
                 LOG.info("Removing orphan port %(name)s of vanished instance %(uuid)s",
                          {"name": port.name, "uuid": port.vm_uuid})
-                try:
-                    plugger.unplug(_spec_of_row(port))
-                except Exception as err:  # noqa: BLE001 - one port never stops the start
-                    LOG.warning("Could not remove orphan port %(name)s: %(err)s",
-                                {"name": port.name, "err": err})
+                plugger.unplug(_spec_of_row(port))
+            except Exception as err:  # noqa: BLE001 - one port never stops the start
+                LOG.warning("Could not remove orphan port %(name)s: %(err)s",
+                            {"name": port.name, "err": err})
 
     def cleanup_host(self, host):
         if self._watcher is not None:

@@ -205,6 +205,16 @@ class NetworkTest(helpers.DriverUnitTestCase):
         self.assertEqual([], engine_mod.Engine(self.client, helpers.HOST).list_own())
         self.assertEqual({}, self.client.containers_by_id)
 
+    def test_the_start_up_sweep_spares_a_port_whose_container_came_after_its_listing(self):
+        """init_host lists the containers, then the rows: a container created in between
+        (its port already prepared) is no orphan."""
+        kept = self.spawn(self.network_info([V4]))
+        gone = self.spawn(self.network_info([V4]))
+        self.client.remove_container(self.engine.get(gone.uuid).id, force=True)
+        self.driver._sweep_orphan_ports(live_uuids=set())  # noqa: SLF001  the listing missed both
+        self.assertEqual({kept.uuid}, {port.vm_uuid for port in self.ovs.list_own_ports()})
+        self.assertEqual(1, len(self.net.veths))
+
     def test_init_host_refuses_an_old_engine(self):
         self.client.api_version = "1.30"
         self.assertRaises(exception.DockerUnavailable, self.driver.init_host, helpers.HOST)
