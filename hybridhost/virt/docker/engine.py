@@ -199,13 +199,11 @@ class Engine:
                 return None
 
     def find(self, uuid: str) -> ContainerInfo | None:
-        """This service's container for instance ``uuid``, or None."""
-        with self._translate("list", "containers of %s" % uuid):
-            summaries = self.client.containers(all=True, filters=self._own_filter(uuid))
-        for summary in summaries:
-            info = self.find_by_id(summary["Id"])
-            if info is not None and info.uuid == uuid and info.labels.get(LABEL_HOST) == self.host:
-                return info
+        """This service's container for instance ``uuid``, or None. One inspect by its
+        name: a label-filtered list walks every container Docker has, at each call."""
+        info = self.find_by_id(container_name(uuid))
+        if info is not None and info.uuid == uuid and info.labels.get(LABEL_HOST) == self.host:
+            return info
         return None
 
     def get(self, uuid: str) -> ContainerInfo:

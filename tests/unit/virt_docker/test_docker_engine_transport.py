@@ -76,7 +76,7 @@ class EngineTransportTest(unittest.TestCase):
     def test_every_operation_is_translated(self):
         self.assertIn("report its version", self.unavailable(READ_TIMEOUT, self.engine.check,
                                                              "1.41"))
-        self.assertIn("list containers", self.unavailable(READ_TIMEOUT, self.engine.get, "x"))
+        self.assertIn("inspect nova-x", self.unavailable(READ_TIMEOUT, self.engine.get, "x"))
 
     def test_a_refusal_by_docker_stays_an_operation_failure(self):
         self.assertRaises(exception.ContainerNotFound, self.engine.stop, "no-such-uuid", 1)
