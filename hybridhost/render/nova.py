@@ -66,6 +66,8 @@ def _common_sections(conf, plan, side, compute_driver):
             ("ram_allocation_ratio", side.ratios.ram),
             ("disk_allocation_ratio", side.ratios.disk),
             ("use_stderr", False),
+            # oslo.messaging answers oslo_rpc_server_ping: hybridhost-watcher's liveness call.
+            ("rpc_ping_enabled", True),
         ]),
         ("oslo_concurrency", [("lock_path", side.lock_path)]),
         ("workarounds", [("disable_rootwrap", True)]),

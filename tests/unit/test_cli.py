@@ -21,7 +21,7 @@ class TestRender:
     def test_render_then_check(self, tmp_path, capsys):
         path = confutils.write_conf(tmp_path)
         code, out, _ = _run(capsys, "--config-file", path, "render")
-        assert code == 0 and "8 file(s) rendered for box box" in out
+        assert code == 0 and "9 file(s) rendered for box box" in out
         code, out, _ = _run(capsys, "--config-file", path, "render", "--check")
         assert code == 0 and "up to date" in out
 

@@ -1,0 +1,101 @@
+"""conf/watcher.conf: what hybridhost-watcher watches, and how.
+
+The watcher reads this one rendered file, not hybridhost.conf: the programs it repairs
+with what each needs (the start order), the RPC server each nova-compute and the agent
+answer a ping on, and the daemons whose API it probes.
+"""
+
+import os
+
+from hybridhost.render import ini
+from hybridhost.render import supervisor
+
+WATCHER_CONF = "conf/watcher.conf"
+STATE_FILE = "hybridhost-watcher.json"
+#: oslo.messaging topics the RPC ping is sent on (with the server = the program's host).
+#: nova-compute serves 'compute'; neutron 29's OVS agent serves only fanout topics
+#: q-agent-notifier-<resource>-<operation>, and every RPC server also listens on
+#: '<topic>.<server>', so the tunnel-update topic reaches the one agent directly.
+COMPUTE_TOPIC = "compute"
+AGENT_TOPIC = "q-agent-notifier-tunnel-update"
+_SETTINGS = ("check_interval", "probe_timeout", "hang_timeout", "rpc_timeout",
+             "rpc_hang_timeout", "max_repairs", "repair_backoff", "reset_after",
+             "metrics_host", "metrics_port")
+
+
+def state_file(conf):
+    """Where the watcher writes its last round, for 'hybridhost status'."""
+    return os.path.join(conf.paths.run_root, STATE_FILE)
+
+
+def log_file(conf):
+    return conf.watcher.log_file or os.path.join(conf.paths.log_root,
+                                                 "hybridhost-watcher.log")
+
+
+def _host(conf, name):
+    return "%s:%s" % (supervisor.HOST_GROUP, name) if _managed(conf, name) else None
+
+
+def _managed(conf, name):
+    return conf.host.manage_services and name in conf.host.managed_services
+
+
+def _box(name):
+    return "%s:%s" % (supervisor.BOX_GROUP, name)
+
+
+def _needs(*names):
+    return ",".join(name for name in names if name) or None
+
+
+def _programs(conf, plan):
+    agent, ovsdb, vswitchd = _box(plan.agent.program), _host(conf, "ovsdb-server"), \
+        _host(conf, "ovs-vswitchd")
+    sections = [
+        (ovsdb, []),
+        (vswitchd, [("needs", _needs(ovsdb))]),
+        (_host(conf, "dockerd"), []),
+        (_host(conf, "virtlogd"), []),
+        (_host(conf, "libvirtd"), [("needs", _needs(_host(conf, "virtlogd")))]),
+        (agent, [("needs", _needs(vswitchd or ovsdb)), ("rpc_topic", AGENT_TOPIC),
+                 ("rpc_server", plan.agent.host)]),
+        (_box(plan.docker.program), [("needs", _needs(agent, _host(conf, "dockerd"))),
+                                     ("rpc_topic", COMPUTE_TOPIC),
+                                     ("rpc_server", plan.docker.host)]),
+        (_box(plan.kvm.program), [("needs", _needs(agent, _host(conf, "libvirtd"))),
+                                  ("rpc_topic", COMPUTE_TOPIC),
+                                  ("rpc_server", plan.kvm.host)]),
+    ]
+    return [("program:%s" % name, items) for name, items in sections if name]
+
+
+def _services(conf):
+    ovs = conf.ovs
+    return [
+        ("service:ovsdb", [("kind", "ovsdb"), ("target", ovs.ovsdb_connection),
+                           ("program", _host(conf, "ovsdb-server"))]),
+        ("service:ovs-vswitchd", [("kind", "unixctl"),
+                                  ("target", os.path.join(ovs.run_dir, "ovs-vswitchd.ctl")),
+                                  ("program", _host(conf, "ovs-vswitchd"))]),
+        ("service:docker", [("kind", "docker"), ("target", conf.docker.url),
+                            ("program", _host(conf, "dockerd"))]),
+        ("service:libvirt", [("kind", "libvirt"), ("target", conf.libvirt.connection_uri),
+                             ("program", _host(conf, "libvirtd"))]),
+    ]
+
+
+def render_watcher(conf, plan):
+    settings = [(name, getattr(conf.watcher, name)) for name in _SETTINGS]
+    settings += [
+        ("log_file", log_file(conf)),
+        ("state_file", state_file(conf)),
+        ("supervisor_socket", supervisor.socket_path(conf)),
+        # Stopping a program may take its whole stop timeout.
+        ("supervisor_timeout", conf.supervisor.stop_timeout + 30),
+        ("transport_url", conf.openstack.transport_url),
+    ]
+    sections = [("watcher", settings)] + _programs(conf, plan) + _services(conf)
+    return ini.render(sections, comment=(
+        "hybridhost-watcher: the programs it repairs (needs = what each waits for), the\n"
+        "RPC servers it pings and the daemons whose API it probes."))

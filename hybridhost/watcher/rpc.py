@@ -1,0 +1,59 @@
+"""RPC liveness over the real bus: oslo.messaging's ``oslo_rpc_server_ping``.
+
+nova-compute and the OVS agent answer it when rendered with ``[DEFAULT]
+rpc_ping_enabled = true``; the call goes to ``<topic>.<host>``, so it reaches the one
+service of that host, not its process. Only here is oslo.messaging imported (lazily:
+a box without RPC targets never pays for it), and its errors are translated here.
+"""
+
+import logging
+
+LOG = logging.getLogger(__name__)
+
+PING = "oslo_rpc_server_ping"
+#: An answer that is not this comes from something that is not an oslo.messaging server.
+PONG = "pong"
+#: The server did not answer: the program's fault.
+SILENT = "silent"
+#: The bus itself could not be used: nobody's fault among the programs.
+BUS = "bus"
+
+
+class Pinger:
+    """Pings ``(topic, server)`` pairs over one transport."""
+
+    def __init__(self, transport_url, timeout):
+        self.transport_url = transport_url
+        self.timeout = timeout
+        self._transport = None
+
+    def _client(self, topic, server):
+        from oslo_config import cfg
+        import oslo_messaging
+
+        if self._transport is None:
+            self._transport = oslo_messaging.get_rpc_transport(
+                cfg.ConfigOpts(), url=self.transport_url)
+        target = oslo_messaging.Target(topic=topic, server=server)
+        return oslo_messaging.get_rpc_client(self._transport, target,
+                                             timeout=self.timeout, retry=0)
+
+    def ping(self, topic, server):
+        """``(None, None)`` when ``server`` answered, else ``(kind, reason)`` with kind
+        SILENT (no answer in time) or BUS (the message could not be sent)."""
+        import oslo_messaging
+
+        try:
+            answer = self._client(topic, server).call({}, PING)
+        except oslo_messaging.MessagingTimeout:
+            return SILENT, "no answer to %s on %s.%s within %s s" % (
+                PING, topic, server, self.timeout)
+        except oslo_messaging.MessagingException as err:
+            return BUS, "the RPC bus refused the ping: %s" % err
+        if answer != PONG:
+            return SILENT, "%s.%s answered %r, not %r" % (topic, server, answer, PONG)
+        return None, None
+
+    def close(self):
+        if self._transport is not None:
+            self._transport.cleanup()
