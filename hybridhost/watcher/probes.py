@@ -138,24 +138,24 @@ class Deadlines:
                 answers[name] = Answer("no answer: its probe of %.0f s ago still waits"
                                        % (started - previous[1]), timed_out=True)
                 continue
-            futures[name] = self._pool.submit(_timed, call)
+            futures[name] = self._pool.submit(timed, call)
             self._running[name] = (futures[name], started)
         concurrent.futures.wait(futures.values(), timeout=timeout)
         for name, future in futures.items():
-            answers[name] = _answer(future, timeout)
+            answers[name] = answer_of(future, timeout)
         return answers
 
     def shutdown(self):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _timed(call):
+def timed(call):
     started = time.monotonic()
     reason = call()
     return reason, time.monotonic() - started
 
 
-def _answer(future, timeout):
+def answer_of(future, timeout):
     if not future.done():
         return Answer("no answer within %s s" % timeout, timed_out=True)
     try:

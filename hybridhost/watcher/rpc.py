@@ -32,8 +32,10 @@ class Pinger:
         import oslo_messaging
 
         if self._transport is None:
-            self._transport = oslo_messaging.get_rpc_transport(
-                cfg.ConfigOpts(), url=self.transport_url)
+            # The global CONF: oslo.messaging 18.3 reads its tracing options from any
+            # conf but registers them on cfg.CONF only. The watcher parses no oslo config.
+            self._transport = oslo_messaging.get_rpc_transport(cfg.CONF,
+                                                               url=self.transport_url)
         target = oslo_messaging.Target(topic=topic, server=server)
         return oslo_messaging.get_rpc_client(self._transport, target,
                                              timeout=self.timeout, retry=0)
