@@ -130,7 +130,7 @@ def _health(conf):
 
     try:
         programs, error = box.client_for(conf).programs(), None
-    except exception.SupervisorUnreachable as err:
+    except (exception.SupervisorUnreachable, exception.SupervisorFault) as err:
         programs, error = [], err
     name = ("%s:%s" % (supervisor_render.WATCHER, supervisor_render.WATCHER)
             if conf.watcher.enabled else None)

@@ -74,7 +74,7 @@ class Watcher:
         self.next_round = now + self.settings.check_interval
         try:
             programs = [p for p in self.supervisor.programs() if p.full_name != self.own_name]
-        except exception.SupervisorUnreachable as err:
+        except (exception.SupervisorUnreachable, exception.SupervisorFault) as err:
             LOG.warning("round skipped: %s", err)
             self._publish([state.Part("supervisord", "supervisord", "unreachable",
                                       repairs.DOWN, wall, str(err))], wall)
