@@ -22,6 +22,9 @@ START = "start"
 #: Too many repairs: stop it and report it failed.
 GIVE_UP = "give-up"
 RUNNING = "RUNNING"
+#: Rounds follow supervisord's TICK_5 events, which do not land exactly 5 s apart: a
+#: problem that lasted its timeout but this much is due, rather than a round later.
+SLACK = 1.0
 _STATE_HEALTH = {RUNNING: HEALTHY, "STARTING": DEGRADED, "BACKOFF": DEGRADED,
                  "STOPPING": DEGRADED}
 
@@ -119,7 +122,7 @@ class Repairs:
         if record.problem != kind:
             record.problem, record.since = kind, now
         waited = now - record.since
-        if waited < timeout:
+        if waited < timeout - SLACK:
             return Decision(None, "%s for %.0f s (repair after %d s)" % (
                 reason, waited, timeout), DEGRADED)
         return self._repair(record, action, reason, now)

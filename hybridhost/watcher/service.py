@@ -71,7 +71,8 @@ class Watcher:
     def round(self):
         """Probe everything once, repair what is due, publish the result."""
         now, wall = self.clock(), self.wall()
-        self.next_round = now + self.settings.check_interval
+        # A tick a little early must not skip a round (and double the interval).
+        self.next_round = now + self.settings.check_interval - repairs.SLACK
         try:
             programs = [p for p in self.supervisor.programs() if p.full_name != self.own_name]
         except (exception.SupervisorUnreachable, exception.SupervisorFault) as err:

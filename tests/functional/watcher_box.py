@@ -54,8 +54,8 @@ killasgroup = true
 WATCHER_CONF = """\
 [watcher]
 hang_timeout = {hang_timeout}
-repair_backoff = 1
-max_repairs = 3
+repair_backoff = {repair_backoff}
+max_repairs = {max_repairs}
 reset_after = 300
 log_file = {d}/watcher.log
 state_file = {d}/run/hybridhost-watcher.json
@@ -80,14 +80,15 @@ def program(name, command=LOOP, startsecs=1, autostart=True):
 class Box:
     """``programs``: [program(...)] in group ``demo``; ``needs``: {name: [needed]}."""
 
-    def __init__(self, programs, needs=None, hang_timeout=0):
+    def __init__(self, programs, needs=None, hang_timeout=0, repair_backoff=1, max_repairs=3):
         self.dir = tempfile.mkdtemp(prefix="hhw", dir="/tmp")
         os.makedirs(os.path.join(self.dir, "run"))
         names = [text.split("[program:")[1].split("]")[0] for text in programs]
         conf = SUPERVISORD.format(d=self.dir, python=sys.executable, root=ROOT)
         conf += "\n[group:demo]\nprograms = %s\n" % ",".join(names) + "".join(programs)
         self._write("supervisord.conf", conf)
-        watcher = WATCHER_CONF.format(d=self.dir, hang_timeout=hang_timeout)
+        watcher = WATCHER_CONF.format(d=self.dir, hang_timeout=hang_timeout,
+                                      repair_backoff=repair_backoff, max_repairs=max_repairs)
         for name, needed in (needs or {}).items():
             watcher += "\n[program:demo:%s]\nneeds = %s\n" % (
                 name, ",".join("demo:%s" % n for n in needed))

@@ -77,8 +77,8 @@ def test_ticks_only_start_a_round_every_check_interval(box):
     box.tick()
     box.tick(advance=2)
     assert len(box.pinger.calls) == 2
-    box.tick(advance=3)
-    assert len(box.pinger.calls) == 4
+    box.tick(advance=2.5)
+    assert len(box.pinger.calls) == 4, "a tick 0.5 s early still starts the round"
 
 
 def test_a_stopped_process_is_continued_and_restarted_after_hang_timeout(box):
