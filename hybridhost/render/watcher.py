@@ -18,6 +18,8 @@ STATE_FILE = "hybridhost-watcher.json"
 #: '<topic>.<server>', so the tunnel-update topic reaches the one agent directly.
 COMPUTE_TOPIC = "compute"
 AGENT_TOPIC = "q-agent-notifier-tunnel-update"
+#: Each service's control_exchange: nova and neutron set their own default.
+COMPUTE_EXCHANGE, AGENT_EXCHANGE = "nova", "neutron"
 _SETTINGS = ("check_interval", "probe_timeout", "hang_timeout", "rpc_timeout",
              "rpc_hang_timeout", "max_repairs", "repair_backoff", "reset_after",
              "metrics_host", "metrics_port")
@@ -49,6 +51,10 @@ def _needs(*names):
     return ",".join(name for name in names if name) or None
 
 
+def _rpc(exchange, topic, server):
+    return [("rpc_exchange", exchange), ("rpc_topic", topic), ("rpc_server", server)]
+
+
 def _programs(conf, plan):
     agent, ovsdb, vswitchd = _box(plan.agent.program), _host(conf, "ovsdb-server"), \
         _host(conf, "ovs-vswitchd")
@@ -58,14 +64,12 @@ def _programs(conf, plan):
         (_host(conf, "dockerd"), []),
         (_host(conf, "virtlogd"), []),
         (_host(conf, "libvirtd"), [("needs", _needs(_host(conf, "virtlogd")))]),
-        (agent, [("needs", _needs(vswitchd or ovsdb)), ("rpc_topic", AGENT_TOPIC),
-                 ("rpc_server", plan.agent.host)]),
-        (_box(plan.docker.program), [("needs", _needs(agent, _host(conf, "dockerd"))),
-                                     ("rpc_topic", COMPUTE_TOPIC),
-                                     ("rpc_server", plan.docker.host)]),
-        (_box(plan.kvm.program), [("needs", _needs(agent, _host(conf, "libvirtd"))),
-                                  ("rpc_topic", COMPUTE_TOPIC),
-                                  ("rpc_server", plan.kvm.host)]),
+        (agent, [("needs", _needs(vswitchd or ovsdb))]
+         + _rpc(AGENT_EXCHANGE, AGENT_TOPIC, plan.agent.host)),
+        (_box(plan.docker.program), [("needs", _needs(agent, _host(conf, "dockerd")))]
+         + _rpc(COMPUTE_EXCHANGE, COMPUTE_TOPIC, plan.docker.host)),
+        (_box(plan.kvm.program), [("needs", _needs(agent, _host(conf, "libvirtd")))]
+         + _rpc(COMPUTE_EXCHANGE, COMPUTE_TOPIC, plan.kvm.host)),
     ]
     return [("program:%s" % name, items) for name, items in sections if name]
 

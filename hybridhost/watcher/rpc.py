@@ -1,8 +1,9 @@
 """RPC liveness over the real bus: oslo.messaging's ``oslo_rpc_server_ping``.
 
 nova-compute and the OVS agent answer it when rendered with ``[DEFAULT]
-rpc_ping_enabled = true``; the call goes to ``<topic>.<host>``, so it reaches the one
-service of that host, not its process. Only here is oslo.messaging imported (lazily:
+rpc_ping_enabled = true``; the call goes to ``<topic>.<host>`` on the service's exchange
+(nova's control_exchange is 'nova', neutron's 'neutron'), so it reaches the one service
+of that host, not its process. Only here is oslo.messaging imported (lazily:
 a box without RPC targets never pays for it), and its errors are translated here.
 """
 
@@ -27,7 +28,7 @@ class Pinger:
         self.timeout = timeout
         self._transport = None
 
-    def _client(self, topic, server):
+    def _client(self, topic, server, exchange=None):
         from oslo_config import cfg
         import oslo_messaging
 
@@ -36,20 +37,26 @@ class Pinger:
             # conf but registers them on cfg.CONF only. The watcher parses no oslo config.
             self._transport = oslo_messaging.get_rpc_transport(cfg.CONF,
                                                                url=self.transport_url)
-        target = oslo_messaging.Target(topic=topic, server=server)
+        target = oslo_messaging.Target(exchange=exchange, topic=topic, server=server)
         return oslo_messaging.get_rpc_client(self._transport, target,
                                              timeout=self.timeout, retry=0)
 
-    def ping(self, topic, server):
-        """``(None, None)`` when ``server`` answered, else ``(kind, reason)`` with kind
+    def ping(self, topic, server, exchange=None):
+        """``(None, None)`` when ``server`` answered pong, ``(None, note)`` when it
+        answered with an error (alive all the same), else ``(kind, reason)`` with kind
         SILENT (no answer in time) or BUS (the message could not be sent)."""
         import oslo_messaging
 
         try:
-            answer = self._client(topic, server).call({}, PING)
+            answer = self._client(topic, server, exchange).call({}, PING)
         except oslo_messaging.MessagingTimeout:
             return SILENT, "no answer to %s on %s.%s within %s s" % (
                 PING, topic, server, self.timeout)
+        except (oslo_messaging.NoSuchMethod, oslo_messaging.RemoteError) as err:
+            # The server took the call and replied, only not with pong: it is alive
+            # (rendered without rpc_ping_enabled, or older than this file).
+            LOG.debug("%s.%s answered %s with an error: %s", topic, server, PING, err)
+            return None, "answered, without a ping endpoint: %s" % type(err).__name__
         except oslo_messaging.MessagingException as err:
             return BUS, "the RPC bus refused the ping: %s" % err
         if answer != PONG:

@@ -172,7 +172,7 @@ def _bind(probe, target, timeout):
 
 def _ping(pinger, spec):
     def call():
-        kind, reason = pinger.ping(spec.rpc_topic, spec.rpc_server)
+        kind, reason = pinger.ping(spec.rpc_topic, spec.rpc_server, spec.rpc_exchange)
         return None if kind is None else (kind, reason)
     return call
 

@@ -38,6 +38,7 @@ class Program:
     needs: tuple[str, ...] = ()
     rpc_topic: str | None = None
     rpc_server: str | None = None
+    rpc_exchange: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +94,8 @@ def _parse(parser):
         items = parser[section]
         if kind == "program":
             programs[name] = Program(name, _split(items.get("needs")),
-                                     items.get("rpc_topic"), items.get("rpc_server"))
+                                     items.get("rpc_topic"), items.get("rpc_server"),
+                                     items.get("rpc_exchange"))
         elif kind == "service":
             if items["kind"] not in SERVICE_KINDS:
                 raise ValueError("[%s] kind must be one of %s" % (

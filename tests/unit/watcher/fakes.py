@@ -38,7 +38,7 @@ class FakePinger:
         self.answers = {}
         self.calls = []
 
-    def ping(self, topic, server):
+    def ping(self, topic, server, exchange=None):
         self.calls.append((topic, server))
         kind = self.answers.get((topic, server))
         return (None, None) if kind is None else (kind, "%s: %s.%s" % (kind, topic, server))

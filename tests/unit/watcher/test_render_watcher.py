@@ -42,9 +42,10 @@ def test_the_topology_read_back(tmp_path):
     assert topo.programs["hybridhost:nova-compute-docker"] == topology.Program(
         "hybridhost:nova-compute-docker",
         ("hybridhost:neutron-openvswitch-agent", "host-services:dockerd"),
-        "compute", "box-docker")
+        "compute", "box-docker", "nova")
     agent = topo.programs["hybridhost:neutron-openvswitch-agent"]
-    assert (agent.rpc_topic, agent.rpc_server) == ("q-agent-notifier-tunnel-update", "box-kvm")
+    assert (agent.rpc_exchange, agent.rpc_topic, agent.rpc_server) == (
+        "neutron", "q-agent-notifier-tunnel-update", "box-kvm")
     assert topo.dependents("host-services:ovsdb-server") == [
         "host-services:ovs-vswitchd", "hybridhost:neutron-openvswitch-agent",
         "hybridhost:nova-compute-docker", "hybridhost:nova-compute-kvm"]
