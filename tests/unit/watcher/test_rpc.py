@@ -13,9 +13,9 @@ class _Endpoint:
 
 @pytest.fixture
 def server():
+    from oslo_config import cfg
     import oslo_messaging
     import oslo_messaging.opts
-    from oslo_config import cfg
 
     pinger = rpc.Pinger("fake:/", timeout=1)
     pinger._client("compute", "box-kvm")  # noqa: SLF001 - the transport is the pinger's
