@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import socket
 import time
+import urllib.request
 
 import pytest
 
@@ -138,3 +140,25 @@ def test_status_exit_codes_healthy_degraded_down(make_box):
     box.wait(lambda: box.state("demo:worker") is None, 20, "supervisord gone")
     code, out = box.status()
     assert code == 2 and "box: down" in out
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_metrics_on_loopback_in_prometheus_text(make_box):
+    port = _free_port()
+    box = make_box([watcher_box.program("worker")],
+                   settings="metrics_host = 127.0.0.1\nmetrics_port = %d\n" % port)
+    box.wait(_healthy_report(box, ["demo:worker"]), 20, "a healthy round")
+    os.kill(box.pid("demo:worker"), signal.SIGKILL)
+    box.wait(lambda: "demo:worker crashed" in box.log(), 10, "the crash logged")
+    box.wait(_healthy_report(box, ["demo:worker"]), 20, "healthy again")
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as reply:
+        text = reply.read().decode()
+    assert 'hybridhost_program_up{program="demo:worker"} 1.0' in text
+    assert 'hybridhost_part_health{part="demo:worker"} 0.0' in text
+    assert 'hybridhost_program_crashes_total{program="demo:worker"} 1.0' in text
+    assert 'hybridhost_program_rss_bytes{program="demo:worker"}' in text

@@ -80,7 +80,8 @@ def program(name, command=LOOP, startsecs=1, autostart=True):
 class Box:
     """``programs``: [program(...)] in group ``demo``; ``needs``: {name: [needed]}."""
 
-    def __init__(self, programs, needs=None, hang_timeout=0, repair_backoff=1, max_repairs=3):
+    def __init__(self, programs, needs=None, hang_timeout=0, repair_backoff=1, max_repairs=3,
+                 settings=""):
         self.dir = tempfile.mkdtemp(prefix="hhw", dir="/tmp")
         os.makedirs(os.path.join(self.dir, "run"))
         names = [text.split("[program:")[1].split("]")[0] for text in programs]
@@ -89,6 +90,7 @@ class Box:
         self._write("supervisord.conf", conf)
         watcher = WATCHER_CONF.format(d=self.dir, hang_timeout=hang_timeout,
                                       repair_backoff=repair_backoff, max_repairs=max_repairs)
+        watcher += settings
         for name, needed in (needs or {}).items():
             watcher += "\n[program:demo:%s]\nneeds = %s\n" % (
                 name, ",".join("demo:%s" % n for n in needed))
