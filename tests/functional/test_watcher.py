@@ -5,9 +5,9 @@ malformed events and 'hybridhost status' exit codes."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import socket
 import time
 import urllib.request
 
