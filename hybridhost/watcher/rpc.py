@@ -58,6 +58,9 @@ class Pinger:
             LOG.debug("%s.%s answered %s with an error: %s", topic, server, PING, err)
             return None, "answered, without a ping endpoint: %s" % type(err).__name__
         except oslo_messaging.MessagingException as err:
+            # With retry=0 a broken connection stays in the transport's pool and every
+            # later call fails with it: start again from a new transport.
+            self.close()
             return BUS, "the RPC bus refused the ping: %s" % err
         if answer != PONG:
             return SILENT, "%s.%s answered %r, not %r" % (topic, server, answer, PONG)
@@ -65,4 +68,5 @@ class Pinger:
 
     def close(self):
         if self._transport is not None:
-            self._transport.cleanup()
+            transport, self._transport = self._transport, None
+            transport.cleanup()

@@ -6,6 +6,7 @@ rendered in memory from the lab's hybridhost.conf by this tree.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,8 @@ from hybridhost import render
 from hybridhost.watcher import rpc
 from hybridhost.watcher import topology
 from tests.e2e import lab as e2e
+from tests.functional import base
+from tests.functional import watcher_box
 
 TREE = os.path.dirname(os.path.dirname(os.path.abspath(hybridhost.__file__)))
 
@@ -63,3 +66,43 @@ def test_status_has_every_part_and_an_exit_code_for_its_health(lab):
     parts = {p["part"]: p for p in data["parts"]}
     for side in (lab.plan.docker, lab.plan.kvm, lab.plan.agent):
         assert parts["hybridhost:%s" % side.program]["state"] == "RUNNING"
+
+
+def test_a_wedged_rpc_service_is_detected_and_restarted(topo):
+    """A dummy RPC service on the lab's bus, under a private supervisord with the
+    watcher: it answers its ping, then stops consuming (SIGUSR1) while its process runs
+    on; the watcher finds it silent and restarts it after rpc_hang_timeout."""
+    base.require(os.path.exists(os.path.join(watcher_box.BIN, "supervisord")),
+                 "supervisord is not installed beside this Python")
+    # One fixed name: each run reuses the two queues it leaves on the lab's RabbitMQ.
+    server = "hh-e2e-watcher"
+    dummy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rpc_dummy.py")
+    command = " ".join([sys.executable, dummy, topo.settings.transport_url, "hh-e2e-watcher",
+                        "hh-e2e-watcher", server])
+    settings = ("rpc_timeout = 3\nrpc_hang_timeout = 10\ntransport_url = %s\n"
+                "\n[program:demo:rpc]\nrpc_exchange = hh-e2e-watcher\nrpc_topic = hh-e2e-watcher\n"
+                "rpc_server = %s\n" % (topo.settings.transport_url, server))
+    box = watcher_box.Box([watcher_box.program("rpc", command, startsecs=2)],
+                          settings=settings).start()
+    try:
+        box.wait(lambda: "rpc ping" in _part(box, "demo:rpc").get("detail", ""), 60,
+                 "a round that pinged the dummy")
+        old = box.pid("demo:rpc")
+        os.kill(old, signal.SIGUSR1)
+        box.wait(lambda: "rpc: " in _part(box, "demo:rpc").get("detail", ""), 30,
+                 "the silence reported")
+        assert _part(box, "demo:rpc")["health"] == "degraded"
+        box.wait(lambda: box.state("demo:rpc") == "RUNNING" and box.pid("demo:rpc") != old,
+                 60, "the wedged service restarted")
+        assert "demo:rpc: restart, because no answer to oslo_rpc_server_ping on " \
+               "hh-e2e-watcher.%s within 3 s" % server in box.log()
+    finally:
+        box.stop()
+
+
+def _part(box, name):
+    try:
+        with open(box.report_path()) as handle:
+            return {p["part"]: p for p in json.load(handle)["parts"]}.get(name, {})
+    except (OSError, ValueError):
+        return {}

@@ -61,3 +61,26 @@ def test_no_server_on_the_bus_is_silent_within_the_timeout():
         pinger.close()
     assert kind == rpc.SILENT
     assert reason == "no answer to oslo_rpc_server_ping on compute.box-docker within 1 s"
+
+
+class _Transport:
+    cleaned = False
+
+    def cleanup(self):
+        self.cleaned = True
+
+
+def test_a_bus_failure_drops_the_transport_so_the_next_ping_reconnects(monkeypatch):
+    """With retry=0 a broken connection would stay pooled and fail every later ping."""
+    import oslo_messaging
+
+    pinger = rpc.Pinger("rabbit://nobody@127.0.0.1:1/", timeout=1)
+    transport = pinger._transport = _Transport()  # noqa: SLF001 - the pinger's own
+
+    def refuse(topic, server, exchange=None):
+        raise oslo_messaging.MessageDeliveryFailure("connection already closed")
+
+    monkeypatch.setattr(pinger, "_client", refuse)
+    kind, reason = pinger.ping("compute", "box-kvm", "nova")
+    assert kind == rpc.BUS and "connection already closed" in reason
+    assert transport.cleaned and pinger._transport is None  # noqa: SLF001
