@@ -63,7 +63,37 @@ def build(topology):
         watch_metrics = metrics.Metrics()
         watch_metrics.serve(settings.metrics_host, settings.metrics_port)
     return service.Watcher(topology, client, pinger=pinger, metrics=watch_metrics,
-                           own_name=_own_name())
+                           own_name=_own_name(), checks=_checks(topology))
+
+
+def _checks(topology):
+    """The integration bridge's check, when conf/watcher.conf has a [vifs] section."""
+    settings = topology.settings
+    if not topology.vifs or not settings.vif_interval:
+        return {}
+    from hybridhost.bridge_ports import sources
+    from hybridhost.watcher import vifs
+
+    found = dict(topology.vifs)
+    bin_dir = found.pop("bin_dir")
+    _privsep_helper(bin_dir)
+    box_settings = sources.Settings(**found)
+    check = vifs.VifCheck(lambda: sources.LiveBox.connect(box_settings),
+                          repair_them=settings.vif_repair)
+    return {"vifs": (check, settings.vif_interval)}
+
+
+def _privsep_helper(bin_dir):
+    """Namespaces are read and VIFs plugged through the venv's privsep-helper, as
+    'hybridhost vifs' and the Docker nova-compute do (no sudo)."""
+    from oslo_config import cfg
+
+    import hybridhost.privileged
+
+    helper = "env PYTHONWARNINGS=ignore::Warning:oslo_privsep.daemon %s" % os.path.join(
+        bin_dir, "privsep-helper")
+    cfg.CONF.set_override("helper_command", helper,
+                          group=hybridhost.privileged.net_admin.cfg_section)
 
 
 def main(argv=None):

@@ -37,6 +37,13 @@ watcher_opts = [
     cfg.IntOpt("reset_after", default=300, min=10, max=86400,
                help="Seconds a program must stay healthy before its repair count starts "
                     "again from 0."),
+    cfg.IntOpt("vif_interval", default=60, min=0, max=3600,
+               help="Seconds between two checks of the integration bridge's ports (what "
+                    "'hybridhost vifs' shows); 0 turns the check off."),
+    cfg.BoolOpt("vif_repair", default=True,
+                help="Repair what 'hybridhost vifs --repair' would (re-plug a running "
+                     "container's missing or broken VIF, remove the Docker side's orphan "
+                     "ports) when two checks in a row find it; never another owner's port."),
     cfg.HostAddressOpt("metrics_host", default="127.0.0.1",
                        help="Address of the Prometheus metrics endpoint. Only loopback "
                             "addresses are accepted."),

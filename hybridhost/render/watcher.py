@@ -22,7 +22,7 @@ AGENT_TOPIC = "q-agent-notifier-tunnel-update"
 COMPUTE_EXCHANGE, AGENT_EXCHANGE = "nova", "neutron"
 _SETTINGS = ("check_interval", "probe_timeout", "hang_timeout", "rpc_timeout",
              "rpc_hang_timeout", "max_repairs", "repair_backoff", "reset_after",
-             "metrics_host", "metrics_port")
+             "vif_interval", "vif_repair", "metrics_host", "metrics_port")
 
 
 def state_file(conf):
@@ -89,6 +89,16 @@ def _services(conf):
     ]
 
 
+def _vifs(conf, plan):
+    """What 'hybridhost vifs' reads (cmd/vifs.py settings_from), for the VIF check."""
+    return ("vifs", [
+        ("bridge", conf.ovs.integration_bridge), ("owner", plan.docker.host),
+        ("prefix", conf.ovs.vif_prefix), ("ovsdb_connection", conf.ovs.ovsdb_connection),
+        ("docker_url", conf.docker.url), ("docker_api_version", conf.docker.min_api_version),
+        ("instances_path", plan.docker.instances_path), ("bin_dir", plan.bin_dir),
+    ])
+
+
 def render_watcher(conf, plan):
     settings = [(name, getattr(conf.watcher, name)) for name in _SETTINGS]
     settings += [
@@ -100,6 +110,8 @@ def render_watcher(conf, plan):
         ("transport_url", conf.openstack.transport_url),
     ]
     sections = [("watcher", settings)] + _programs(conf, plan) + _services(conf)
+    if conf.watcher.vif_interval:
+        sections.append(_vifs(conf, plan))
     return ini.render(sections, comment=(
         "hybridhost-watcher: the programs it repairs (needs = what each waits for), the\n"
         "RPC servers it pings and the daemons whose API it probes."))

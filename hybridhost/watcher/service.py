@@ -18,12 +18,15 @@ from hybridhost.watcher.metrics import NullMetrics
 
 LOG = logging.getLogger(__name__)
 STATE_PREFIX = "PROCESS_STATE_"
+#: Deadline of a slower check (the integration bridge: OVSDB, Docker, namespaces, and
+#: the repairs it makes).
+CHECK_TIMEOUT = 30
 
 
 class Watcher:
     def __init__(self, topology, supervisor, pinger=None, metrics=None, kinds=None,
                  processes=None, deadlines=None, clock=time.monotonic, wall=time.time,
-                 own_name=None):
+                 own_name=None, checks=None):
         self.topology, self.settings = topology, topology.settings
         self.supervisor, self.pinger = supervisor, pinger
         self.metrics = metrics or NullMetrics()
@@ -35,6 +38,8 @@ class Watcher:
         self.next_round = 0.0
         self.seen_running = set()
         self.health = {}
+        # {name: (call() -> reason or None, interval)}, run when due; last Part kept.
+        self.checks, self._checked, self._check_due = checks or {}, {}, {}
 
     def handle(self, event):
         if event.name.startswith("TICK"):
@@ -85,6 +90,7 @@ class Watcher:
                             wall, self.supervisor.url)]
         parts += [self._program(p, answers, now, wall) for p in programs]
         parts += [self._service(s, answers[_skey(s)], wall) for s in self.topology.services]
+        parts += self._run_checks(now, wall)
         self.processes.forget_others(p.pid for p in programs if p.pid)
         self._publish(parts, wall)
 
@@ -135,6 +141,19 @@ class Watcher:
             LOG.error("%s: %s did not work: %s", name, decision.action, err)
             return
         self.metrics.repair(name, decision.action)
+
+    def _run_checks(self, now, wall):
+        due = {name: call for name, (call, _interval) in self.checks.items()
+               if now >= self._check_due.get(name, 0)}
+        answers = self.deadlines.run(due, CHECK_TIMEOUT) if due else {}
+        for name, answer in answers.items():
+            self._check_due[name] = now + self.checks[name][1] - repairs.SLACK
+            self.metrics.probe("check:%s" % name, answer)
+            self._checked[name] = state.Part(
+                name, "check", "ok" if answer.ok else "problems",
+                repairs.HEALTHY if answer.ok else repairs.DEGRADED, wall,
+                "no problem" if answer.ok else answer.reason)
+        return list(self._checked.values())
 
     def _service(self, service, answer, wall):
         self.metrics.probe(_skey(service), answer)

@@ -7,7 +7,9 @@ from hybridhost import exception
 
 _INTS = ("check_interval", "probe_timeout", "hang_timeout", "rpc_timeout",
          "rpc_hang_timeout", "max_repairs", "repair_backoff", "reset_after",
-         "supervisor_timeout")
+         "supervisor_timeout", "vif_interval")
+VIF_KEYS = ("bridge", "owner", "prefix", "ovsdb_connection", "docker_url",
+            "docker_api_version", "instances_path", "bin_dir")
 SERVICE_KINDS = ("ovsdb", "unixctl", "docker", "libvirt")
 
 
@@ -21,6 +23,8 @@ class Settings:
     max_repairs: int = 3
     repair_backoff: int = 10
     reset_after: int = 300
+    vif_interval: int = 0
+    vif_repair: bool = True
     supervisor_timeout: int = 60
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
@@ -56,6 +60,7 @@ class Topology:
     settings: Settings
     programs: dict[str, Program]
     services: tuple[Service, ...]
+    vifs: dict[str, str] | None = None
 
     def program(self, name):
         """What is known of ``name``; a program not in the file is watched alone."""
@@ -78,7 +83,10 @@ def _settings(section):
     for key, text in section.items():
         if key not in {f.name for f in dataclasses.fields(Settings)}:
             raise ValueError("unknown option %s" % key)
-        values[key] = int(text) if key in _INTS or key == "metrics_port" else text
+        if key == "vif_repair":
+            values[key] = text.strip().lower() == "true"
+        else:
+            values[key] = int(text) if key in _INTS or key == "metrics_port" else text
     return Settings(**values)
 
 
@@ -102,9 +110,11 @@ def _parse(parser):
                     section, ", ".join(SERVICE_KINDS)))
             services.append(Service(name, items["kind"], items["target"],
                                     items.get("program")))
-        elif section != "watcher":
+        elif section not in ("watcher", "vifs"):
             raise ValueError("unknown section [%s]" % section)
-    return Topology(settings, programs, tuple(services))
+    vifs = ({key: parser["vifs"][key] for key in VIF_KEYS} if parser.has_section("vifs")
+            else None)
+    return Topology(settings, programs, tuple(services), vifs)
 
 
 def load(path):

@@ -106,3 +106,21 @@ def _part(box, name):
             return {p["part"]: p for p in json.load(handle)["parts"]}.get(name, {})
     except (OSError, ValueError):
         return {}
+
+
+def test_the_vif_check_reads_the_labs_bridge(topo):
+    """Read-only (no repairs): the check the watcher runs, on the lab's integration
+    bridge; the lab's own 'hybridhost vifs' is the reference for what it finds."""
+    from hybridhost.bridge_ports import sources
+    from hybridhost.cmd import watcher as watcher_cmd
+    from hybridhost.watcher import vifs
+
+    found = dict(topo.vifs)
+    watcher_cmd._privsep_helper(found.pop("bin_dir"))  # noqa: SLF001 - the watcher's own
+    check = vifs.VifCheck(lambda: sources.LiveBox.connect(sources.Settings(**found)),
+                          repair_them=False)
+    reason = check()
+    vifs_cmd = subprocess.run([sys.executable, "-m", "hybridhost.cmd.main", "--config-file",
+                               e2e.CONFIG, "vifs"], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=TREE), timeout=120, check=False)
+    assert (reason is None) == (vifs_cmd.returncode == 0), (reason, vifs_cmd.stdout[-2000:])

@@ -53,6 +53,12 @@ def test_the_topology_read_back(tmp_path):
     assert [s.kind for s in topo.services] == ["ovsdb", "unixctl", "docker", "libvirt"]
     assert topo.settings.state_file == "%s/run/hybridhost-watcher.json" % tmp_path
     assert topo.settings.metrics_port is None
+    assert (topo.settings.vif_interval, topo.settings.vif_repair) == (60, True)
+    assert topo.vifs == {
+        "bridge": "br-int", "owner": "box-docker", "prefix": "hhd",
+        "ovsdb_connection": "unix:/var/run/openvswitch/db.sock",
+        "docker_url": "unix:///var/run/docker.sock", "docker_api_version": "1.41",
+        "instances_path": "%s/state/nova-docker/instances" % tmp_path, "bin_dir": "/venv/bin"}
 
 
 def test_without_host_services_the_chain_starts_at_the_agent(tmp_path):

@@ -170,3 +170,23 @@ def test_a_fatal_program_is_started_again(tmp_path):
     box.tick()
     assert box.pid(AGENT) and {p.full_name: p.state for p in box.supervisor.programs()}[
         AGENT] == repairs.RUNNING
+
+
+def test_checks_run_every_their_interval_and_their_last_part_is_kept(tmp_path):
+    results = ["2 problem(s) on br-int: dead-vlan hhd1", None]
+    calls = []
+
+    def check():
+        calls.append(1)
+        return results[len(calls) - 1]
+
+    box = Box(tmp_path)
+    box.watcher.checks = {"vifs": (check, 60)}
+    box.tick()
+    part = box.report()["vifs"]
+    assert (part["state"], part["health"]) == ("problems", "degraded")
+    assert part["detail"] == "2 problem(s) on br-int: dead-vlan hhd1"
+    box.tick()
+    assert len(calls) == 1 and box.report()["vifs"]["health"] == "degraded"
+    box.tick(advance=55)
+    assert len(calls) == 2 and box.report()["vifs"]["health"] == "healthy"
