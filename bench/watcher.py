@@ -7,8 +7,9 @@ timings (check_interval 5 on TICK_5, hang_timeout 5) except for repairs: no back
 and 100 repairs allowed, so that every run is timed as a first repair:
   crash -> RUNNING again   kill -9 of a program until supervisord says RUNNING with a new
                            pid (supervisord's own restart; includes startsecs = 1 s);
-  hang  -> restarted       SIGSTOP of a program until it RUNS again with a new pid (the
-                           watcher sees state T, waits hang_timeout, SIGCONT, restart);
+  hang  -> restarted       SIGSTOP of a program (at a random point of the tick period)
+                           until it RUNS again with a new pid (the watcher sees state T,
+                           waits hang_timeout, SIGCONT, restart);
   watcher idle             its RSS, and its CPU over --idle seconds of TICK_5 rounds;
   with oslo.messaging      the RSS of a Python that imported what a watcher with RPC
                            targets imports (the dummy box has none, so never loads it).
@@ -21,6 +22,7 @@ Medians over --runs runs (at least 5), and each run's figure.
 import argparse
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -50,6 +52,9 @@ def crash_once(box):
 
 
 def hang_once(box):
+    # Rounds follow TICK_5: stop at a random point of the tick period, or every run
+    # would land at the same phase and the median would say nothing about the others.
+    time.sleep(random.uniform(0, 5))
     old = box.pid("demo:hangme")
     started = time.monotonic()
     os.kill(old, signal.SIGSTOP)
