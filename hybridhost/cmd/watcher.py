@@ -63,10 +63,10 @@ def build(topology):
         watch_metrics = metrics.Metrics()
         watch_metrics.serve(settings.metrics_host, settings.metrics_port)
     return service.Watcher(topology, client, pinger=pinger, metrics=watch_metrics,
-                           own_name=_own_name(), checks=_checks(topology))
+                           own_name=_own_name(), checks=_checks(topology, watch_metrics))
 
 
-def _checks(topology):
+def _checks(topology, watch_metrics=None):
     """The integration bridge's check, when conf/watcher.conf has a [vifs] section."""
     settings = topology.settings
     if not topology.vifs or not settings.vif_interval:
@@ -79,7 +79,8 @@ def _checks(topology):
     _privsep_helper(bin_dir)
     box_settings = sources.Settings(**found)
     check = vifs.VifCheck(lambda: sources.LiveBox.connect(box_settings),
-                          repair_them=settings.vif_repair)
+                          repair_them=settings.vif_repair,
+                          observe=watch_metrics.bridge if watch_metrics else None)
     return {"vifs": (check, settings.vif_interval)}
 
 

@@ -4,6 +4,7 @@ Without ``metrics_port`` the watcher keeps a ``NullMetrics`` and never imports
 prometheus_client.
 """
 
+import collections
 import logging
 
 LOG = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ class NullMetrics:
         pass
 
     def crash(self, program):
+        pass
+
+    def bridge(self, snapshot, report):
         pass
 
 
@@ -50,6 +54,12 @@ class Metrics(NullMetrics):
                                     "watcher", ["program", "action"], registry=r)
         self.crashes = prom.Counter("hybridhost_program_crashes", "Unexpected exits "
                                     "seen", ["program"], registry=r)
+        self.ports = prom.Gauge("hybridhost_bridge_ports", "Ports on the integration "
+                                "bridge per owner", ["owner"], registry=r)
+        self.vif_problems = prom.Gauge("hybridhost_vif_problems", "Problems on the "
+                                       "integration bridge per kind", ["code"], registry=r)
+        self.containers = prom.Gauge("hybridhost_docker_instances", "The Docker side's "
+                                     "containers per status", ["status"], registry=r)
 
     def serve(self, host, port):
         import prometheus_client as prom
@@ -78,3 +88,14 @@ class Metrics(NullMetrics):
 
     def crash(self, program):
         self.crashes.labels(program).inc()
+
+    def bridge(self, snapshot, report):
+        for owner, count in report.owner_counts().items():
+            self.ports.labels(owner).set(count)
+        codes = collections.Counter(problem.code for _entry, problem in report.problems)
+        self.vif_problems.clear()
+        for code, count in codes.items():
+            self.vif_problems.labels(code).set(count)
+        self.containers.clear()
+        for status, count in collections.Counter(c.status for c in snapshot.containers).items():
+            self.containers.labels(status).set(count)

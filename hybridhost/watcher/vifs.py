@@ -18,16 +18,21 @@ LOG = logging.getLogger(__name__)
 class VifCheck:
     """``connect()`` gives a ``bridge_ports.sources.LiveBox`` (or a fake)."""
 
-    def __init__(self, connect, repair_them=True):
+    def __init__(self, connect, repair_them=True, observe=None):
         self.connect = connect
         self.repair_them = repair_them
+        # observe(snapshot, report): the metrics' view of each check.
+        self.observe = observe or (lambda snapshot, report: None)
         self._box = None
         self._seen = set()
 
     def _snapshot_report(self):
         if self._box is None:
             self._box = self.connect()
-        return audit.audit(self._box.snapshot())
+        snapshot = self._box.snapshot()
+        report = audit.audit(snapshot)
+        self.observe(snapshot, report)
+        return report
 
     def __call__(self):
         """None when the bridge has no problem, else a one-line account (the probe's

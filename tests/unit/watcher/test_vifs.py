@@ -66,3 +66,18 @@ def test_a_box_that_cannot_be_read_is_connected_again_next_time(world):
     with pytest.raises(OSError):
         check()
     assert check() is None and len(calls) == 2
+
+
+def test_each_check_is_observed_for_the_metrics(world):
+    import prometheus_client
+
+    from hybridhost.watcher import metrics
+
+    m = metrics.Metrics()
+    world.spawn(fake_box.UUID_A, fake_box.SPEC_A)
+    fake_box.with_foreign(world, broken=True)
+    vifs.VifCheck(lambda: world.box, observe=m.bridge)()
+    text = prometheus_client.generate_latest(m.registry).decode()
+    assert 'hybridhost_bridge_ports{owner="docker"} 1.0' in text
+    assert 'hybridhost_vif_problems{code="dead-vlan"} 1.0' in text
+    assert 'hybridhost_docker_instances{status="running"} 1.0' in text
