@@ -6,7 +6,10 @@ From one process (openstacksdk), ``--concurrency`` boots at a time:
      the subnet's free addresses) and says why not before creating anything;
   2. boots ``--vms`` hh.vm VMs of the demo guest (hh-guest: its probe pings every
      address of its /24 in rounds and prints ``HYBRIDHOST-PING <ip> ok`` on its
-     console for each one that answers) and waits until they are ACTIVE;
+     console for each one that answers), waits until they are ACTIVE, then until
+     their first, fast probe rounds are over (under TCG each VM takes about a third
+     of a core while they last; at most ``--vm-settle`` s): the boots below are
+     measured beside idle VMs, whose QEMU CPU is reported as its own line;
   3. boots ``--containers`` hh.container.tiny containers running ``sleep``: a private
      copy of the demo image (hh-bench-sleep, as bench/boot.py; deleted at the end),
      because the demo init's own /24 ping sweep would load the box's CPUs (the kernel
@@ -41,7 +44,7 @@ box counts in every figure. Needs root on the box (namespaces, OVSDB, Docker).
 
     PYTHONPATH=. /opt/hybridhost/venv/bin/python bench/density.py [--containers 100] \\
         [--vms 2] [--concurrency 4] [--seed N] [--poll 1.0] [--vm-wait 150] \\
-        [--idle 10] [--json]
+        [--idle 10] [--vm-settle 240] [--json]
 """
 
 import argparse
@@ -130,11 +133,14 @@ def parse_args(argv):
     parser.add_argument("--idle", type=float, default=10.0,
                         help="seconds to measure the programs' idle CPU before the boots "
                              "(0: do not; default 10)")
+    parser.add_argument("--vm-settle", type=float, default=240.0,
+                        help="seconds to wait at most, after the VMs are ACTIVE, for "
+                             "their fast probe rounds to end (0: do not wait; default 240)")
     parser.add_argument("--config-file", default=e2e.CONFIG)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.containers < 1 or args.vms < 0 or args.concurrency < 1 or args.poll <= 0 \
-            or args.idle < 0:
+            or args.idle < 0 or args.vm_settle < 0:
         parser.error("--containers and --concurrency must be at least 1, --vms and --idle "
                      "at least 0, --poll above 0")
     return args
@@ -151,6 +157,16 @@ def boot_vms(lab, args, targets, run, progress):
     nova.launch_all(lab, run.vms, (targets.vm_flavor, targets.guest_image, targets.network),
                     min(args.concurrency, len(run.vms)), args.poll,
                     Tally(progress, "VMs", len(run.vms)))
+    if args.vm_settle > 0:
+        progress("waiting for the VMs' fast probe rounds to end (at most %.0fs)"
+                 % args.vm_settle)
+        settled, waited, share = box.settle_vms(_vm_ids(run), args.vm_settle)
+        progress("VMs %s after %.0fs: %.1f%% of a core each" % (
+            "settled" if settled else "still busy", waited, 100 * share))
+
+
+def _vm_ids(run):
+    return [r.server_id for r in run.vms if r.error is None and r.server is not None]
 
 
 def boot_containers(lab, args, targets, run, progress):
@@ -158,16 +174,19 @@ def boot_containers(lab, args, targets, run, progress):
         len(run.containers), targets.container_flavor.name, args.concurrency))
     if args.idle > 0:
         progress("measuring the programs' idle CPU for %.0fs first" % args.idle)
-        run.cpu["idle_from"], started = box.cpu_seconds(lab.conf), time.monotonic()
+        run.cpu["idle_from"] = box.cpu_seconds(lab.conf, _vm_ids(run))
+        started = time.monotonic()
         time.sleep(args.idle)
         run.cpu["idle_s"] = time.monotonic() - started
-    run.cpu["before"], run.used_memory["before"] = box.cpu_seconds(lab.conf), box.used_memory()
+    run.cpu["before"] = box.cpu_seconds(lab.conf, _vm_ids(run))
+    run.used_memory["before"] = box.used_memory()
     started = time.monotonic()
     nova.launch_all(lab, run.containers,
                     (targets.container_flavor, run.image, targets.network),
                     args.concurrency, args.poll,
                     Tally(progress, "containers", len(run.containers)))
-    run.cpu["after"], run.used_memory["after"] = box.cpu_seconds(lab.conf), box.used_memory()
+    run.cpu["after"] = box.cpu_seconds(lab.conf, _vm_ids(run))
+    run.used_memory["after"] = box.used_memory()
     run.cpu["phase_s"] = time.monotonic() - started
     up = [r.server_id for r in run.containers if r.error is None]
     run.container_memory = box.container_memory_median(lab.docker(), up)

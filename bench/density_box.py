@@ -5,6 +5,7 @@ the box (Docker containers, links, OVS rows, libvirt domains)."""
 import concurrent.futures
 import itertools
 import threading
+import time
 
 import docker
 from ovsdbapp import exceptions as ovsdb_exc
@@ -21,6 +22,9 @@ from hybridhost.virt.docker import vifs
 
 PRIVSEP_HELPER = "privsep-helper"
 WHOLE_BOX = "whole box (every process)"
+VM_GUESTS = "VM guests (qemu)"
+#: A VM counts as settled below this share of one core (its probe's fast rounds are over).
+SETTLED_CORE_SHARE = 0.05
 TAP_PREFIX = "tap"
 NOVA_TAP_LENGTH = 14
 
@@ -133,10 +137,40 @@ def _tree_seconds(pids):
     return total
 
 
-def cpu_seconds(conf):
+def vm_pids(server_ids):
+    """The pids of the QEMU processes of the servers ``server_ids`` (``-uuid <id>``)."""
+    wanted, found = set(server_ids), []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        argv = process.info["cmdline"] or []
+        if argv and "qemu" in (process.info["name"] or "") and any(
+                flag == "-uuid" and value in wanted for flag, value in itertools.pairwise(argv)):
+            found.append(process.pid)
+    return found
+
+
+def settle_vms(server_ids, timeout, window=5.0):
+    """Wait (at most ``timeout`` s) until the VMs' QEMU processes together use less than
+    SETTLED_CORE_SHARE of a core each over ``window`` s: the guests' probes ping their
+    whole /24 every 2 s for their first rounds, which under TCG takes about a third of
+    a core per VM. Returns ``(settled, seconds waited, last share of a core per VM)``."""
+    pids = vm_pids(server_ids)
+    started, share = time.monotonic(), 0.0
+    while pids:
+        before = _tree_seconds(pids)
+        time.sleep(window)
+        share = (_tree_seconds(pids) - before) / window / len(pids)
+        waited = time.monotonic() - started
+        if share < SETTLED_CORE_SHARE or waited >= timeout:
+            return share < SETTLED_CORE_SHARE, waited, share
+    return True, time.monotonic() - started, share
+
+
+def cpu_seconds(conf, vm_server_ids=()):
     """``{label: CPU seconds so far}`` of every supervised program (see
-    :func:`program_roots`), and of the whole box."""
+    :func:`program_roots`), of the VMs ``vm_server_ids`` and of the whole box."""
     found = {label: _tree_seconds(pids) for label, pids in program_roots(conf).items()}
+    if vm_server_ids:
+        found[VM_GUESTS] = _tree_seconds(vm_pids(vm_server_ids))
     times = psutil.cpu_times()
     found[WHOLE_BOX] = sum(times) - times.idle - getattr(times, "iowait", 0.0)
     return found

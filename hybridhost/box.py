@@ -244,6 +244,17 @@ def wait_settled(client, timeout, report, start=None):
         time.sleep(0.5)
 
 
+def stop_docker_compute(conf, plan, client):
+    """Stop nova-compute-docker before 'down' powers its containers off: it would see
+    them die and record its instances as SHUTOFF, and at the next 'up' nova resumes
+    (resume_guests_state_on_host_boot) only the instances it still believes running.
+    Only when the box runs dockerd (else the containers keep running). True when it
+    was running."""
+    if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
+        return False
+    return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program))
+
+
 def descendants(pid):
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -251,25 +262,46 @@ def descendants(pid):
         return []
 
 
+def engine_for(conf, plan, timeout):
+    """The Docker side's engine, limited to that side's containers."""
+    return docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
+                                        plan.docker.host, timeout=timeout)
+
+
 def stop_containers(conf, plan, timeout=10):
     """Power off the Docker side's containers while the box's dockerd still runs.
 
     dockerd runs with --live-restore, so stopping it leaves containers (and their
     containerd shims) running; 'down' means the whole box is off. nova's power-state
-    sync notices them stopped when the box is up again. Returns how many were stopped.
+    sync notices them stopped when the box is up again. An engine that does not answer
+    (gone, or wedged) is one warning and the box still goes down. Returns how many
+    were stopped.
     """
     if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
         return 0
-    engine = docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
-                                          plan.docker.host, timeout=timeout + 20)
+    stopped = 0
     try:
-        running = [info for info in engine.list_own() if info.running]
-    except exception.DockerUnavailable:
+        engine = engine_for(conf, plan, timeout + 20)
+        for info in engine.list_own():
+            if info.running:
+                stopped += _stop_container(engine, info.uuid, timeout)
+    except exception.DockerUnavailable as err:
+        LOG.warning("The Docker side's containers were not all stopped (%(stopped)d were; "
+                    "dockerd may keep the others running): %(err)s",
+                    {"stopped": stopped, "err": err})
+    return stopped
+
+
+def _stop_container(engine, uuid, timeout):
+    """1 if the container of ``uuid`` was stopped, 0 (and a warning) if Docker refused."""
+    LOG.info("Stopping container of instance %s", uuid)
+    try:
+        engine.stop(uuid, timeout)
+    except (exception.DockerOperationFailed, exception.ContainerNotFound) as err:
+        LOG.warning("Container of instance %(uuid)s not stopped: %(err)s",
+                    {"uuid": uuid, "err": err})
         return 0
-    for info in running:
-        LOG.info("Stopping container of instance %s", info.uuid)
-        engine.stop(info.uuid, timeout)
-    return len(running)
+    return 1
 
 
 def down(conf, plan, stop_timeout):
@@ -282,6 +314,7 @@ def down(conf, plan, stop_timeout):
     except exception.SupervisorUnreachable:
         return None
     processes = [psutil.Process(pid)] + descendants(pid)
+    stop_docker_compute(conf, plan, client)
     containers = stop_containers(conf, plan)
     client.stop_all()
     client.shutdown()

@@ -142,6 +142,11 @@ class ImageInvalid(HybridhostError):
     msg_fmt = "Image %(image_id)s cannot be used as a container image: %(reason)s"
 
 
+class ImageTooLarge(ImageInvalid):
+    msg_fmt = ("Image %(image_id)s is too large: %(size)s bytes %(what)s, the limit is "
+               "%(limit)d bytes (%(source)s)")
+
+
 class ImageNotFound(HybridhostError):
     msg_fmt = "Image %(ref)s is not on the Docker engine"
 
@@ -152,6 +157,20 @@ class VifPlugFailed(HybridhostError):
 
 class VifUnplugFailed(HybridhostError):
     msg_fmt = "Could not unplug port %(port_id)s: %(reason)s"
+
+
+class VifSpecCorrupt(HybridhostError):
+    """The saved VIFs of an instance cannot be read; nova's next plug_vifs (at
+    nova-compute's start, a power on or a reboot) writes them again from neutron."""
+
+    msg_fmt = ("The saved VIFs of instance %(uuid)s (%(path)s) cannot be read: %(reason)s. "
+               "Restart nova-compute-docker or reboot the instance to write them again.")
+
+
+class ImageHasNoCommand(HybridhostError):
+    msg_fmt = ("Image %(image_id)s has no command to run: it sets neither CMD nor ENTRYPOINT. "
+               "Set the image property os_command_line (e.g. 'sleep infinity') or rebuild "
+               "the image with a CMD.")
 
 
 class VifRepairRefused(HybridhostError):
@@ -166,6 +185,29 @@ class OvsdbOperationFailed(HybridhostError):
 
 class UnsafeContainerConfig(HybridhostError):
     msg_fmt = "Refusing to create the container of instance %(uuid)s: %(reason)s"
+
+
+class GuestFilesRefused(HybridhostError):
+    msg_fmt = "Cannot put the keypair or config drive into instance %(uuid)s: %(reason)s"
+
+
+class ServerNotFound(HybridhostError):
+    msg_fmt = ("No container of %(host)s is server %(server)s (a server UUID, name or "
+               "hostname; 'openstack server list' shows them)")
+
+
+class ServerAmbiguous(HybridhostError):
+    msg_fmt = "%(server)s names several containers (%(uuids)s): give the server's UUID"
+
+
+class ContainerNotRunning(HybridhostError):
+    msg_fmt = ("The container of server %(server)s is %(status)s, not running "
+               "('openstack server start %(server)s')")
+    exit_code = 3
+
+
+class NeedsRoot(HybridhostError):
+    msg_fmt = "%(command)s needs root: %(reason)s"
 
 
 class PlacementUnavailable(HybridhostError):

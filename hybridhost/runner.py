@@ -6,6 +6,7 @@ each become one HybridhostError here (``CommandNotFound``, ``CommandTimedOut``,
 """
 
 import logging
+import os
 import subprocess
 
 from hybridhost import exception
@@ -18,13 +19,20 @@ OUTPUT_LINES = 15
 MASK = "***"
 
 
-def run(argv, timeout=DEFAULT_TIMEOUT, input_text=None, env=None, cwd=None, secrets=()):
+def run(argv, timeout=DEFAULT_TIMEOUT, input_text=None, env=None, cwd=None, secrets=(),
+        secret_env=None):
     """Run ``argv`` (a list of strings) and return its standard output as text.
 
     ``input_text`` is written to its standard input; ``env`` replaces the environment
     and ``cwd`` the working directory when given. Each string in ``secrets`` is shown
     as ``***`` wherever the command or its output appears in a log line or an error.
+    ``secret_env`` adds variables to the environment (``env``, else this process's)
+    whose values are secrets: a password passed this way is not on the command line,
+    which every user of the box can read (``ps``), and is masked like ``secrets``.
     """
+    if secret_env:
+        env = dict(os.environ if env is None else env, **secret_env)
+        secrets = list(secrets) + list(secret_env.values())
     shown = _masked(" ".join(argv), secrets)
     LOG.debug("Running %s", shown)
     try:

@@ -53,6 +53,7 @@ class Container:
     uuid: str
     status: str
     pid: int = 0
+    netns: str = ""  # Docker's sandbox path, where the privileged helper looks
 
     @property
     def running(self):

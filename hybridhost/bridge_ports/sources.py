@@ -42,20 +42,18 @@ def _first(value):
 
 
 def read_rows(api, bridge):
-    """Every Interface of every Port of ``bridge`` as :class:`audit.PortRow` (IDL cache)."""
-    bridge_row = next((row for row in api.tables["Bridge"].rows.values()
-                       if row.name == bridge), None)
-    if bridge_row is None:
-        raise exception.BridgeMissing(bridge=bridge)
-    rows = []
-    for port in bridge_row.ports:
-        tag = _first(port.tag)
-        for iface in port.interfaces:
-            rows.append(audit.PortRow(
-                name=iface.name, type=iface.type, tag=tag, ofport=_first(iface.ofport),
-                link_state=_first(iface.link_state), error=_first(iface.error),
-                external_ids=dict(iface.external_ids)))
-    return tuple(rows)
+    """Every Interface of every Port of ``bridge`` as :class:`audit.PortRow` (IDL cache,
+    read under the connection's lock: see :mod:`hybridhost.virt.docker.ovs`)."""
+    with api.ovsdb_connection.lock:
+        bridge_row = next((row for row in api.tables["Bridge"].rows.values()
+                           if row.name == bridge), None)
+        if bridge_row is None:
+            raise exception.BridgeMissing(bridge=bridge)
+        return tuple(audit.PortRow(
+            name=iface.name, type=iface.type, tag=_first(port.tag), ofport=_first(iface.ofport),
+            link_state=_first(iface.link_state), error=_first(iface.error),
+            external_ids=dict(iface.external_ids))
+            for port in bridge_row.ports for iface in port.interfaces)
 
 
 def read_saved(store, containers):
@@ -64,7 +62,7 @@ def read_saved(store, containers):
     for container in containers:
         try:
             specs = store.load(container.uuid)
-        except (OSError, ValueError, KeyError, TypeError) as err:
+        except exception.VifSpecCorrupt as err:
             notes.append("cannot read the saved VIFs of instance %s: %s" % (container.uuid, err))
             continue
         saved += [audit.SavedVif(uuid=container.uuid, host_ifname=s.host_ifname,
@@ -85,7 +83,7 @@ def check_netns(net, expected):
             results[name] = None
             continue
         try:
-            results[name] = bool(net.veth_intact(name, container.pid, vif.ifname, vif.mac))
+            results[name] = bool(net.veth_intact(name, container.netns, vif.ifname, vif.mac))
         except ValueError:
             results[name] = False
         except Exception as err:  # noqa: BLE001 - privsep's start-up errors have no common base
@@ -121,7 +119,8 @@ class LiveBox:
     def snapshot(self):
         settings = self.settings
         rows = self._rows(settings.bridge)
-        containers = tuple(audit.Container(uuid=info.uuid, status=info.status, pid=info.pid)
+        containers = tuple(audit.Container(uuid=info.uuid, status=info.status, pid=info.pid,
+                                           netns=info.sandbox)
                            for info in self.engine.list_own())
         saved, notes = read_saved(self.specs, containers)
         partial = audit.Snapshot(bridge=settings.bridge, owner=settings.owner,
@@ -174,4 +173,4 @@ class LiveBox:
         if spec is None:
             raise exception.VifRepairRefused(
                 port=name, reason="instance %s has no saved spec for it" % uuid)
-        self.plugger.ensure(uuid, container.pid, spec)
+        self.plugger.ensure(uuid, container.sandbox, spec)

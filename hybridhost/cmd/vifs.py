@@ -104,9 +104,10 @@ def settings_from(conf):
         instances_path=plan.docker.instances_path), plan
 
 
-def use_privsep_helper(bin_dir):
+def use_privsep_helper(bin_dir, config_file=None):
     """Privileged checks and plugs through the venv's privsep-helper, as the Docker
-    nova-compute's (no sudo)."""
+    nova-compute's (no sudo), reading ``config_file`` (nova-docker.conf) when it exists:
+    the helper touches only links with the ``vif_prefix`` it finds there."""
     from oslo_config import cfg
 
     import hybridhost.privileged
@@ -115,6 +116,8 @@ def use_privsep_helper(bin_dir):
     # lines into this command's output.
     helper = "env PYTHONWARNINGS=ignore::Warning:oslo_privsep.daemon %s" % os.path.join(
         bin_dir, "privsep-helper")
+    if config_file and os.path.exists(config_file):
+        helper += " --config-file %s" % config_file
     cfg.CONF.set_override("helper_command", helper,
                           group=hybridhost.privileged.net_admin.cfg_section)
 
@@ -139,7 +142,7 @@ def cmd_vifs(args):
 
     conf = common.load_conf(args)
     settings, plan = settings_from(conf)
-    use_privsep_helper(plan.bin_dir)
+    use_privsep_helper(plan.bin_dir, plan.docker.config_file)
     box = sources.LiveBox.connect(settings)
     before = audit.audit(box.snapshot())
     report, outcomes = before, None

@@ -75,8 +75,7 @@ def _checks(topology, watch_metrics=None):
     from hybridhost.watcher import vifs
 
     found = dict(topology.vifs)
-    bin_dir = found.pop("bin_dir")
-    _privsep_helper(bin_dir)
+    _privsep_helper(found.pop("bin_dir"), found.pop("helper_config"))
     box_settings = sources.Settings(**found)
     check = vifs.VifCheck(lambda: sources.LiveBox.connect(box_settings),
                           repair_them=settings.vif_repair,
@@ -84,15 +83,18 @@ def _checks(topology, watch_metrics=None):
     return {"vifs": (check, settings.vif_interval)}
 
 
-def _privsep_helper(bin_dir):
+def _privsep_helper(bin_dir, config_file):
     """Namespaces are read and VIFs plugged through the venv's privsep-helper, as
-    'hybridhost vifs' and the Docker nova-compute do (no sudo)."""
+    'hybridhost vifs' and the Docker nova-compute do (no sudo), reading nova-docker.conf
+    (the links it may touch carry its vif_prefix)."""
     from oslo_config import cfg
 
     import hybridhost.privileged
 
     helper = "env PYTHONWARNINGS=ignore::Warning:oslo_privsep.daemon %s" % os.path.join(
         bin_dir, "privsep-helper")
+    if os.path.exists(config_file):
+        helper += " --config-file %s" % config_file
     cfg.CONF.set_override("helper_command", helper,
                           group=hybridhost.privileged.net_admin.cfg_section)
 

@@ -3,6 +3,8 @@
 from oslo_config import cfg
 from oslo_config import types
 
+from hybridhost import linknames
+
 ovs_group = cfg.OptGroup("ovs", help="Open vSwitch and the single neutron OVS agent.")
 ovs_opts = [
     cfg.StrOpt("ovsdb_connection", default="unix:/var/run/openvswitch/db.sock",
@@ -31,8 +33,9 @@ ovs_opts = [
                choices=["openvswitch", "noop"],
                help="Security groups: the openvswitch firewall, or none. iptables_hybrid "
                     "cannot work with a netdev datapath."),
-    cfg.StrOpt("vif_prefix", default="hhd",
-               regex=r"^[a-z]{2,4}$",
-               help="Name prefix of container VIFs on the integration bridge; distinct "
-                    "from libvirt's 'tap' so each side only touches its own ports."),
+    cfg.Opt("vif_prefix", type=linknames.VifPrefix(), default="hhd",
+            help="Name prefix of container VIFs on the integration bridge; distinct "
+                 "from libvirt's 'tap' so each side only touches its own ports. 2-4 "
+                 "lower-case letters; 'tap' and any prefix of another program's links "
+                 "(qvo, qvb, qr-, qg-, br, veth, eth, ...) are refused."),
 ]

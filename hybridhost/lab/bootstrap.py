@@ -172,11 +172,13 @@ def _nova_manage(plan, *argv, secrets=()):
 
 def setup_cells(conf, plan, secrets):
     """cell0 and cell1, then cell1's schema (nova-manage's own checks make it idempotent)."""
-    cells = _nova_manage(plan, "cell_v2", "list_cells", "--verbose")
+    hidden = list(secrets.values())
+    cells = _nova_manage(plan, "cell_v2", "list_cells", "--verbose", secrets=hidden)
     if " cell0 " not in cells:
-        _nova_manage(plan, "cell_v2", "map_cell0", "--database_connection",
-                     control_plane.db_url(conf, secrets, "nova_cell0"),
-                     secrets=list(secrets.values()))
+        # Without --database_connection (a password on the command line), nova-manage
+        # derives cell0's from [database] connection in nova-db.conf: the nova database's
+        # URL with '_cell0' appended, which is db_url(..., "nova_cell0").
+        _nova_manage(plan, "cell_v2", "map_cell0", secrets=hidden)
     if " cell1 " not in cells:
         _nova_manage(plan, "cell_v2", "create_cell", "--name", "cell1", "--verbose")
     _nova_manage(plan, "db", "sync")
@@ -185,10 +187,10 @@ def setup_cells(conf, plan, secrets):
 # --- keystone ---------------------------------------------------------------------
 
 
-def _keystone_manage(plan, *argv, secrets=()):
+def _keystone_manage(plan, *argv, secret_env=None):
     return runner.run([os.path.join(plan.bin_dir, "keystone-manage"), "--config-file",
                        control_plane.config_path(plan, "keystone/keystone.conf")] + list(argv),
-                      secrets=secrets)
+                      secret_env=secret_env)
 
 
 def keystone_keys(plan, conf):
@@ -203,11 +205,13 @@ def keystone_keys(plan, conf):
 
 def keystone_bootstrap(conf, plan, secrets):
     identity = control_plane.auth_url(conf)
-    _keystone_manage(plan, "bootstrap", "--bootstrap-password", secrets["admin"],
+    # keystone-manage reads the password from OS_BOOTSTRAP_PASSWORD when the option is
+    # not given: the environment of a process is readable by its owner only, its argv by all.
+    _keystone_manage(plan, "bootstrap",
                      "--bootstrap-admin-url", identity, "--bootstrap-internal-url", identity,
                      "--bootstrap-public-url", identity,
                      "--bootstrap-region-id", conf.openstack.region_name,
-                     secrets=[secrets["admin"]])
+                     secret_env={"OS_BOOTSTRAP_PASSWORD": secrets["admin"]})
 
 
 def admin_connection(conf, secrets):

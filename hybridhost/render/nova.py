@@ -65,6 +65,9 @@ def _common_sections(conf, plan, side, compute_driver):
             ("cpu_allocation_ratio", side.ratios.cpu),
             ("ram_allocation_ratio", side.ratios.ram),
             ("disk_allocation_ratio", side.ratios.disk),
+            # Instances running when the box went down (or the machine rebooted) are
+            # started again when their nova-compute starts; stopped ones stay stopped.
+            ("resume_guests_state_on_host_boot", True),
             ("use_stderr", False),
             # oslo.messaging answers oslo_rpc_server_ping: hybridhost-watcher's liveness call.
             ("rpc_ping_enabled", True),

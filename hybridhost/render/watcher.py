@@ -96,6 +96,8 @@ def _vifs(conf, plan):
         ("prefix", conf.ovs.vif_prefix), ("ovsdb_connection", conf.ovs.ovsdb_connection),
         ("docker_url", conf.docker.url), ("docker_api_version", conf.docker.min_api_version),
         ("instances_path", plan.docker.instances_path), ("bin_dir", plan.bin_dir),
+        # The privsep helper reads the Docker side's vif_prefix there, as 'hybridhost vifs'.
+        ("helper_config", plan.docker.config_file),
     ])
 
 

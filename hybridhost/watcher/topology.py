@@ -9,7 +9,7 @@ _INTS = ("check_interval", "probe_timeout", "hang_timeout", "rpc_timeout",
          "rpc_hang_timeout", "max_repairs", "repair_backoff", "reset_after",
          "supervisor_timeout", "vif_interval")
 VIF_KEYS = ("bridge", "owner", "prefix", "ovsdb_connection", "docker_url",
-            "docker_api_version", "instances_path", "bin_dir")
+            "docker_api_version", "instances_path", "bin_dir", "helper_config")
 SERVICE_KINDS = ("ovsdb", "unixctl", "docker", "libvirt")
 
 

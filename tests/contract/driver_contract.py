@@ -72,14 +72,18 @@ class DriverHelpers:
     def pid(self, instance):
         return self.driver.engine.get(instance.uuid).pid
 
-    def assertPlugged(self, instance, vif, ifname="eth0", pid=None):
-        """``vif`` is ``ifname`` inside the container (process ``pid``) and on the bridge."""
-        pid = pid or self.pid(instance)
+    def netns(self, instance):
+        """The container's network namespace: Docker's sandbox path."""
+        return self.driver.engine.get(instance.uuid).sandbox
+
+    def assertPlugged(self, instance, vif, ifname="eth0", netns=None):
+        """``vif`` is ``ifname`` inside the container (namespace ``netns``) and on the bridge."""
+        netns = netns or self.netns(instance)
         name = self.host_ifname(vif)
-        link = self.links.container_link(pid, ifname)
+        link = self.links.container_link(netns, ifname)
         self.assertIsNotNone(link, "%s not in the container" % ifname)
         self.assertEqual((vif["address"], True), (link["mac"], link["up"]))
-        self.assertTrue(self.net.veth_intact(name, pid, ifname, vif["address"]))
+        self.assertTrue(self.net.veth_intact(name, netns, ifname, vif["address"]))
         port = self.driver.ovs.get_port(name)
         self.assertEqual((self.bridge, vif["id"], vif["address"], instance.uuid, self.host),
                          (port.bridge, port.iface_id, port.mac, port.vm_uuid, port.owner))
@@ -198,6 +202,15 @@ class DriverLifecycleContract(DriverHelpers):
         self.assertUnplugged(network_info[0])
         self.assertEqual([], self.driver.spec_store.load(instance.uuid))
         self.assertEqual([], self.driver.list_instance_uuids())
+
+    def test_destroy_finds_the_vifs_of_the_instance_on_the_switch(self):
+        """No saved spec and no network_info: the instance's own rows still go, and only them."""
+        network_info, other_info = self.ports([V4]), self.ports([OTHER_V4])
+        instance, other = self.boot(network_info), self.boot(other_info)
+        self.driver.spec_store.delete(instance.uuid)
+        self.driver.destroy(self.context, instance, [])
+        self.assertUnplugged(network_info[0])
+        self.assertPlugged(other, other_info[0])
 
     def test_only_own_instances_are_listed_or_destroyed(self):
         mine = self.boot()
@@ -322,16 +335,16 @@ class DriverNetworkContract(DriverHelpers):
     def test_each_vif_is_plugged_into_the_container_with_its_addresses(self):
         network_info = self.ports([V4, V6_NO_GATEWAY], [OTHER_V4])
         instance = self.boot(network_info)
-        pid = self.pid(instance)
+        netns = self.netns(instance)
         first, second = network_info
         self.assertEqual(net_contract.link_view(first["address"], 1450, True,
                                                 ["10.71.0.10/24", "fd71::10/64"],
                                                 [("0.0.0.0/0", "10.71.0.1")]),
-                         self.links.container_link(pid, "eth0"))
+                         self.links.container_link(netns, "eth0"))
         self.assertEqual(net_contract.link_view(second["address"], 1450, True,
                                                 ["10.72.0.10/24"], []),
-                         self.links.container_link(pid, "eth1"))  # one default route per family
-        self.assertEqual(("eth0", "eth1", "lo"), self.net.container_ifnames(pid))
+                         self.links.container_link(netns, "eth1"))  # one default route per family
+        self.assertEqual(("eth0", "eth1", "lo"), self.net.container_ifnames(netns))
         self.assertPlugged(instance, first)
         self.assertPlugged(instance, second, "eth1")
 
@@ -354,7 +367,7 @@ class DriverNetworkContract(DriverHelpers):
         instance = self.boot(network_info)
         self.driver.unplug_vifs(instance, network_info)
         self.assertUnplugged(network_info[0])
-        self.assertIsNone(self.links.container_link(self.pid(instance), "eth0"))
+        self.assertIsNone(self.links.container_link(self.netns(instance), "eth0"))
         self.assertEqual([], self.driver.spec_store.load(instance.uuid))
 
     def test_attach_and_detach_interface(self):
@@ -363,10 +376,10 @@ class DriverNetworkContract(DriverHelpers):
         self.driver.attach_interface(self.context, instance, None, extra)
         self.assertEqual(net_contract.link_view(extra["address"], 1450, True, ["10.72.0.10/24"],
                                                 []),  # eth0 has the IPv4 default route
-                         self.links.container_link(self.pid(instance), "eth1"))
+                         self.links.container_link(self.netns(instance), "eth1"))
         self.assertPlugged(instance, extra, "eth1")
         self.driver.detach_interface(self.context, instance, extra)
-        self.assertIsNone(self.links.container_link(self.pid(instance), "eth1"))
+        self.assertIsNone(self.links.container_link(self.netns(instance), "eth1"))
         self.assertUnplugged(extra)
         self.assertEqual(1, len(self.driver.spec_store.load(instance.uuid)))
 
@@ -374,7 +387,7 @@ class DriverNetworkContract(DriverHelpers):
 
     def orphan(self, ovs_ports):
         """A port of ``ovs_ports``' owner whose instance is gone (veth included)."""
-        name, mac = "hho" + uuidlib.uuid4().hex[:8], nova_objects.new_mac()
+        name, mac = self.driver.conf.vif_prefix + uuidlib.uuid4().hex[:8], nova_objects.new_mac()
         self.addCleanup(self.net.delete_veth, name)
         self.addCleanup(ovs_ports.delete_port, name)
         self.net.create_veth(name, name + "p", mac, 1500)
@@ -407,6 +420,7 @@ class DriverNetworkContract(DriverHelpers):
 
     def test_init_host_watches_the_engine(self):
         """A start outside the driver is re-plugged; lifecycle events reach nova."""
+        self.conf.config(group="hybridhost_docker", stopped_event_delay=0.5)
         events = []
         self.driver.register_event_listener(events.append)
         self.driver.init_host(self.host)
@@ -418,11 +432,11 @@ class DriverNetworkContract(DriverHelpers):
         net_contract.eventually(lambda: self.links.host_link(name) is None,
                                 "the veth to go with the container's namespace")
         self.driver.engine.start(instance.uuid)
-        pid = self.pid(instance)
+        netns = self.netns(instance)
         net_contract.eventually(
-            lambda: self.net.veth_intact(name, pid, "eth0", network_info[0]["address"])
+            lambda: self.net.veth_intact(name, netns, "eth0", network_info[0]["address"])
             and self.driver.ovs.get_port(name) is not None, "the watcher to re-plug")
-        self.assertPlugged(instance, network_info[0], pid=pid)
+        self.assertPlugged(instance, network_info[0], netns=netns)
         self.driver.pause(instance)
         self.driver.unpause(instance)
         self.driver.power_off(instance)

@@ -15,6 +15,7 @@ import uuid as uuidlib
 from hybridhost import exception
 from hybridhost.virt.docker import engine as engine_mod
 from hybridhost.virt.docker import images
+from hybridhost.virt.docker import inject
 from hybridhost.virt.docker import limits
 from tests.contract import tarballs
 
@@ -143,8 +144,33 @@ class EngineContract:
         self.assertEqual(64 * limits.MIB, host_config["Memory"])
         self.assertEqual("none", host_config["NetworkMode"])
 
+    def test_files_put_into_a_created_container_are_read_back(self):
+        uuid = self.create()
+        tar = inject.tarball([inject.FileEntry("/opt/hh/a.txt", b"alpha\n", 0o640, 7, 8)])
+        self.engine.put_files(uuid, tar)
+        self.assertEqual(b"alpha\n", self.engine.read_file(uuid, "/opt/hh/a.txt"))
+        self.assertIsNone(self.engine.read_file(uuid, "/opt/hh/missing"))
+        self.assertRaises(exception.DockerOperationFailed, self.engine.put_files, uuid, tar,
+                          "/no/such/dir")
+        self.assertRaises(exception.ContainerNotFound, self.engine.put_files,
+                          str(uuidlib.uuid4()), tar)
+
     def test_logs_of_a_never_started_container_are_empty(self):
         self.assertEqual(b"", self.engine.logs(self.create(), 1024))
+
+    def test_logs_are_read_from_their_end(self):
+        uuid = self.create()
+        self.engine.start(uuid)
+        deadline = time.monotonic() + 10
+        while not self.engine.logs(uuid, 1024) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(b"console-ok\n", self.engine.logs(uuid, 11))
+
+    def test_containers_log_to_bounded_files(self):
+        uuid = self.create()
+        host_config = self.client.inspect_container(self.engine.get(uuid).id)["HostConfig"]
+        self.assertEqual({"Type": engine_mod.LOG_DRIVER,
+                          "Config": engine_mod.DEFAULT_LOG_OPTIONS}, host_config["LogConfig"])
 
     def test_events_carry_action_and_labels(self):
         since = int(time.time()) - 1
@@ -171,6 +197,29 @@ class EngineContract:
         self.assertIsNone(self.engine.image_id(self.repo + ":v2"))
         self.assertFalse(self.engine.untag_image(self.repo + ":v2"))
         self.assertEqual(self.image_id, self.engine.image_id(self.image_id))
+
+    def test_an_untagged_stream_loads_the_image_and_none_of_its_names(self):
+        path = os.path.join(self.tmp, "named.tar")
+        poison = [self.repo + ":v1", self.repo + ":poison"]
+        image_id = tarballs.write_tarball(path, tarballs.tiny_layer("named"), repo_tags=poison)
+        self.addCleanup(self.engine.untag_image, image_id)
+        self.engine.load_image(images.untagged_stream(path))
+        self.assertEqual(image_id, self.engine.image_id(image_id))
+        self.assertEqual(self.image_id, self.engine.image_id(self.repo + ":v1"))
+        self.assertIsNone(self.engine.image_id(self.repo + ":poison"))
+
+    def test_tagged_images_say_when_they_were_tagged(self):
+        before = time.time()
+        self.engine.tag_image(self.image_id, self.repo, "v2")
+        self.assertIn((self.repo, self.image_id),
+                      self.engine.tagged_images(self.repo.split("/")[0] + "/*", "v2"))
+        self.assertNotIn((self.repo, self.image_id), self.engine.tagged_images(self.repo, "v3"))
+        self.assertLess(abs(self.engine.image_tagged_at(self.image_id) - before), 5)
+
+    def test_images_of_every_container_are_in_use(self):
+        self.assertNotIn(self.image_id, self.engine.image_ids_in_use())
+        self.create()
+        self.assertIn(self.image_id, self.engine.image_ids_in_use())
 
     def test_load_of_garbage_is_refused(self):
         path = os.path.join(self.tmp, "garbage.tar")

@@ -12,6 +12,7 @@ against a real OVSDB and ovs-vswitchd: the fake cannot drift from them.
 import uuid as uuidlib
 
 from hybridhost import exception
+from hybridhost import privileged
 
 MINE = "hh-contract-a"
 THEIRS = "hh-contract-b"
@@ -38,7 +39,7 @@ class OvsPortsContract:
     def name(self, link=True):
         """A fresh port name (with a host device unless ``link`` is false); its row goes
         after the test."""
-        name = "hho" + uuidlib.uuid4().hex[:8]
+        name = privileged.vif_prefix() + uuidlib.uuid4().hex[:8]
         if link:
             self.make_link(name)
         self.addCleanup(self.mine.delete_port, name)

@@ -64,11 +64,13 @@ def tiny_layer(marker="hybridhost"):
     return buf.getvalue()
 
 
-def image_config(layer, cmd=None, user=None):
+def image_config(layer, cmd=None, user=None, volumes=()):
+    extra = dict({"User": user} if user else {},
+                 **({"Volumes": {v: {} for v in volumes}} if volumes else {}))
     config = {
         "architecture": "amd64", "os": "linux",
-        "config": dict({"Cmd": cmd or LONG_RUNNING, "Env": ["PATH=/bin"]},
-                       **({"User": user} if user else {})),
+        "config": dict({"Env": ["PATH=/bin"]},  # cmd=[]: an image with no CMD at all
+                       **({"Cmd": cmd or LONG_RUNNING} if cmd != [] else {}), **extra),
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
         "history": [{"created_by": "hybridhost tests"}],
     }
@@ -76,14 +78,14 @@ def image_config(layer, cmd=None, user=None):
 
 
 def write_tarball(path, layer, layout="classic", repo_tags=None, cmd=None, manifest=None,
-                  extra=(), user=None):
+                  extra=(), user=None, volumes=()):
     """Write a ``docker save`` tarball; returns the image id Docker will give it.
 
     ``manifest`` overrides manifest.json (a list, or None to leave it out when
     ``layout == 'no-manifest'``); ``extra`` adds (name, bytes) or (name, symlink-target)
-    members, e.g. to build broken archives.
+    members, e.g. to build broken archives; ``volumes`` are the image's ``VOLUME`` paths.
     """
-    config = image_config(layer, cmd, user)
+    config = image_config(layer, cmd, user, volumes)
     config_hex = hashlib.sha256(config).hexdigest()
     layer_hex = hashlib.sha256(layer).hexdigest()
     with tarfile.open(path, "w") as tar:

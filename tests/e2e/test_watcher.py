@@ -116,7 +116,8 @@ def test_the_vif_check_reads_the_labs_bridge(topo):
     from hybridhost.watcher import vifs
 
     found = dict(topo.vifs)
-    watcher_cmd._privsep_helper(found.pop("bin_dir"))  # noqa: SLF001 - the watcher's own
+    watcher_cmd._privsep_helper(found.pop("bin_dir"),  # noqa: SLF001 - the watcher's own
+                                found.pop("helper_config"))
     check = vifs.VifCheck(lambda: sources.LiveBox.connect(sources.Settings(**found)),
                           repair_them=False)
     reason = check()

@@ -146,12 +146,12 @@ class VifsCommandTest(fixtures.TestWithFixtures):
         self.engine.create(uuid, "vm-%d" % index, self.image_id, limits.host_config_kwargs(
             limits.limits_for(32, 1, 64)))
         self.engine.start(uuid)
-        pid = self.engine.get(uuid).pid
+        netns = self.engine.get(uuid).sandbox
         spec = vifs.VifSpec(port_id=port_id, mac="fa:16:3e:77:00:%02x" % index,
                             host_ifname=vifs.host_ifname("hhd", port_id), ifname="eth0",
                             bridge=self.bridge, mtu=1500,
                             addresses=("10.99.0.%d/24" % (10 + index),), routes=())
-        self.plugger.plug(uuid, pid, spec)
+        self.plugger.plug(uuid, netns, spec)
         self.addCleanup(self._unplug, spec)
         self.store.save(uuid, [spec])
         return uuid, spec
@@ -241,7 +241,7 @@ class VifsCommandTest(fixtures.TestWithFixtures):
         self.assertEqual(before, {name: ovsdb_rows(self.api, name) for name in untouched})
         self.assertIsNone(self.ports.get_port(spec_b.host_ifname))
         self.assertGreater(self.ports.get_port(spec_a.host_ifname).ofport, 0)
-        inside = base.KernelLinks.container_link(self.engine.get(uuid_a).pid, "eth0")
+        inside = base.KernelLinks.container_link(self.engine.get(uuid_a).sandbox, "eth0")
         self.assertEqual((spec_a.mac, True), (inside["mac"], inside["up"]))
 
         self.api.del_port(broken_tap).execute(check_error=True)

@@ -50,6 +50,12 @@ class TestRenderedFiles:
                              ("DEFAULT", "log_file"), ("oslo_concurrency", "lock_path")):
             assert docker[section][key] != kvm[section][key]
 
+    def test_both_sides_resume_running_instances_on_start(self, tmp_path):
+        """nova starts again what was running when its nova-compute went down."""
+        _plan, files = _render(tmp_path)
+        for name in (rules.DOCKER_CONF, rules.KVM_CONF):
+            assert _ini(files[name])["DEFAULT"]["resume_guests_state_on_host_boot"] == "true"
+
     def test_inventories_equal_shares(self, tmp_path):
         plan, files = _render(tmp_path, "[host]\ndocker_vcpus = 3\ndocker_memory_mb = 8192\n"
                                          "docker_disk_gb = 50\n")

@@ -75,3 +75,22 @@ class TestFailure:
     def test_a_missing_working_directory_is_not_a_missing_command(self, tmp_path):
         with pytest.raises(FileNotFoundError):
             runner.run(["true"], cwd=str(tmp_path / "gone"))
+
+
+class TestSecretEnvironment:
+    def test_secret_env_is_added_to_the_inherited_environment(self):
+        out = runner.run(["/bin/sh", "-c", "echo $HH_SECRET:${PATH:+path}"],
+                         secret_env={"HH_SECRET": "s3cret"})
+        assert out == "s3cret:path\n"
+
+    def test_secret_env_is_added_to_a_given_environment(self):
+        out = runner.run(["/bin/sh", "-c", "echo $HH_SECRET:$HH_OTHER"],
+                         env={"HH_OTHER": "o"}, secret_env={"HH_SECRET": "s"})
+        assert out == "s:o\n"
+
+    def test_secret_env_values_are_masked_in_errors(self):
+        with pytest.raises(exception.CommandFailed) as caught:
+            runner.run(["/bin/sh", "-c", "echo $HH_SECRET >&2; exit 1"],
+                       secret_env={"HH_SECRET": "s3cret"})
+        assert "s3cret" not in caught.value.message
+        assert runner.MASK in caught.value.message

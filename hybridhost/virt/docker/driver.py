@@ -8,7 +8,10 @@ shim package ``nova.virt.hybridhost_docker``. The layers below it:
 * :mod:`.vifs` / :mod:`.ovs` / :mod:`hybridhost.privileged.net` - neutron ports as
   veths on the integration bridge;
 * :mod:`.limits` - the security and resource envelope of a container;
-* :mod:`.events` - Docker events -> nova lifecycle events.
+* :mod:`.events` - Docker events -> nova lifecycle events;
+* :mod:`.reconcile` - keeps running containers' VIFs plugged (re-plugs, with retries);
+* :mod:`.diagnosis` - why a container cannot run or stopped (no command, OOM killer);
+* :mod:`.guest` / :mod:`.inject` - the keypair, config drive and resolver of a container.
 
 The driver binds container ports to the one neutron OVS agent's host
 (``[hybridhost_docker] network_binding_host``) and reports exactly the Docker side's
@@ -38,11 +41,15 @@ from oslo_utils import versionutils
 from hybridhost import exception
 import hybridhost.privileged.net
 from hybridhost.virt.docker import conf as docker_conf
+from hybridhost.virt.docker import diagnosis
 from hybridhost.virt.docker import engine as engine_mod
 from hybridhost.virt.docker import events
+from hybridhost.virt.docker import guest
 from hybridhost.virt.docker import images
+from hybridhost.virt.docker import inject
 from hybridhost.virt.docker import limits
 from hybridhost.virt.docker import ovs
+from hybridhost.virt.docker import reconcile
 from hybridhost.virt.docker import vifs
 
 LOG = logging.getLogger(__name__)
@@ -112,6 +119,13 @@ def _check_vif_types(network_info):
                 % (vif["id"], vif.get("type"), ", ".join(SUPPORTED_VIF_TYPES)))
 
 
+def _spec_of_row(port):
+    """Enough of a VIF spec to unplug the OVS row ``port`` and its veth."""
+    return vifs.VifSpec(port_id=port.iface_id, mac=port.mac, host_ifname=port.name,
+                        ifname="eth0", bridge=port.bridge, mtu=vifs.DEFAULT_MTU,
+                        addresses=(), routes=())
+
+
 def _precheck_error(error):
     return nova_exception.MigrationPreCheckError(reason=error.format_message())
 
@@ -131,7 +145,8 @@ class DockerDriver(driver.ComputeDriver):
 
     capabilities = dict(driver.ComputeDriver.capabilities,
                         supports_attach_interface=True,
-                        supports_image_type_raw=True)
+                        supports_image_type_raw=True,
+                        has_imagecache=True)
 
     def __init__(self, virtapi, engine=None, ovs_ports=None, net=None, image_service=None):
         super().__init__(virtapi)
@@ -141,8 +156,9 @@ class DockerDriver(driver.ComputeDriver):
         self._image_service = image_service
         self._image_store = None
         self._watcher = None
+        self._reconciler = None
         self._engine_version = None
-        self._plugged_pid = {}
+        self._plugged_netns = {}
         self._locks = {}
         self._locks_guard = threading.Lock()
 
@@ -156,7 +172,8 @@ class DockerDriver(driver.ComputeDriver):
     def engine(self):
         if self._engine is None:
             self._engine = engine_mod.Engine.connect(
-                self.conf.docker_url, self.conf.min_api_version, CONF.host)
+                self.conf.docker_url, self.conf.min_api_version, CONF.host,
+                log_options=docker_conf.log_options(self.conf))
         return self._engine
 
     @property
@@ -198,56 +215,90 @@ class DockerDriver(driver.ComputeDriver):
                   "url": self.conf.docker_url})
         if not self.ovs.bridge_exists(self.conf.integration_bridge):
             LOG.warning("Integration bridge %s does not exist (yet)", self.conf.integration_bridge)
+        self._reconciler = reconcile.Reconciler(
+            self._running_uuids, self._repair, interval=self.conf.reconcile_interval,
+            backoff_max=self.conf.reconcile_backoff_max)
         self._replug_running()
-        self._watcher = events.EventWatcher(self.engine, self.emit_event, self._on_container_start)
+        self._watcher = events.EventWatcher(
+            self.engine, self.emit_event, self._reconciler.kick, on_stop=self._report_stop,
+            stopped_delay=self.conf.stopped_event_delay)
         self._watcher.start()
+        self._reconciler.start()
 
     def _replug_running(self):
+        """Each instance on its own: one that cannot be re-plugged now is left to the
+        reconciler's retries, never stops nova-compute-docker from starting."""
         own = self.engine.list_own()
         self._sweep_orphan_ports({info.uuid for info in own})
         for info in own:
             if info.status == "running":
                 try:
                     self._ensure_plugged(info.uuid)
-                except exception.HybridhostError as err:
-                    LOG.warning("Could not re-plug instance %(uuid)s: %(err)s",
-                                {"uuid": info.uuid, "err": err})
+                except Exception as err:  # noqa: BLE001 - never fatal here: retried
+                    self._reconciler.failed(info.uuid, err)
 
     def _sweep_orphan_ports(self, live_uuids):
-        """Remove this service's OVS rows (and veths) whose container is gone."""
+        """Remove this service's OVS rows (and veths) whose container is gone: not in
+        ``live_uuids`` and still absent when looked up again, so a port that a spawn
+        made after the listing keeps its prepared veth."""
         plugger = self.plugger
         for port in self.ovs.list_own_ports():
-            if port.vm_uuid not in live_uuids:
+            if port.vm_uuid in live_uuids:
+                continue
+            try:
+                if port.vm_uuid and self.engine.find(port.vm_uuid):
+                    continue
                 LOG.info("Removing orphan port %(name)s of vanished instance %(uuid)s",
                          {"name": port.name, "uuid": port.vm_uuid})
-                plugger.unplug(vifs.VifSpec(port_id=port.iface_id, mac=port.mac,
-                                            host_ifname=port.name, ifname="eth0",
-                                            bridge=port.bridge, mtu=vifs.DEFAULT_MTU,
-                                            addresses=(), routes=()))
+                plugger.unplug(_spec_of_row(port))
+            except Exception as err:  # noqa: BLE001 - one port never stops the start
+                LOG.warning("Could not remove orphan port %(name)s: %(err)s",
+                            {"name": port.name, "err": err})
 
     def cleanup_host(self, host):
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+        if self._reconciler is not None:
+            self._reconciler.stop()
+            self._reconciler = None
 
-    def _on_container_start(self, uuid):
-        """A container started: re-plug it unless the driver just did."""
+    def _report_stop(self, uuid):
+        diagnosis.report_stop(self.engine.find(uuid))
+
+    def _running_uuids(self):
+        return [info.uuid for info in self.engine.list_own() if info.status == "running"]
+
+    def _repair(self, uuid):
+        """Plug again each VIF of ``uuid``'s running container that is not intact. The
+        namespace last plugged is checked first: no Docker call while all is well."""
         with self._lock(uuid):
+            netns = self._plugged_netns.get(uuid)
+            plugger = self.plugger
+            if netns and all(plugger.intact(netns, spec) for spec in self.spec_store.load(uuid)):
+                return False
             info = self.engine.find(uuid)
             if info is None or info.status != "running":
-                return
-            if self._plugged_pid.get(uuid) == info.pid:
-                return
-            LOG.info("Instance %s started outside the driver; re-plugging", uuid)
-            self._plug_all(uuid, info.pid, self.spec_store.load(uuid))
+                return False
+            return self._ensure_plugged(uuid, info)
 
-    def _ensure_plugged(self, uuid):
+    def _ensure_plugged(self, uuid, info=None):
+        """Every saved VIF is tried; the first failure is raised after. True when any
+        was plugged again."""
         with self._lock(uuid):
-            info = self.engine.get(uuid)
-            plugger = self.plugger
+            info = info or self.engine.get(uuid)
+            plugger, failures, plugged = self.plugger, [], False
             for spec in self.spec_store.load(uuid):
-                plugger.ensure(uuid, info.pid, spec)
-            self._plugged_pid[uuid] = info.pid
+                try:
+                    plugged = plugger.ensure(uuid, info.sandbox, spec) or plugged
+                except Exception as err:  # noqa: BLE001 - one VIF never stops the others
+                    failures.append(err)
+            if failures:
+                raise failures[0]
+            if plugged:
+                LOG.info("VIFs of instance %s plugged again", uuid)
+            self._plugged_netns[uuid] = info.sandbox
+            return plugged
 
     # --- inventory of guests ------------------------------------------------------
 
@@ -274,18 +325,21 @@ class DockerDriver(driver.ComputeDriver):
               accel_info=None):
         if driver.block_device_info_get_mapping(block_device_info):
             raise OperationNotSupported(operation="volumes", uuid=instance.uuid)
-        image_id = self._ensure_image(context, image_meta)
+        image_id = self._ensure_image(context, image_meta, instance.flavor)
+        self._require_command(image_meta, image_id)
         allocated = []
         try:
             with _as_fault(nova_exception.InstanceDeployFailure, instance):
                 # nova allocates the network in the background and network_info blocks
-                # until it is done: the image and the container need no network, so
-                # they are made first, meanwhile.
-                self._create(instance, image_id, image_meta)
+                # until it is done: the image needs no network, so it is made first,
+                # meanwhile; the container takes the subnets' DNS servers (guest.py).
                 _check_vif_types(network_info)
                 allocated = network_info or []
                 LOG.info("Network of instance %(uuid)s allocated: ports %(ports)s",
                          {"uuid": instance.uuid, "ports": [vif["id"] for vif in allocated]})
+                self._create(instance, image_id, image_meta, allocated)
+                guest.GuestFiles(self.engine).inject(instance, image_id, injected_files,
+                                                     allocated)
                 specs = self._specs(network_info)
                 self.spec_store.save(instance.uuid, specs)
                 if power_on:
@@ -297,14 +351,25 @@ class DockerDriver(driver.ComputeDriver):
             raise
         LOG.info("Instance %s spawned", instance.uuid)
 
-    def _ensure_image(self, context, image_meta):
+    def _ensure_image(self, context, image_meta, flavor):
+        limit = images.size_limit(flavor.root_gb, self.conf.max_image_gb)
         try:
-            return self.image_store.ensure(context, image_meta.id, image_meta.container_format)
+            return self.image_store.ensure(context, image_meta.id, image_meta.container_format,
+                                           limit)
         except exception.ImageInvalid as err:
             raise nova_exception.ImageUnacceptable(
                 image_id=image_meta.id, reason=err.kwargs.get("reason", err)) from err
 
-    def _create(self, instance, image_id, image_meta):
+    def _require_command(self, image_meta, image_id):
+        config = self.engine.inspect_image(image_id).get("Config")
+        try:
+            diagnosis.require_command(image_meta.id, config,
+                                      image_meta.properties.get("os_command_line"))
+        except exception.ImageHasNoCommand as err:
+            LOG.error("%s", err)
+            raise nova_exception.ImageUnacceptable(image_id=image_meta.id, reason=err) from err
+
+    def _create(self, instance, image_id, image_meta, network_info):
         flavor = instance.flavor
         try:
             envelope = limits.limits_for(flavor.memory_mb, flavor.vcpus, self.conf.pids_limit,
@@ -312,11 +377,14 @@ class DockerDriver(driver.ComputeDriver):
         except ValueError as err:
             raise exception.UnsafeContainerConfig(uuid=instance.uuid, reason=err) from None
         command = image_meta.properties.get("os_command_line")
+        host_config = dict(limits.host_config_kwargs(envelope),
+                           **inject.resolver_kwargs(network_info, instance.hostname))
         self.engine.create(
-            instance.uuid, instance.name, image_id, limits.host_config_kwargs(envelope),
+            instance.uuid, instance.name, image_id, host_config,
             hostname=instance.hostname or None,
             command=shlex.split(command) if command else None,
-            extra_labels={engine_mod.LABEL_GLANCE_IMAGE: image_meta.id or ""})
+            extra_labels={engine_mod.LABEL_GLANCE_IMAGE: image_meta.id or "",
+                          engine_mod.LABEL_DISPLAY_NAME: instance.display_name or ""})
 
     def _vif_events(self, network_info):
         if not CONF.vif_plugging_timeout:
@@ -351,13 +419,13 @@ class DockerDriver(driver.ComputeDriver):
                 for spec in specs:
                     plugger.prepare(uuid, spec)
                 self.engine.start(uuid)
-                pid = self.engine.get(uuid).pid
+                info = self.engine.get(uuid)
                 for spec in specs:
-                    plugger.attach(uuid, pid, spec)
+                    plugger.attach(uuid, info.sandbox, spec)
             except Exception:
                 self._unplug_quietly(specs)
                 raise
-            self._plugged_pid[uuid] = pid
+            self._plugged_netns[uuid] = info.sandbox
 
     def _unplug_quietly(self, specs):
         for spec in specs:
@@ -367,27 +435,26 @@ class DockerDriver(driver.ComputeDriver):
                 LOG.warning("Could not remove %(host)s: %(err)s",
                             {"host": spec.host_ifname, "err": err})
 
-    def _plug_all(self, uuid, pid, specs):
-        plugger = self.plugger
-        for spec in specs:
-            plugger.plug(uuid, pid, spec)
-        self._plugged_pid[uuid] = pid
-
     def _unplug_all(self, uuid, network_info):
-        known = {s.host_ifname: s for s in self.spec_store.load(uuid)}
+        """Every VIF of ``uuid``: saved, in network_info, or an OVS row of ours naming it."""
+        known = {port.name: _spec_of_row(port) for port in self.ovs.list_own_ports()
+                 if port.vm_uuid == uuid}
+        known.update({s.host_ifname: s for s in self.spec_store.load_or_empty(uuid)})
         known.update({s.host_ifname: s for s in self._specs(network_info)})
         plugger = self.plugger
         for spec in known.values():
             plugger.unplug(spec)
 
     def _teardown(self, instance, network_info, destroy_vifs=True):
+        """The VIFs go first: their rows are deleted while the veths still exist, so no
+        row is left pointing at a device the container's removal took away."""
         uuid = instance.uuid
         with self._lock(uuid):
-            self.engine.remove(uuid)
             if destroy_vifs:
                 self._unplug_all(uuid, network_info)
+            self.engine.remove(uuid)
             self.spec_store.delete(uuid)
-            self._plugged_pid.pop(uuid, None)
+            self._plugged_netns.pop(uuid, None)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -426,7 +493,7 @@ class DockerDriver(driver.ComputeDriver):
             self.engine.stop(uuid, timeout=timeout)
         for spec in self.spec_store.load(uuid):
             self.plugger.unplug(spec)
-        self._plugged_pid.pop(uuid, None)
+        self._plugged_netns.pop(uuid, None)
 
     def power_off(self, instance, timeout=0, retry_interval=0):
         with self._lock(instance.uuid), _as_fault(nova_exception.InstancePowerOffFailure, instance):
@@ -448,22 +515,42 @@ class DockerDriver(driver.ComputeDriver):
 
     def resume_state_on_host_boot(self, context, instance, network_info, share_info,
                                   block_device_info=None):
-        info = self.engine.get(instance.uuid)
-        if info.status == "running":
-            self.plug_vifs(instance, network_info)
-        else:
-            self.power_on(context, instance, network_info)
+        """nova-compute started and nova's database says the instance runs, Docker not
+        (the box went down, the machine rebooted): run it again, with its network."""
+        uuid = instance.uuid
+        with self._lock(uuid), _as_fault(nova_exception.InstancePowerOnFailure, instance):
+            if self.engine.get(uuid).status == "paused":
+                self.engine.unpause(uuid)
+        self.power_on(context, instance, network_info)
+        self.plug_vifs(instance, network_info)
+        LOG.info("Instance %s resumed after nova-compute started", uuid)
 
     # --- network ------------------------------------------------------------------
 
     def plug_vifs(self, instance, network_info):
-        """(Re)plug every VIF of a running container; only remember them otherwise."""
+        """(Re)plug every VIF of a running container; only remember them otherwise.
+
+        nova calls it for each instance when nova-compute starts and tolerates only
+        VirtualInterfacePlugException (the instance goes to ERROR); a VIF that cannot be
+        plugged now is left to the reconciler's retries instead."""
         uuid = instance.uuid
+        try:
+            _check_vif_types(network_info)
+            specs = self._specs(network_info)
+        except (nova_exception.NovaException, KeyError, TypeError, ValueError) as err:
+            raise nova_exception.VirtualInterfacePlugException(
+                "instance %s: unusable network info: %s" % (uuid, err)) from err
         with self._lock(uuid):
-            self.spec_store.save(uuid, self._specs(network_info))
+            self.spec_store.save(uuid, specs)
             info = self.engine.find(uuid)
-            if info is not None and info.status in ("running", "paused"):
-                self._ensure_plugged(uuid)
+            if info is None or info.status not in ("running", "paused"):
+                return
+            try:
+                self._ensure_plugged(uuid, info)
+            except Exception as err:  # noqa: BLE001 - nova tolerates only the one below
+                if self._reconciler is None:
+                    raise nova_exception.VirtualInterfacePlugException(str(err)) from err
+                self._reconciler.failed(uuid, err)
 
     def unplug_vifs(self, instance, network_info):
         uuid = instance.uuid
@@ -487,7 +574,7 @@ class DockerDriver(driver.ComputeDriver):
             info = self.engine.get(uuid)
             try:
                 if info.status in ("running", "paused"):
-                    self.plugger.plug(uuid, info.pid, spec)
+                    self.plugger.plug(uuid, info.sandbox, spec)
             except exception.HybridhostError as err:
                 LOG.error("Attaching port %(port)s to %(uuid)s failed: %(err)s",
                           {"port": vif["id"], "uuid": uuid, "err": err})
@@ -521,8 +608,17 @@ class DockerDriver(driver.ComputeDriver):
                           expected_state=task_states.IMAGE_PENDING_UPLOAD)
         self.image_store.snapshot(context, instance.uuid, image_id, {})
 
+    def manage_image_cache(self, context, all_instances):
+        """Age out cached images as nova's ``[image_cache]`` options say (see
+        :meth:`images.ImageStore.age_out`); the images of ``all_instances`` are kept."""
+        if CONF.image_cache.remove_unused_base_images:
+            self.image_store.age_out(CONF.image_cache.remove_unused_original_minimum_age_seconds,
+                                     keep={i.image_ref for i in all_instances})
+
     def get_console_output(self, context, instance):
-        return self.engine.logs(instance.uuid, CONSOLE_LOG_MAX_BYTES)
+        output = self.engine.logs(instance.uuid, CONSOLE_LOG_MAX_BYTES)
+        return diagnosis.console_with_note(output, self.engine.find(instance.uuid),
+                                           instance.flavor.memory_mb)
 
     # --- resources ----------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Docker events -> nova lifecycle events, on a native thread.
+"""Docker events -> nova lifecycle events, on native threads.
 
 The watcher streams this service's container events (the engine adapter filters
 on the host label), turns start/die/pause/unpause into
@@ -6,9 +6,22 @@ on the host label), turns start/die/pause/unpause into
 A ``start`` the driver did not cause itself (a ``docker start``/``restart`` from
 outside, or a daemon restart) creates a new network namespace, so ``on_start`` is
 also called to re-plug. A broken stream is re-opened from the last event seen.
+
+The thread reading the stream only sorts: ``on_start`` must return at once (the
+driver's hands the instance to the VIF reconciler's thread), and the lifecycle
+events go through a queue to a second thread, so a slow nova call (its handler
+reads the database through the conductor) never holds up the next event or a
+re-plug.
+
+That second thread calls ``on_stop(uuid)`` as soon as a container died, but holds
+the Stopped event back ``stopped_delay`` seconds and drops it when another event of
+the same instance comes first, as nova's libvirt driver does (15 s): a restart
+(``docker restart``, the OOM killer's victim started again) is not reported as a
+shutdown, on which nova would power the instance off.
 """
 
 import logging
+import queue
 import threading
 import time
 
@@ -38,35 +51,62 @@ def lifecycle_event(docker_event):
     return virtevent.LifecycleEvent(uuid, transition)
 
 
-class EventWatcher:
-    """A daemon thread feeding ``emit(LifecycleEvent)`` and ``on_start(uuid)``."""
+STOPPED_DELAY = 15.0
 
-    def __init__(self, engine, emit, on_start, retry_interval=2.0):
+
+def _next_timeout(delayed):
+    """Seconds until the first held-back event is due; None when none is held."""
+    if not delayed:
+        return None
+    return max(0.0, min(deadline for deadline, _event in delayed.values()) - time.monotonic())
+
+
+def _pop_due(delayed):
+    now = time.monotonic()
+    due = [uuid for uuid, (deadline, _event) in delayed.items() if deadline <= now]
+    return [delayed.pop(uuid)[1] for uuid in due]
+
+
+class EventWatcher:
+    """Daemon threads feeding ``emit(LifecycleEvent)``, ``on_start(uuid)`` and
+    ``on_stop(uuid)``."""
+
+    def __init__(self, engine, emit, on_start, on_stop=None, retry_interval=2.0,
+                 stopped_delay=STOPPED_DELAY):
         self.engine = engine
         self.emit = emit
         self.on_start = on_start
+        self.on_stop = on_stop
+        self.stopped_delay = stopped_delay
         self.retry_interval = retry_interval
         self._stopped = threading.Event()
         self._stream = None
         self._since = None
         self._thread = None
+        self._emitter = None
+        self._pending = queue.Queue()
 
     def start(self):
         self._since = int(time.time())
         self._thread = threading.Thread(target=self._run, name="hh-docker-events", daemon=True)
+        self._emitter = threading.Thread(target=self._emit_pending, name="hh-docker-emit",
+                                         daemon=True)
+        self._emitter.start()
         self._thread.start()
         LOG.info("Docker events watcher started for host %s", self.engine.host)
 
     def stop(self, timeout=5):
         self._stopped.set()
+        self._pending.put(None)
         stream = self._stream
         if stream is not None:
             try:
                 stream.close()
             except Exception:
                 LOG.debug("Closing the events stream failed", exc_info=True)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._emitter):
+            if thread is not None:
+                thread.join(timeout)
         LOG.info("Docker events watcher stopped")
 
     @property
@@ -101,7 +141,32 @@ class EventWatcher:
                   {"action": docker_event.get("Action"), "uuid": event.uuid})
         if event.transition == virtevent.EVENT_LIFECYCLE_STARTED:
             self._call(self.on_start, event.uuid, event.uuid)
-        self._call(self.emit, event, event.uuid)
+        self._pending.put(event)
+
+    def _emit_pending(self):
+        delayed = {}  # uuid -> (when due, the Stopped event held back)
+        while True:
+            try:
+                event = self._pending.get(timeout=_next_timeout(delayed))
+            except queue.Empty:
+                event = False
+            if event is None:
+                return
+            if event:
+                self._sort(event, delayed)
+            for due in _pop_due(delayed):
+                self._call(self.emit, due, due.uuid)
+
+    def _sort(self, event, delayed):
+        if delayed.pop(event.uuid, None) is not None:
+            LOG.debug("Not reporting the stop of %(uuid)s: %(event)s came first",
+                      {"uuid": event.uuid, "event": event.get_name()})
+        if event.transition != virtevent.EVENT_LIFECYCLE_STOPPED:
+            self._call(self.emit, event, event.uuid)
+            return
+        if self.on_stop is not None:
+            self._call(self.on_stop, event.uuid, event.uuid)
+        delayed[event.uuid] = (time.monotonic() + self.stopped_delay, event)
 
     @staticmethod
     def _call(func, argument, uuid):

@@ -4,9 +4,20 @@ A Glance image with ``container_format=docker`` holds one ``docker save`` tarbal
 (classic layout, or the OCI layout newer Docker writes: ``Config`` then reads
 ``blobs/sha256/<hex>``). It is loaded once and tagged :func:`local_ref` (the Glance
 ID), so the Glance *name* never matters. Loads of the same image are serialised; a
-loaded image is reused. A bad tarball is refused before ``docker load`` and leaves
-nothing behind: tags that ``docker load`` applied from the tarball's ``RepoTags``
-are put back the way they were.
+loaded image is reused.
+
+What a tarball may not do:
+
+* name anything: it is loaded *untagged* (:func:`untagged_stream` rewrites
+  ``manifest.json``'s ``RepoTags`` and ``index.json``'s name annotations on the way
+  to ``docker load``), so no tarball can move a tag - least of all one of
+  hybridhost's own (``nova-glance/...``, ``nova-snapshot/...``) - to its image;
+* be larger than :class:`SizeLimit` (the flavor's root disk), downloaded or unpacked;
+  the download stops at the limit and the tarball is streamed from disk to the engine,
+  never read whole into memory;
+* be malformed: it is refused before ``docker load`` and leaves nothing behind.
+
+Cached images no container uses are aged out (:meth:`ImageStore.age_out`).
 """
 
 import dataclasses
@@ -19,6 +30,7 @@ import re
 import tarfile
 import tempfile
 import threading
+import time
 
 from hybridhost import exception
 
@@ -29,6 +41,14 @@ GLANCE_REPO = "nova-glance/%s"
 SNAPSHOT_REPO = "nova-snapshot/%s"
 TAG = "latest"
 MANIFEST = "manifest.json"
+INDEX = "index.json"
+#: docker load reads it only when there is no manifest.json; never passed on.
+LEGACY_REPOSITORIES = "repositories"
+#: Where OCI and containerd put an image's name in index.json.
+NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+#: manifest.json and index.json are read into memory: they may not be larger.
+MAX_JSON_BYTES = 4 * 1024 * 1024
+GIB = 1024 ** 3
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CONFIG_PATTERNS = (re.compile(r"^([0-9a-f]{64})\.json$"),
                     re.compile(r"^blobs/sha256/([0-9a-f]{64})$"))
@@ -40,13 +60,30 @@ def local_ref(glance_id):
 
 
 @dataclasses.dataclass(frozen=True)
+class SizeLimit:
+    """The most bytes an image may take, downloaded or unpacked, and where that comes from."""
+
+    max_bytes: int
+    source: str
+
+
+def size_limit(root_gb, fallback_gb):
+    """The flavor's root disk; ``fallback_gb`` for a flavor without one (root_gb = 0)."""
+    if root_gb:
+        return SizeLimit(root_gb * GIB, "the flavor's root disk, %d GiB" % root_gb)
+    return SizeLimit(fallback_gb * GIB, "[hybridhost_docker] max_image_gb, %d GiB, for a "
+                                        "flavor without a root disk" % fallback_gb)
+
+
+@dataclasses.dataclass(frozen=True)
 class TarballImage:
     """What a validated ``docker save`` tarball holds."""
 
     image_id: str  # sha256:<hex> of the config, the id Docker will give it
     config: str
     layers: tuple
-    repo_tags: tuple
+    repo_tags: tuple  # as the tarball names it; never applied
+    unpacked_bytes: int = 0
 
 
 # --- tarball validation (pure) ------------------------------------------------------
@@ -60,6 +97,13 @@ def _safe_name(name):
 def _check_member(member):
     if not _safe_name(member.name):
         raise ValueError("entry %r escapes the archive" % member.name)
+    if member.issparse():
+        raise ValueError("entry %r is a sparse file" % member.name)
+    if posixpath.normpath(member.name) in (MANIFEST, INDEX, LEGACY_REPOSITORIES):
+        if not member.isfile():
+            raise ValueError("%r is not a regular file" % member.name)
+        if member.size > MAX_JSON_BYTES:
+            raise ValueError("%r is larger than %d bytes" % (member.name, MAX_JSON_BYTES))
     if member.issym() or member.islnk():
         target = posixpath.join(posixpath.dirname(member.name), member.linkname)
         if member.islnk():
@@ -86,6 +130,15 @@ def _read_manifest(tar, files):
     return entry
 
 
+def _check_index(tar, member):
+    try:
+        index = json.load(tar.extractfile(member))
+    except ValueError as err:
+        raise ValueError("%s is not JSON: %s" % (INDEX, err)) from None
+    if not isinstance(index, dict) or not isinstance(index.get("manifests", []), list):
+        raise ValueError("%s is not an OCI image index" % INDEX)
+
+
 def _config_digest(config):
     for pattern in _CONFIG_PATTERNS:
         match = pattern.match(config)
@@ -101,7 +154,7 @@ def _check_entry(tar, files, entry):
         if not isinstance(ref, str) or posixpath.normpath(ref) not in files:
             raise ValueError("%s names %r, which is not in the tarball" % (MANIFEST, ref))
     digest = _config_digest(config)
-    actual = hashlib.sha256(tar.extractfile(files[posixpath.normpath(config)]).read()).hexdigest()
+    actual = _sha256(tar.extractfile(files[posixpath.normpath(config)]))
     if actual != digest:
         raise ValueError("config %s has digest %s" % (config, actual))
     tags = entry.get("RepoTags") or ()
@@ -109,17 +162,130 @@ def _check_entry(tar, files, entry):
                         repo_tags=tuple(tags))
 
 
+def _sha256(fileobj):
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fileobj.read(_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_members(members):
+    """Every member safe, no name twice (docker load would keep only the last one)."""
+    seen = set()
+    for member in members:
+        _check_member(member)
+        name = posixpath.normpath(member.name)
+        if name in seen and not member.isdir():
+            raise ValueError("entry %r appears twice" % member.name)
+        seen.add(name)
+    return sum(m.size for m in members if m.isfile())
+
+
 def inspect_tarball(path):
     """Validate a ``docker save`` tarball; raise ValueError saying what is wrong."""
     try:
         with tarfile.open(path, "r:*") as tar:
             members = tar.getmembers()
-            for member in members:
-                _check_member(member)
+            unpacked = _check_members(members)
             files = {posixpath.normpath(m.name): m for m in members if m.isfile()}
-            return _check_entry(tar, files, _read_manifest(tar, files))
+            found = _check_entry(tar, files, _read_manifest(tar, files))
+            if INDEX in files:
+                _check_index(tar, files[INDEX])
     except (tarfile.TarError, EOFError) as err:
         raise ValueError("not a readable tar archive: %s" % err) from None
+    return dataclasses.replace(found, unpacked_bytes=unpacked)
+
+
+# --- the untagged stream docker load reads -----------------------------------------
+
+
+def _untagged_manifest(data):
+    entries = json.loads(data)
+    for entry in entries:
+        entry["RepoTags"] = None
+    return json.dumps(entries).encode()
+
+
+def _unnamed_index(data):
+    index = json.loads(data)
+    for manifest in index.get("manifests") or []:
+        annotations = manifest.get("annotations") if isinstance(manifest, dict) else None
+        for key in NAME_ANNOTATIONS:
+            if isinstance(annotations, dict):
+                annotations.pop(key, None)
+    return json.dumps(index).encode()
+
+
+_REWRITES = {MANIFEST: _untagged_manifest, INDEX: _unnamed_index}
+
+
+def _rewritten_member(member, data):
+    info = tarfile.TarInfo(member.name)
+    info.size, info.mode, info.mtime = len(data), member.mode, member.mtime
+    return info.tobuf(format=tarfile.PAX_FORMAT) + data + b"\0" * (-len(data) % tarfile.BLOCKSIZE)
+
+
+def _raw_member(raw, member):
+    """The member's header(s) and padded data, as they are in the (decompressed) archive."""
+    raw.seek(member.offset)
+    remaining = member.offset_data + member.size + (-member.size % tarfile.BLOCKSIZE) \
+        - member.offset
+    while remaining:
+        chunk = raw.read(min(_CHUNK, remaining))
+        if not chunk:
+            raise ValueError("the archive ends inside %r" % member.name)
+        remaining -= len(chunk)
+        yield chunk
+
+
+def untagged_stream(path):
+    """Chunks of the (validated) tarball at ``path`` that ``docker load`` turns into an
+    untagged image: names are dropped from manifest.json and index.json, the legacy
+    ``repositories`` file is left out, every other member passes byte for byte. The
+    result is an uncompressed tar whatever the tarball's compression."""
+    with tarfile.open(path, "r:*") as tar:
+        for member in tar.getmembers():
+            name = posixpath.normpath(member.name)
+            if name == LEGACY_REPOSITORIES:
+                continue
+            if name in _REWRITES:
+                yield _rewritten_member(member, _REWRITES[name](tar.extractfile(member).read()))
+            else:
+                yield from _raw_member(tar.fileobj, member)
+        yield b"\0" * (2 * tarfile.BLOCKSIZE)
+
+
+def _inspect(glance_id, path, limit):
+    try:
+        tarball = inspect_tarball(path)
+    except ValueError as err:
+        raise exception.ImageInvalid(image_id=glance_id, reason=err) from None
+    if tarball.unpacked_bytes > limit.max_bytes:
+        raise _too_large(glance_id, limit, tarball.unpacked_bytes, "unpacked")
+    return tarball
+
+
+class _CappedWriter:
+    """A file Glance's download writes into; stops it once ``limit`` is passed."""
+
+    def __init__(self, out, glance_id, limit):
+        self.out, self.glance_id, self.limit = out, glance_id, limit
+        self.written = 0
+
+    def write(self, data):
+        self.written += len(data)
+        if self.written > self.limit.max_bytes:
+            raise _too_large(self.glance_id, self.limit, self.written,
+                             "downloaded when the download was stopped")
+        return self.out.write(data)
+
+    def truncate(self, size=None):
+        return self.out.truncate(size)
+
+
+def _too_large(glance_id, limit, size, what):
+    return exception.ImageTooLarge(image_id=glance_id, size=size, what=what,
+                                   limit=limit.max_bytes, source=limit.source)
 
 
 # --- the image service seam ---------------------------------------------------------
@@ -137,8 +303,9 @@ class GlanceImageService:
     def show(self, context, image_id):
         return self._api.get(context, image_id)
 
-    def download(self, context, image_id, dst_path):
-        self._api.download(context, image_id, dest_path=dst_path)
+    def download(self, context, image_id, fileobj):
+        """Write the image's data into ``fileobj``, chunk by chunk."""
+        self._api.download(context, image_id, data=fileobj)
 
     def upload(self, context, image_id, metadata, fileobj):
         self._api.update(context, image_id, metadata, data=fileobj, purge_props=False)
@@ -161,8 +328,11 @@ class ImageStore:
         with self._locks_guard:
             return self._locks.setdefault(glance_id, threading.Lock())
 
-    def ensure(self, context, glance_id, container_format):
-        """The engine's image id for Glance image ``glance_id``, loading it on a miss."""
+    def ensure(self, context, glance_id, container_format, limit):
+        """The engine's image id for Glance image ``glance_id``, loading it on a miss.
+
+        ``limit`` (a :class:`SizeLimit`) bounds the tarball and its unpacked content.
+        """
         if container_format != CONTAINER_FORMAT:
             raise exception.ImageInvalid(
                 image_id=glance_id,
@@ -172,18 +342,20 @@ class ImageStore:
             if cached:
                 LOG.debug("Image %(glance)s is cached as %(id)s",
                           {"glance": glance_id, "id": cached})
+                self.engine.tag_image(cached, GLANCE_REPO % glance_id, TAG)  # its last use
                 return cached
-            return self._fetch_and_load(context, glance_id)
+            return self._fetch_and_load(context, glance_id, limit)
 
-    def _fetch_and_load(self, context, glance_id):
+    def _fetch_and_load(self, context, glance_id, limit):
+        declared = (self.image_service.show(context, glance_id) or {}).get("size")
+        if declared and declared > limit.max_bytes:
+            raise _too_large(glance_id, limit, declared, "in Glance")
         fd, path = tempfile.mkstemp(prefix="hh-image-", suffix=".tar", dir=self.work_dir)
-        os.close(fd)
         try:
-            self.image_service.download(context, glance_id, path)
-            try:
-                tarball = inspect_tarball(path)
-            except ValueError as err:
-                raise exception.ImageInvalid(image_id=glance_id, reason=err) from None
+            with os.fdopen(fd, "wb") as out:
+                capped = _CappedWriter(out, glance_id, limit)
+                self.image_service.download(context, glance_id, capped)
+            tarball = _inspect(glance_id, path, limit)
             image_id = self._load(glance_id, path, tarball)
         finally:
             os.unlink(path)
@@ -191,31 +363,54 @@ class ImageStore:
         return image_id
 
     def _load(self, glance_id, path, tarball):
-        """docker load + tag with the Glance ID; the tarball's own tags are undone."""
-        if self.engine.image_id(tarball.image_id):  # same content present under another id
-            self.engine.tag_image(tarball.image_id, GLANCE_REPO % glance_id, TAG)
-            return tarball.image_id
-        before = {tag: self.engine.image_id(tag) for tag in tarball.repo_tags}
+        """docker load, untagged, then tag with the Glance ID."""
+        if tarball.repo_tags:
+            LOG.debug("Image %(glance)s: the tarball's own tags %(tags)s are not applied",
+                      {"glance": glance_id, "tags": list(tarball.repo_tags)})
         try:
-            with open(path, "rb") as fileobj:
-                self.engine.load_image(fileobj)
+            if not self.engine.image_id(tarball.image_id):
+                self.engine.load_image(untagged_stream(path))
             if not self.engine.image_id(tarball.image_id):
                 raise exception.ImageInvalid(
                     image_id=glance_id, reason="docker load did not produce %s" % tarball.image_id)
             self.engine.tag_image(tarball.image_id, GLANCE_REPO % glance_id, TAG)
         except exception.DockerOperationFailed as err:
             raise exception.ImageInvalid(image_id=glance_id, reason=err) from err
-        finally:
-            self._restore_tags(before)
         return tarball.image_id
 
-    def _restore_tags(self, before):
-        for tag, old_id in before.items():
-            if old_id is None:
-                self.engine.untag_image(tag)
-            elif self.engine.image_id(tag) != old_id:
-                repository, _, name = tag.rpartition(":")
-                self.engine.tag_image(old_id, repository, name)
+    # --- ageing out -------------------------------------------------------------
+
+    def age_out(self, max_age, keep=(), now=None):
+        """Untag the cached images (``nova-glance/<id>``) that no container uses, whose
+        Glance ID is not in ``keep`` and that were last used (tagged) more than
+        ``max_age`` seconds ago; Docker deletes an image with its last tag. The cached
+        images in use are tagged again, which restarts their clock, as nova's libvirt
+        driver touches the base files in use. Returns the Glance IDs untagged."""
+        now = time.time() if now is None else now
+        in_use = self.engine.image_ids_in_use()
+        removed = []
+        for repository, image_id in self.engine.tagged_images(GLANCE_REPO % "*", TAG):
+            glance_id = repository[len(GLANCE_REPO % ""):]
+            if image_id in in_use or glance_id in keep:
+                self.engine.tag_image(image_id, GLANCE_REPO % glance_id, TAG)
+            elif self._untag_if_old(glance_id, now - max_age):
+                removed.append(glance_id)
+        return removed
+
+    def _untag_if_old(self, glance_id, cutoff):
+        """Under the image's lock, so that a spawn that just found it (and tagged it
+        again) keeps it; Docker itself refuses to untag an image a container uses."""
+        with self._lock(glance_id):
+            image_id = self.engine.image_id(local_ref(glance_id))
+            if image_id is None or self.engine.image_tagged_at(image_id) > cutoff:
+                return False
+            try:
+                self.engine.untag_image(local_ref(glance_id))
+            except exception.DockerOperationFailed as err:
+                LOG.debug("Image %(glance)s kept: %(err)s", {"glance": glance_id, "err": err})
+                return False
+        LOG.info("Unused image %s aged out of the cache", glance_id)
+        return True
 
     def snapshot(self, context, uuid, snapshot_id, metadata):
         """Commit the container of ``uuid`` and upload it as Glance image ``snapshot_id``."""

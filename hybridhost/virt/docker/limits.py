@@ -6,9 +6,9 @@ Rules (never relaxed by anything a user controls):
   cap_add`` added back. The default set, :data:`DEFAULT_CAPS`, is what an ordinary
   service needs: change file owners and modes (CHOWN, DAC_OVERRIDE, FOWNER, FSETID),
   switch users (SETUID, SETGID), signal its own processes (KILL) and bind ports
-  below 1024 (NET_BIND_SERVICE). NET_RAW (raw sockets, e.g. busybox ``ping``) is
-  allowed only when the operator adds it; anything in :data:`FORBIDDEN_CAPS` is
-  refused outright;
+  below 1024 (NET_BIND_SERVICE). NET_RAW (raw sockets) is allowed only when the
+  operator adds it; ``ping`` works without it (ICMP echo sockets, see
+  :data:`SYSCTLS`); anything in :data:`FORBIDDEN_CAPS` is refused outright;
 * ``no-new-privileges`` (setuid binaries cannot gain privileges);
 * memory limit = flavor RAM (and no swap beyond it), CPU limit = flavor vCPUs,
   a pids limit;
@@ -31,8 +31,11 @@ FORBIDDEN_CAPS = ("SYS_ADMIN", "NET_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAW
 NANO_CPUS_PER_VCPU = 10 ** 9
 MIB = 1024 * 1024
 #: Namespaced sysctls every container gets: IPv6 on (Docker turns it off for
-#: network_mode=none, which would make IPv6 fixed IPs unusable).
-SYSCTLS = {"net.ipv6.conf.all.disable_ipv6": "0", "net.ipv6.conf.default.disable_ipv6": "0"}
+#: network_mode=none, which would make IPv6 fixed IPs unusable), and ICMP echo
+#: sockets (``socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)``) for every group, so ``ping``
+#: works without NET_RAW.
+SYSCTLS = {"net.ipv6.conf.all.disable_ipv6": "0", "net.ipv6.conf.default.disable_ipv6": "0",
+           "net.ipv4.ping_group_range": "0 2147483647"}
 ENGINE_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 
 

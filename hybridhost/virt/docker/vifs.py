@@ -122,16 +122,20 @@ def _log_plugged(uuid, spec):
 
 
 class VifPlugger:
-    """Plugs specs into a running container (by pid) and unplugs them."""
+    """Plugs specs into a running container and unplugs them.
+
+    A container is named by its network namespace: Docker's sandbox path
+    (``ContainerInfo.sandbox``), which the privileged helper opens.
+    """
 
     def __init__(self, ovs_ports, net=hybridhost.privileged.net):
         self.ovs = ovs_ports
         self.net = net
 
-    def plug(self, uuid, pid, spec):
+    def plug(self, uuid, netns, spec):
         """Both halves at once, into a running container (re-plugs)."""
         try:
-            self.net.plug_veth(spec.host_ifname, pid, spec.ifname, spec.mac, spec.mtu,
+            self.net.plug_veth(spec.host_ifname, netns, spec.ifname, spec.mac, spec.mtu,
                                *_addressing(spec))
         except Exception as err:
             raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
@@ -147,10 +151,10 @@ class VifPlugger:
             raise exception.VifPlugFailed(port_id=spec.port_id, uuid=uuid, reason=err) from err
         self._onto_bridge(uuid, spec)
 
-    def attach(self, uuid, pid, spec):
-        """Second half: the prepared peer into the container (``pid``) as its interface."""
+    def attach(self, uuid, netns, spec):
+        """Second half: the prepared peer into the container (``netns``) as its interface."""
         try:
-            self.net.move_peer(spec.host_ifname, waiting_peer_ifname(spec), pid, spec.ifname,
+            self.net.move_peer(spec.host_ifname, waiting_peer_ifname(spec), netns, spec.ifname,
                                *_addressing(spec))
         except Exception as err:
             self.ovs.delete_port(spec.host_ifname)
@@ -178,25 +182,34 @@ class VifPlugger:
             LOG.info("Port %(port)s unplugged (%(host)s)",
                      {"port": spec.port_id, "host": spec.host_ifname})
 
-    def intact(self, pid, spec):
-        """True when the veth and the OVS row of ``spec`` are both in place for ``pid``."""
+    def intact(self, netns, spec):
+        """True when the veth and the OVS row of ``spec`` are both in place for ``netns``."""
         port = self.ovs.get_port(spec.host_ifname)
         if port is None or port.iface_id != spec.port_id or port.mac != spec.mac:
             return False
         if port.owner != self.ovs.owner or port.ofport is None or port.ofport <= 0:
             return False
         try:
-            return bool(self.net.veth_intact(spec.host_ifname, pid, spec.ifname, spec.mac))
+            return bool(self.net.veth_intact(spec.host_ifname, netns, spec.ifname, spec.mac))
         except Exception:
             LOG.debug("Could not check veth %s", spec.host_ifname, exc_info=True)
             return False
 
-    def ensure(self, uuid, pid, spec):
+    def ensure(self, uuid, netns, spec):
         """Plug ``spec`` unless it is already intact. True if it plugged."""
-        if self.intact(pid, spec):
+        if self.intact(netns, spec):
             return False
-        self.plug(uuid, pid, spec)
+        self.plug(uuid, netns, spec)
         return True
+
+
+def _fsync_directory(directory):
+    """Make a rename in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class SpecStore:
@@ -209,19 +222,38 @@ class SpecStore:
         return os.path.join(self.directory, uuid, "hybridhost-vifs.json")
 
     def load(self, uuid):
+        """The saved specs of ``uuid`` ([] when none); :class:`VifSpecCorrupt` when the
+        file cannot be read as specs."""
+        path = self._path(uuid)
         try:
-            with open(self._path(uuid)) as fileobj:
+            with open(path) as fileobj:
                 return [VifSpec.from_dict(d) for d in json.load(fileobj)]
         except FileNotFoundError:
             return []
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            raise exception.VifSpecCorrupt(uuid=uuid, path=path, reason=err) from err
+
+    def load_or_empty(self, uuid):
+        """Like :meth:`load`, but a corrupt file is a warning and [] (for clean-ups that
+        find the VIFs elsewhere too)."""
+        try:
+            return self.load(uuid)
+        except exception.VifSpecCorrupt as err:
+            LOG.warning("%s", err)
+            return []
 
     def save(self, uuid, specs):
+        """Write durably: a crash leaves the old file or the new one, never a torn one."""
         path = self._path(uuid)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
         tmp = path + ".tmp"
         with open(tmp, "w") as fileobj:
             json.dump([s.to_dict() for s in specs], fileobj)
+            fileobj.flush()
+            os.fsync(fileobj.fileno())
         os.replace(tmp, path)
+        _fsync_directory(directory)
 
     def delete(self, uuid):
         try:

@@ -5,6 +5,7 @@ The behaviours every driver shows are in tests/contract/driver_contract.py.
 
 import os
 import tarfile
+import time
 import uuid as uuidlib
 
 import docker
@@ -61,6 +62,30 @@ class ImageTest(base.DriverTestCase):
         self.assertRaises(docker.errors.NotFound, self.docker.inspect_image, tag)
         image = self.docker.inspect_image("nova-glance/%s:latest" % glance_id)
         self.assertEqual(self.tarball_image_id, image["Id"])
+
+    def test_a_tarball_naming_the_cache_retags_nothing(self):
+        """Its RepoTags name a cached image, a snapshot and a foreign image: after the boot
+        each still names what it did, and Docker's event log shows the hostile image was
+        only ever tagged with its own Glance ID."""
+        victim = self.add_image()
+        self.spawn(victim, [])
+        victim_ref = "nova-glance/%s:latest" % victim
+        snapshot_ref = "nova-snapshot/%s:latest" % uuidlib.uuid4()
+        foreign_ref = "hhtest-poison/%s:1" % uuidlib.uuid4().hex[:8]
+        path = os.path.join(self.tmp, "poison.tar")
+        poison_id = tarballs.write_tarball(path, self.layer, cmd=["/bin/sleep", "3600"],
+                                           repo_tags=[victim_ref, snapshot_ref, foreign_ref])
+        glance_id = self.add_image(path)
+        since = int(time.time()) - 1
+        self.spawn(glance_id, [])
+        self.assertEqual(self.tarball_image_id, self.docker.inspect_image(victim_ref)["Id"])
+        for ref in (snapshot_ref, foreign_ref):
+            self.assertRaises(docker.errors.NotFound, self.docker.inspect_image, ref)
+        events = self.docker.events(since=since, until=int(time.time()) + 1, decode=True,
+                                    filters={"type": "image", "event": "tag"})
+        names = [e["Actor"]["Attributes"].get("name") for e in events
+                 if e["Actor"]["ID"] == poison_id]
+        self.assertEqual(["nova-glance/%s:latest" % glance_id], names)
 
     def test_same_image_is_loaded_once_and_reused(self):
         glance_id = self.add_image()

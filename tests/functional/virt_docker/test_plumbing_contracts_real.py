@@ -1,13 +1,15 @@
 """The OVS and privileged-net contracts against the real thing (same assertions as the fakes).
 
 OVS: a real OVSDB and ovs-vswitchd, on a bridge of the test's own. Net: the real
-entrypoints through the privsep daemon, plugging into the network namespaces of
-``unshare --net sleep`` processes the test starts and ends.
+entrypoints through the privsep daemon, plugging into network namespaces kept by files
+(``unshare --net=<dir>/netns/<12 hex>``, as Docker keeps a sandbox's) that the test
+makes and unmounts.
 """
 
 import os
 import subprocess
 import unittest
+import uuid
 
 import fixtures
 from oslo_config import cfg
@@ -55,6 +57,22 @@ class RealOvsPortsContractTest(ovs_contract.OvsPortsContract, unittest.TestCase)
         self.assertIsNotNone(self.mine.get_port(kept))
         self.assertEqual([], ovs.delete_ports_of(base.OVSDB, ["dhcp-port"]))
 
+    def test_rows_being_updated_are_neither_missed_nor_left(self):
+        """The IDL thread takes a row out of its table while it applies an update to it;
+        reads and deletes from other threads must still find it (real only; the threads
+        are made to switch often so that the window shows)."""
+        names = [self.name() for _ in range(4)]
+        for number, name in enumerate(names):
+            self.mine.add_port(self.bridge, name, "port-%d" % number, ovs_contract.MAC, "vm-1")
+        missed = []
+        with base.updating_rows(self.api, names), base.switching_often():
+            for _ in range(300):
+                missed += [name for name in names if self.mine.get_port(name) is None]
+                missed += sorted(set(names) - {p.name for p in self.mine.list_own_ports()})
+            deleted = [self.mine.delete_port(name) for name in names]
+        self.assertEqual(([], [True] * len(names)), (missed, deleted))
+        self.assertEqual([None] * len(names), [self.mine.get_port(name) for name in names])
+
 
 def _delete_link(name):
     with IPRoute() as ipr:
@@ -73,27 +91,43 @@ class RealNetContractTest(net_contract.NetContract, fixtures.TestWithFixtures):
         super().setUp()
         conf = self.useFixture(config_fixture.Config(cfg.CONF))
         conf.config(group="hybridhost_docker_privileged", helper_command=base.PRIVSEP_HELPER)
-        self.processes = {}
+        self.netns_dir = os.path.join(self.useFixture(fixtures.TempDir()).path, "netns")
+        os.mkdir(self.netns_dir, 0o755)
 
     def make_netns(self):
-        process = subprocess.Popen(["unshare", "--net", "sleep", "600"])
-        self.addCleanup(_end, process)
-        self.processes[process.pid] = process
-        host = os.stat("/proc/self/ns/net").st_ino
-        net_contract.eventually(lambda: os.stat("/proc/%d/ns/net" % process.pid).st_ino != host,
-                                "unshare to enter a new network namespace")
-        return process.pid
+        """A network namespace kept by a file, as Docker keeps a sandbox's."""
+        path = os.path.join(self.netns_dir, uuid.uuid4().hex[:12])
+        with open(path, "w"):
+            pass
+        subprocess.run(["unshare", "--net=" + path, "true"], check=True)
+        self.addCleanup(self.end_netns, path)
+        return path
 
-    def end_netns(self, pid):
-        _end(self.processes[pid])
+    def end_netns(self, netns):
+        if os.path.ismount(netns):
+            subprocess.run(["umount", netns], check=True)
 
     def test_the_hosts_own_namespace_is_refused(self):
-        """What no fake can tell: a pid in the host's network namespace (real only)."""
-        self.assertRaises(ValueError, self.net.plug_veth, self.name(), os.getpid(), "eth0",
-                          net_contract.MAC, 1500, [], [])
+        """What no fake can tell: a sandbox path that is the host's namespace (real only)."""
+        path = os.path.join(self.netns_dir, "0123456789ab")
+        with open(path, "w"):
+            pass
+        subprocess.run(["mount", "--bind", "/proc/self/ns/net", path], check=True)
+        self.addCleanup(self.end_netns, path)
+        error = net_contract.raised(ValueError, self.net.plug_veth, self.name(), path, "eth0",
+                                    net_contract.MAC, 1500, [], [])
+        self.assertIn("host's network namespace", str(error))
 
-
-def _end(process):
-    if process.poll() is None:
-        process.kill()
-    process.wait()
+    def test_a_link_of_ours_by_name_that_is_no_veth_is_not_touched(self):
+        """What no fake can tell: the kind of a link (real only)."""
+        name = self.name()
+        with IPRoute() as ipr:
+            ipr.link("add", ifname=name, kind="ifb")
+        self.addCleanup(_delete_link, name)
+        for call, args in ((self.net.delete_veth, (name,)),
+                           (self.net.create_veth, (name, name + "p", net_contract.MAC, 1500)),
+                           (self.net.plug_veth, (name, self.make_netns(), "eth0",
+                                                 net_contract.MAC, 1500, [], []))):
+            error = net_contract.raised(ValueError, call, *args)
+            self.assertIn("not a veth", str(error))
+        self.assertIsNotNone(self.links.host_link(name))

@@ -68,17 +68,18 @@ class FakeBox:
         return tuple(found)
 
     def spawn(self, uuid, *specs):
-        """A running container of the Docker side with ``specs`` plugged and saved; its pid."""
+        """A running container of the Docker side with ``specs`` plugged and saved; its
+        ContainerInfo."""
         created = self.client.create_container(
             self.image, name=engine_mod.container_name(uuid),
             labels=self.engine.labels_for(uuid, "vm-%s" % uuid[:4]))
         self.client.start(created["Id"])
-        pid = self.engine.get(uuid).pid
+        info = self.engine.get(uuid)
         plugger = vifs.VifPlugger(self.ovs, self.net)
         for spec in specs:
-            plugger.plug(uuid, pid, spec)
+            plugger.plug(uuid, info.sandbox, spec)
         self.store.save(uuid, list(specs))
-        return pid
+        return info
 
     def add_foreign(self, name, owner="", vm_uuid="", iface_id="", ofport=7, **columns):
         """A row another service plugged (libvirt, the agent, someone else)."""

@@ -2,12 +2,14 @@
 
 import json
 
+from oslo_config import cfg
 import pytest
 
 from hybridhost import exception
 from hybridhost.bridge_ports import sources
 from hybridhost.cmd import main as cli
 from hybridhost.cmd import vifs as vifs_cmd
+import hybridhost.privileged
 from tests.unit import confutils
 from tests.unit.bridge_ports import fake_box
 from tests.unit.bridge_ports.fake_box import FOREIGN
@@ -37,7 +39,8 @@ def run(tmp_path, monkeypatch, capsys, world):
         return world.box
 
     monkeypatch.setattr(sources.LiveBox, "connect", classmethod(connect))
-    monkeypatch.setattr(vifs_cmd, "use_privsep_helper", lambda bin_dir: seen.update(bin=bin_dir))
+    monkeypatch.setattr(vifs_cmd, "use_privsep_helper",
+                        lambda bin_dir, config_file: seen.update(bin=bin_dir, conf=config_file))
 
     def _run(*args):
         code = cli.main(["--config-file", path, "vifs", *args])
@@ -64,6 +67,7 @@ def test_settings_come_from_hybridhost_conf_and_the_plan(run, tmp_path):
     assert settings.instances_path == str(tmp_path / "state" / "nova-docker" / "instances")
     assert settings.docker_url == "unix:///var/run/docker.sock"
     assert run.seen["bin"] == "/venv/bin"
+    assert run.seen["conf"] == str(tmp_path / "etc" / "conf" / "nova-docker.conf")
 
 
 def test_healthy_box_exit_0_with_the_table(run, world):
@@ -177,3 +181,21 @@ def test_help_says_what_repair_never_touches(capsys):
         cli.main(["vifs", "--help"])
     out = capsys.readouterr().out
     assert "--repair" in out and "never touches libvirt's" in out
+
+
+@pytest.fixture
+def helper_section():
+    section = hybridhost.privileged.net_admin.cfg_section
+    yield cfg.CONF[section]
+    cfg.CONF.clear_override("helper_command", group=section)
+
+
+def test_the_helper_reads_the_docker_sides_config_when_there_is_one(tmp_path, helper_section):
+    """It finds the VIF prefix there, as nova-compute-docker's helper does."""
+    nova_conf = tmp_path / "nova-docker.conf"
+    vifs_cmd.use_privsep_helper("/venv/bin", str(nova_conf))
+    assert not helper_section.helper_command.endswith(str(nova_conf))
+    nova_conf.write_text("[hybridhost_docker]\nvif_prefix = ctr\n")
+    vifs_cmd.use_privsep_helper("/venv/bin", str(nova_conf))
+    assert helper_section.helper_command.endswith("/venv/bin/privsep-helper --config-file %s"
+                                                  % nova_conf)

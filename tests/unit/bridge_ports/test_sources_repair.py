@@ -1,6 +1,7 @@
 """The live-box adapter and the repair run, on the Docker driver's fakes."""
 
 import os
+import threading
 import types
 
 import pytest
@@ -32,10 +33,10 @@ def _problems(report):
 
 class TestSnapshot:
     def test_a_healthy_box(self, world):
-        pid = world.spawn(UUID_A, SPEC_A)
+        info = world.spawn(UUID_A, SPEC_A)
         _with_foreign(world)
         snap = world.box.snapshot()
-        assert snap.containers == (audit.Container(UUID_A, "running", pid),)
+        assert snap.containers == (audit.Container(UUID_A, "running", info.pid, info.sandbox),)
         assert snap.saved == (audit.SavedVif(UUID_A, SPEC_A.host_ifname, SPEC_A.port_id,
                                              SPEC_A.mac, "eth0", fake_box.BRIDGE),)
         assert snap.netns == {SPEC_A.host_ifname: True}
@@ -66,8 +67,8 @@ class TestNetnsCheck:
                                      audit.Container(UUID_B, "running", 4002))}
 
     def test_a_gone_process_is_no(self):
-        def veth_intact(name, pid, ifname, mac):
-            raise ValueError("no process %d" % pid)
+        def veth_intact(name, netns, ifname, mac):
+            raise ValueError("no network namespace at %s" % netns)
 
         results, notes = sources.check_netns(types.SimpleNamespace(veth_intact=veth_intact),
                                              self.EXPECTED)
@@ -76,7 +77,7 @@ class TestNetnsCheck:
     def test_a_failing_helper_makes_the_rest_unknown_with_one_note(self):
         calls = []
 
-        def veth_intact(name, pid, ifname, mac):
+        def veth_intact(name, netns, ifname, mac):
             calls.append(name)
             raise OSError("privsep helper command exited non-zero (1)")
 
@@ -91,7 +92,8 @@ class TestReadRows:
     @staticmethod
     def _idl(bridges):
         table = types.SimpleNamespace(rows={i: bridge for i, bridge in enumerate(bridges)})
-        return types.SimpleNamespace(tables={"Bridge": table})
+        return types.SimpleNamespace(tables={"Bridge": table},
+                                     ovsdb_connection=types.SimpleNamespace(lock=threading.Lock()))
 
     def test_optional_columns_are_unwrapped(self):
         iface = types.SimpleNamespace(name="hhd1", type="", ofport=[5], link_state=["up"],
@@ -113,11 +115,11 @@ class TestReadRows:
 
 class TestApply:
     def test_replug_a_missing_ovs_row(self, world):
-        pid = world.spawn(UUID_A, SPEC_A)
+        info = world.spawn(UUID_A, SPEC_A)
         del world.ovs.ports[SPEC_A.host_ifname]
         world.box.apply(audit.Action(audit.REPLUG, SPEC_A.host_ifname, UUID_A))
         assert world.ovs.ports[SPEC_A.host_ifname].iface_id == SPEC_A.port_id
-        assert world.net.calls[-1] == ("plug", SPEC_A.host_ifname, pid)
+        assert world.net.calls[-1] == ("plug", SPEC_A.host_ifname, info.sandbox)
 
     def test_replug_an_intact_vif_changes_nothing(self, world):
         """Plugger.ensure: nothing to do when the VIF is intact."""
@@ -129,7 +131,7 @@ class TestApply:
     def test_remove_an_orphan_with_its_veth(self, world):
         world.spawn(UUID_A, SPEC_A)
         world.client.remove_container(world.engine.get(UUID_A).id, force=True)
-        world.net.veths[SPEC_A.host_ifname] = dict(pid=None, ifname="x", mac=SPEC_A.mac,
+        world.net.veths[SPEC_A.host_ifname] = dict(netns=None, ifname="x", mac=SPEC_A.mac,
                                                    mtu=1500, addresses=[], routes=[], index=1)
         world.box.apply(audit.Action(audit.REMOVE, SPEC_A.host_ifname, UUID_A))
         assert SPEC_A.host_ifname not in world.ovs.ports

@@ -82,8 +82,9 @@ class FakeOvsPorts:
 class FakeNet:
     """The privileged net entrypoints over a dict of veths: host_ifname -> dict.
 
-    Arguments are validated with the real checks; a container is any pid above 1 whose
-    namespace has not ended (no /proc lookups). :meth:`netns_gone` is the kernel
+    Arguments are validated with the real checks (host ends with the configured VIF
+    prefix, namespaces shaped like Docker's sandbox paths); a namespace is any such
+    path that has not ended (nothing is opened). :meth:`netns_gone` is the kernel
     deleting the veths of a namespace whose last process ended. :meth:`host_link` and
     :meth:`container_link` show what the kernel would (they are no entrypoints).
     """
@@ -94,86 +95,83 @@ class FakeNet:
         self.gone = set()
         self._indexes = itertools.count(100, 2)  # host end n, its peer n + 1
 
-    def _check_pid(self, pid):
-        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 1:
-            raise ValueError("not a container process id: %r" % (pid,))
-        if pid in self.gone:
-            raise ValueError("no process %d" % pid)
-        return pid
+    def _check_netns(self, netns):
+        real_net.check_netns(netns)
+        if netns in self.gone:
+            raise ValueError("no network namespace at %s" % netns)
+        return netns
 
-    def _taken(self, pid, ifname):
-        return any(v["pid"] == pid and v["ifname"] == ifname for v in self.veths.values())
+    def _taken(self, netns, ifname):
+        return any(v["netns"] == netns and v["ifname"] == ifname for v in self.veths.values())
 
-    def _veth(self, pid, ifname, mac, mtu, addresses=(), routes=()):
-        return {"pid": pid, "ifname": ifname, "mac": mac, "mtu": mtu,
+    def _veth(self, netns, ifname, mac, mtu, addresses=(), routes=()):
+        return {"netns": netns, "ifname": ifname, "mac": mac, "mtu": mtu,
                 "addresses": list(addresses), "routes": [list(r) for r in routes],
                 "index": next(self._indexes)}
 
-    def plug_veth(self, host_ifname, pid, ifname, mac, mtu, addresses, routes):
-        real_net.check_ifname(host_ifname)
-        self._check_pid(pid)
-        real_net.check_ifname(ifname)
-        real_net.check_mac(mac)
-        real_net.check_mtu(mtu)
-        real_net.check_addressing(addresses, routes)
-        self.calls.append(("plug", host_ifname, pid))
+    def plug_veth(self, host_ifname, netns, ifname, mac, mtu, addresses, routes):
+        real_net.check_plug_args(host_ifname, netns, ifname, mac, mtu, addresses, routes)
+        self._check_netns(netns)
+        self.calls.append(("plug", host_ifname, netns))
         self.veths.pop(host_ifname, None)
-        if self._taken(pid, ifname):
+        if self._taken(netns, ifname):
             raise NetlinkError(17, "File exists")
-        self.veths[host_ifname] = self._veth(pid, ifname, mac, mtu, addresses, routes)
+        self.veths[host_ifname] = self._veth(netns, ifname, mac, mtu, addresses, routes)
         return self.veths[host_ifname]["index"]
 
     def create_veth(self, host_ifname, peer_ifname, mac, mtu):
-        real_net.check_ifname(host_ifname)
-        real_net.check_ifname(peer_ifname)
+        real_net.check_host_ifname(host_ifname)
+        real_net.check_host_ifname(peer_ifname)
         real_net.check_mac(mac)
         real_net.check_mtu(mtu)
         self.calls.append(("create", host_ifname))
-        # The peer waits in the host's netns (pid None) under its own name.
+        # The peer waits in the host's netns (netns None) under its own name.
         self.veths[host_ifname] = self._veth(None, peer_ifname, mac, mtu)
         return self.veths[host_ifname]["index"]
 
-    def move_peer(self, host_ifname, peer_ifname, pid, ifname, addresses, routes):
-        real_net.check_ifname(host_ifname)
-        real_net.check_ifname(peer_ifname)
-        self._check_pid(pid)
+    def move_peer(self, host_ifname, peer_ifname, netns, ifname, addresses, routes):
+        real_net.check_host_ifname(host_ifname)
+        real_net.check_host_ifname(peer_ifname)
+        self._check_netns(netns)
         real_net.check_ifname(ifname)
         real_net.check_addressing(addresses, routes)
-        self.calls.append(("move", host_ifname, pid))
+        self.calls.append(("move", host_ifname, netns))
         veth = self.veths.get(host_ifname)
-        if veth is None or veth["pid"] is not None or veth["ifname"] != peer_ifname:
+        if veth is None or veth["netns"] is not None or veth["ifname"] != peer_ifname:
             self.veths.pop(host_ifname, None)
             raise LookupError("no interface %s waiting to be moved" % peer_ifname)
-        if self._taken(pid, ifname):
+        if self._taken(netns, ifname):
             del self.veths[host_ifname]
             raise NetlinkError(17, "File exists")
-        veth.update(pid=pid, ifname=ifname, addresses=list(addresses),
+        veth.update(netns=netns, ifname=ifname, addresses=list(addresses),
                     routes=[list(r) for r in routes])
 
     def delete_veth(self, host_ifname):
-        real_net.check_ifname(host_ifname)
+        real_net.check_host_ifname(host_ifname)
         self.calls.append(("delete", host_ifname))
         return self.veths.pop(host_ifname, None) is not None
 
-    def veth_intact(self, host_ifname, pid, ifname, mac):
-        real_net.check_ifname(host_ifname)
-        self._check_pid(pid)
+    def veth_intact(self, host_ifname, netns, ifname, mac):
+        real_net.check_host_ifname(host_ifname)
+        self._check_netns(netns)
         real_net.check_ifname(ifname)
         real_net.check_mac(mac)
         veth = self.veths.get(host_ifname)
-        return bool(veth) and veth["pid"] == pid and veth["ifname"] == ifname and veth["mac"] == mac
+        return (bool(veth) and veth["netns"] == netns and veth["ifname"] == ifname
+                and veth["mac"] == mac)
 
-    def container_ifnames(self, pid):
-        self._check_pid(pid)
+    def container_ifnames(self, netns):
+        self._check_netns(netns)
         # a tuple: the privsep daemon hands lists back as tuples
-        return tuple(sorted(["lo"] + [v["ifname"] for v in self.veths.values() if v["pid"] == pid]))
+        return tuple(sorted(["lo"] + [v["ifname"] for v in self.veths.values()
+                                      if v["netns"] == netns]))
 
     # --- what the kernel would show ------------------------------------------------
 
-    def netns_gone(self, pid):
-        """The last process of ``pid``'s namespace ended: its veths go, host ends too."""
-        self.gone.add(pid)
-        for name in [n for n, v in self.veths.items() if v["pid"] == pid]:
+    def netns_gone(self, netns):
+        """The last process of namespace ``netns`` ended: its veths go, host ends too."""
+        self.gone.add(netns)
+        for name in [n for n, v in self.veths.items() if v["netns"] == netns]:
             del self.veths[name]
 
     def host_link(self, name):
@@ -181,14 +179,14 @@ class FakeNet:
         if name in self.veths:
             return self.veths[name]["index"]
         for veth in self.veths.values():
-            if veth["pid"] is None and veth["ifname"] == name:
+            if veth["netns"] is None and veth["ifname"] == name:
                 return veth["index"] + 1
         return None
 
-    def container_link(self, pid, ifname):
-        """``ifname`` in ``pid``'s namespace (a :func:`net_contract.link_view`), or None."""
+    def container_link(self, netns, ifname):
+        """``ifname`` in the namespace ``netns`` (a :func:`net_contract.link_view`), or None."""
         for veth in self.veths.values():
-            if veth["pid"] == pid and veth["ifname"] == ifname:
+            if veth["netns"] == netns and veth["ifname"] == ifname:
                 return net_contract.link_view(veth["mac"], veth["mtu"], True, veth["addresses"],
                                  veth["routes"])
         return None

@@ -8,10 +8,12 @@
 The OVS and privileged-net fakes live in :mod:`tests.unit.virt_docker.fake_plumbing`.
 """
 
+import fnmatch
 import hashlib
 import io
 import itertools
 import json
+import posixpath
 import tarfile
 import threading
 import time
@@ -20,6 +22,29 @@ import docker
 from docker import errors as docker_errors
 
 API_VERSION = "1.41"
+#: Where dockerd keeps its sandboxes (``<exec-root>/netns``); a fake path, never opened.
+SANDBOX_DIR = "/var/run/docker/netns/"
+_NO_TIME = "0001-01-01T00:00:00Z"
+
+
+def _rfc3339(when):
+    """Docker's way: nanoseconds, 'Z'."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))
+    return "%s.%09dZ" % (stamp, int(when % 1 * 1e9))
+
+
+class FakeLogStream:
+    """What ``APIClient.logs(stream=True)`` returns: iterable and closable."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.closed = False
+
+    def __iter__(self):
+        return iter(self.lines)
+
+    def close(self):
+        self.closed = True
 
 
 class _Response:
@@ -84,11 +109,18 @@ class FakeDockerClient:
         self.event_log = []
         self.events_cond = threading.Condition()
         self.logs_by_id = {}
+        self.log_reads = []  # lines each logs() call read
+        self.removed_volumes_of = []  # containers removed with v=True
+        self.now = time.time  # the clock tags are stamped with
+        #: container id -> {absolute path: (data or None for a directory, mode, uid, gid)}
+        self.files_by_id = {}
         self._pids = itertools.count(4000)
         self._ids = itertools.count(1)
         self.api_version = API_VERSION
-        #: Called with the pid of every container process that ends (its netns goes).
+        #: Called with the sandbox path of every container process that ends (its netns goes).
         self.exit_listeners = []
+        self.loaded_tarballs = []  # the bytes each load_image() received
+        self.tag_log = []  # (name, image id) of every tag ever applied
 
     # --- helpers ---------------------------------------------------------------
 
@@ -123,12 +155,16 @@ class FakeDockerClient:
     def _set_state(self, container, status, pid=0):
         if container["State"]["Pid"] not in (0, pid):
             self._exited(container)
+        if pid and pid != container["State"]["Pid"]:  # a new process, a new sandbox
+            container["NetworkSettings"]["SandboxKey"] = SANDBOX_DIR + self._new_id()[:12]
+        elif not pid:
+            container["NetworkSettings"]["SandboxKey"] = ""
         container["State"].update(Status=status, Pid=pid, Running=status == "running",
                                   Paused=status == "paused")
 
     def _exited(self, container):
         for listener in self.exit_listeners:
-            listener(container["State"]["Pid"])
+            listener(container["NetworkSettings"]["SandboxKey"])
 
     def _conflict(self, message):
         return _api_error(docker_errors.APIError, 409, message)
@@ -138,6 +174,8 @@ class FakeDockerClient:
         raw = json.dumps({"config": config or {}, "nonce": self._new_id()}).encode()
         image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
         self.images_by_id[image_id] = {"Id": image_id, "RepoTags": [], "Config": config or {},
+                                       "Created": _NO_TIME,
+                                       "Metadata": {"LastTagTime": _NO_TIME},
                                        "_raw_config": raw}
         if repo_tag:
             self.tag(image_id, *repo_tag.rsplit(":", 1))
@@ -170,8 +208,10 @@ class FakeDockerClient:
             "State": {"Status": "created", "Pid": 0, "Running": False, "Paused": False},
             "Config": {"Labels": dict(labels or {}), "Cmd": command, "Hostname": hostname},
             "HostConfig": dict(host_config or {}),
+            "NetworkSettings": {"SandboxKey": ""},
         }
         self.logs_by_id[cid] = b""
+        self.files_by_id[cid] = {"/": (None, 0o755, 0, 0)}
         return {"Id": cid, "Warnings": []}
 
     def containers(self, quiet=False, all=False, filters=None, **_ignored):
@@ -181,6 +221,7 @@ class FakeDockerClient:
                 continue
             if self._labels_match(container, (filters or {}).get("label", [])):
                 found.append({"Id": container["Id"], "Names": [container["Name"]],
+                              "ImageID": container["Image"],
                               "Labels": dict(container["Config"]["Labels"])})
         return found
 
@@ -203,6 +244,7 @@ class FakeDockerClient:
         if found["State"]["Status"] in ("running", "paused"):
             return  # Docker answers 304 Not Modified
         self._set_state(found, "running", next(self._pids))
+        found["State"].update(OOMKilled=False, ExitCode=0)
         self.logs_by_id[found["Id"]] += b"hybridhost-console-ok\n"
         self._emit(found, "start")
 
@@ -213,6 +255,15 @@ class FakeDockerClient:
         self._set_state(found, "exited")
         self._emit(found, "die")
         self._emit(found, "stop")
+
+    def oom_kill(self, container):
+        """What the kernel's OOM killer does to a container's init (no API call)."""
+        found = self._container(container)
+        self._emit(found, "oom")
+        self._set_state(found, "exited")
+        found["State"].update(OOMKilled=True, ExitCode=137,
+                              FinishedAt="2026-11-26T02:00:00.000000000Z")
+        self._emit(found, "die")
 
     def kill(self, container, signal=None):
         found = self._container(container)
@@ -238,20 +289,72 @@ class FakeDockerClient:
 
     def remove_container(self, container, v=False, link=False, force=False):
         found = self._container(container)
+        if v:
+            self.removed_volumes_of.append(found["Id"])
         if found["State"]["Status"] in ("running", "paused") and not force:
             raise self._conflict("You cannot remove a running container")
         if found["State"]["Status"] in ("running", "paused"):
             self._exited(found)
             self._emit(found, "die")
         del self.containers_by_id[found["Id"]]
+        self.files_by_id.pop(found["Id"], None)
         self._emit(found, "destroy")
 
-    def logs(self, container, stdout=True, stderr=True, stream=False, **_ignored):
-        return self.logs_by_id[self._container(container)["Id"]]
+    def logs(self, container, stdout=True, stderr=True, stream=False, follow=None,
+             tail="all", **_ignored):
+        """Like dockerd: ``tail`` lines from the end; ``stream`` yields them one by one."""
+        lines = self.logs_by_id[self._container(container)["Id"]].splitlines(keepends=True)
+        if tail != "all":
+            lines = lines[-int(tail):] if int(tail) else []
+        self.log_reads.append(len(lines))
+        return FakeLogStream(lines) if stream else b"".join(lines)
+
+    def put_archive(self, container, path, data):
+        """Docker's rules: ``path`` must be an existing directory; missing parents of a
+        member are made 0755 root; members keep their mode and owner."""
+        files = self.files_by_id[self._container(container)["Id"]]
+        if (files.get(path) or (b"",))[0] is not None:
+            raise _api_error(docker_errors.NotFound, 404, "Could not find the file %s" % path)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                target = posixpath.normpath(posixpath.join(path, member.name))
+                self._make_parents(files, target)
+                content = tar.extractfile(member).read() if member.isfile() else None
+                files[target] = (content, member.mode, member.uid, member.gid)
+        return True
+
+    @staticmethod
+    def _make_parents(files, target):
+        parent = posixpath.dirname(target)
+        while parent not in files:
+            files[parent] = (None, 0o755, 0, 0)
+            parent = posixpath.dirname(parent)
+
+    def get_archive(self, container, path, chunk_size=None, encode_stream=False):
+        """A tar of ``path`` named by its base name, with everything under it."""
+        files = self.files_by_id[self._container(container)["Id"]]
+        if path not in files:
+            raise _api_error(docker_errors.NotFound, 404, "Could not find the file %s" % path)
+        base = posixpath.dirname(path)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name in sorted(n for n in files if n == path or n.startswith(path + "/")):
+                content, mode, uid, gid = files[name]
+                info = tarfile.TarInfo(posixpath.relpath(name, base))
+                info.mode, info.uid, info.gid = mode, uid, gid
+                if content is None:
+                    info.type = tarfile.DIRTYPE
+                else:
+                    info.size = len(content)
+                tar.addfile(info, io.BytesIO(content) if content is not None else None)
+        return iter([buf.getvalue()]), {"name": posixpath.basename(path)}
 
     def commit(self, container, repository=None, tag=None, **_ignored):
         found = self._container(container)
-        image_id = self.add_image(config={"parent": found["Image"]})
+        config = dict(self.images_by_id[found["Image"]]["Config"], parent=found["Image"])
+        if found["Config"]["Cmd"]:  # like Docker: the container's command becomes the CMD
+            config["Cmd"] = found["Config"]["Cmd"]
+        image_id = self.add_image(config=config)
         if repository:
             self.tag(image_id, repository, tag or "latest")
         return {"Id": image_id}
@@ -270,28 +373,42 @@ class FakeDockerClient:
         if old and old in self.images_by_id:
             self.images_by_id[old]["RepoTags"].remove(name)
         self.tags[name] = found["Id"]
-        found["RepoTags"].append(name)
+        self.tag_log.append((name, found["Id"]))
+        if name not in found["RepoTags"]:
+            found["RepoTags"].append(name)
+        found["Metadata"]["LastTagTime"] = _rfc3339(self.now())
         return True
 
+    def images(self, name=None, quiet=False, all=False, filters=None):
+        pattern = (filters or {}).get("reference")
+        return [{"Id": image["Id"], "RepoTags": list(image["RepoTags"])}
+                for image in self.images_by_id.values()
+                if not pattern or any(fnmatch.fnmatchcase(tag.rpartition(":")[0], pattern)
+                                      for tag in image["RepoTags"])]
+
     def remove_image(self, image, force=False, noprune=False):
+        """Docker's rules: a tag among others is only untagged; the last tag, or the id,
+        deletes the image - refused while a container uses it."""
         found = self._image(image)
-        if image in found["RepoTags"] or (image + ":latest") in found["RepoTags"]:
-            name = image if image in found["RepoTags"] else image + ":latest"
+        name = image if image in found["RepoTags"] else image + ":latest"
+        if name in found["RepoTags"] and len(found["RepoTags"]) > 1:
             found["RepoTags"].remove(name)
             del self.tags[name]
-            if found["RepoTags"]:
-                return [{"Untagged": name}]
+            return [{"Untagged": name}]
         if any(c["Image"] == found["Id"] for c in self.containers_by_id.values()):
-            raise self._conflict("image is being used by a container")
-        for name in list(found["RepoTags"]):
-            del self.tags[name]
+            raise self._conflict("conflict: unable to remove %s: image is being used by a "
+                                 "container" % image)
+        for tag in list(found["RepoTags"]):
+            del self.tags[tag]
         del self.images_by_id[found["Id"]]
         return [{"Deleted": found["Id"]}]
 
     def load_image(self, data, quiet=None):
         """Docker's load rules: manifest.json, every referenced file, config digest = id."""
+        raw = data.read() if hasattr(data, "read") else b"".join(data)
+        self.loaded_tarballs.append(raw)
         try:
-            with tarfile.open(fileobj=io.BytesIO(data.read()), mode="r:*") as tar:
+            with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as tar:
                 manifest = json.load(tar.extractfile("manifest.json"))
                 loaded = [self._load_entry(tar, entry) for entry in manifest]
         except (tarfile.TarError, KeyError, ValueError) as err:
@@ -307,6 +424,8 @@ class FakeDockerClient:
         image_id = "sha256:" + hashlib.sha256(config).hexdigest()
         self.images_by_id.setdefault(image_id, {"Id": image_id, "RepoTags": [],
                                                 "Config": json.loads(config).get("config", {}),
+                                                "Created": _NO_TIME,
+                                                "Metadata": {"LastTagTime": _NO_TIME},
                                                 "_raw_config": config})
         for repo_tag in entry.get("RepoTags") or []:
             self.tag(image_id, *repo_tag.rsplit(":", 1))

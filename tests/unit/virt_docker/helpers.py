@@ -10,12 +10,15 @@ import fixtures
 from oslo_config import fixture as config_fixture
 
 from hybridhost.privileged import net_admin
+from hybridhost.virt.docker import conf as docker_conf
 from hybridhost.virt.docker import engine as engine_mod
+from tests.contract import nova_objects
 from tests.contract import tarballs
 from tests.unit.virt_docker import fake_plumbing
 from tests.unit.virt_docker import fakes
 
 HOST = "box-docker"
+CHUNK = 64 * 1024
 
 
 class PrivsepNoHelperFixture(fixtures.Fixture):
@@ -44,11 +47,15 @@ class MemoryImageService:
         return image_id
 
     def show(self, context, image_id):
-        return dict(self.images[image_id], id=image_id)
+        image = self.images[image_id]
+        return dict(image, id=image_id, size=image.get("size", os.path.getsize(image["path"])))
 
-    def download(self, context, image_id, dst_path):
+    def download(self, context, image_id, fileobj):
+        """As nova's Glance client does: chunk after chunk into ``fileobj``."""
         self.downloads.append(image_id)
-        shutil.copyfile(self.images[image_id]["path"], dst_path)
+        with open(self.images[image_id]["path"], "rb") as src:
+            for chunk in iter(lambda: src.read(CHUNK), b""):
+                fileobj.write(chunk)
 
     def upload(self, context, image_id, metadata, fileobj):
         path = os.path.join(self.directory, image_id + ".tar")
@@ -90,7 +97,9 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         import nova.conf
 
         objects.register_all()
+        docker_conf.register_opts(nova.conf.CONF)  # as importing the driver does
         self.useFixture(PrivsepNoHelperFixture())
+        self.useFixture(nova_objects.NoControlPlaneFixture())
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.tmp = tempfile.mkdtemp(prefix="hh-unit-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -129,11 +138,13 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         from nova import objects
 
         self._count += 1
+        uuid = str(uuidlib.uuid4())
         return objects.Instance(
-            id=self._count, uuid=str(uuidlib.uuid4()), host=HOST, hostname="vm%d" % self._count,
+            id=self._count, uuid=uuid, host=HOST, hostname="vm%d" % self._count,
             image_ref="x", project_id="p", user_id="u",
             flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
-                                  swap=0, name="m", flavorid="m", extra_specs={}))
+                                  swap=0, name="m", flavorid="m", extra_specs={}),
+            **nova_objects.loaded_fields(self._count, uuid))
 
     def image_meta(self, glance_id, **properties):
         from nova import objects
@@ -166,3 +177,10 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         self.driver.spawn(self.context, instance, self.image_meta(glance_id, **props), [], None,
                           {}, network_info=network_info or [])
         return instance
+
+
+def tarball_with_marker(directory, marker):
+    """Another image: a tarball whose one layer holds ``marker``."""
+    path = os.path.join(directory, "image-%s.tar" % marker)
+    tarballs.write_tarball(path, tarballs.tiny_layer(marker))
+    return path

@@ -1,5 +1,6 @@
 """Docker events -> nova lifecycle events (fake engine client, real watcher thread)."""
 
+import threading
 import time
 import unittest
 
@@ -42,9 +43,10 @@ class WatcherTest(unittest.TestCase):
     def setUp(self):
         self.client = fakes.FakeDockerClient()
         self.engine = engine_mod.Engine(self.client, "me")
-        self.emitted, self.started = [], []
+        self.emitted, self.started, self.stopped = [], [], []
         self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
-                                           retry_interval=0.05)
+                                           on_stop=self.stopped.append, retry_interval=0.05,
+                                           stopped_delay=0.05)
         self.watcher.start()
         self.addCleanup(self.watcher.stop)
 
@@ -75,7 +77,7 @@ class WatcherTest(unittest.TestCase):
         self.watcher.stop()
         self.engine.events = flaky
         self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
-                                           retry_interval=0.05)
+                                           retry_interval=0.05, stopped_delay=0.05)
         self.watcher.start()
         self.engine.create("u-3", "n", self.client.add_image(), SAFE)
         self.engine.start("u-3")
@@ -91,6 +93,47 @@ class WatcherTest(unittest.TestCase):
         self.engine.start("u-4")
         self.assertTrue(_wait(lambda: [e.uuid for e in self.emitted] == ["u-4"]))
         self.assertTrue(self.watcher.alive)
+
+    def test_a_slow_nova_call_does_not_hold_up_the_next_start(self):
+        """Lifecycle events go to nova from a thread of their own."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def slow_emit(event):
+            release.wait(10)
+            self.emitted.append(event)
+
+        self.watcher.emit = slow_emit
+        image = self.client.add_image()
+        for uuid in ("u-5", "u-6"):
+            self.engine.create(uuid, "n", image, SAFE)
+            self.engine.start(uuid)
+        self.assertTrue(_wait(lambda: self.started == ["u-5", "u-6"], timeout=2.0))
+        self.assertEqual([], self.emitted)
+        release.set()
+        self.assertTrue(_wait(lambda: [e.uuid for e in self.emitted] == ["u-5", "u-6"]))
+
+    def test_a_stop_is_reported_at_once_to_on_stop_and_later_to_nova(self):
+        self.watcher.stopped_delay = 0.5
+        self.engine.create("u-7", "n", self.client.add_image(), SAFE)
+        self.engine.start("u-7")
+        self.engine.stop("u-7", 1)
+        self.assertTrue(_wait(lambda: self.stopped == ["u-7"], timeout=0.4))
+        self.assertEqual(["Started"], [e.get_name() for e in self.emitted])
+        self.assertTrue(_wait(lambda: len(self.emitted) == 2, timeout=2.0))
+        self.assertEqual("Stopped", self.emitted[1].get_name())
+
+    def test_a_restart_is_not_reported_as_a_stop(self):
+        """The Stopped of a container started again within the delay never reaches nova."""
+        self.watcher.stopped_delay = 0.5
+        self.engine.create("u-8", "n", self.client.add_image(), SAFE)
+        self.engine.start("u-8")
+        self.engine.stop("u-8", 1)
+        self.engine.start("u-8")
+        self.assertTrue(_wait(lambda: len(self.emitted) == 2, timeout=2.0))
+        time.sleep(0.7)
+        self.assertEqual(["Started", "Started"], [e.get_name() for e in self.emitted])
+        self.assertEqual(["u-8"], self.stopped)
 
     def test_stop_ends_the_thread(self):
         self.watcher.stop()

@@ -13,7 +13,7 @@ class RecordingGlanceAPI:
         return {"id": image_id, "container_format": "docker"}
 
     def download(self, context, image_id, data=None, dest_path=None, trusted_certs=None):
-        self.calls.append(("download", image_id, dest_path))
+        self.calls.append(("download", image_id, data, dest_path))
 
     def update(self, context, image_id, image_info, data=None, purge_props=True):
         self.calls.append(("update", image_id, image_info, data, purge_props))
@@ -27,9 +27,10 @@ class GlanceImageServiceTest(fixtures.TestWithFixtures):
         self.useFixture(fixtures.MonkeyPatch("nova.image.glance.API", RecordingGlanceAPI))
         self.service = images.GlanceImageService()
 
-    def test_download_goes_to_the_destination_path(self):
-        self.service.download("ctx", "img-1", "/tmp/x.tar")
-        self.assertEqual([("download", "img-1", "/tmp/x.tar")], RecordingGlanceAPI.calls)
+    def test_download_is_written_into_the_given_file(self):
+        marker = object()
+        self.service.download("ctx", "img-1", marker)
+        self.assertEqual([("download", "img-1", marker, None)], RecordingGlanceAPI.calls)
 
     def test_upload_keeps_existing_properties(self):
         marker = object()

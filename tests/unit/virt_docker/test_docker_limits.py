@@ -42,3 +42,10 @@ class LimitsTest(unittest.TestCase):
     def test_tiny_flavors_are_refused(self):
         self.assertRaises(ValueError, limits.limits_for, 4, 1, 10)
         self.assertRaises(ValueError, limits.limits_for, 64, 0, 10)
+
+    def test_ping_works_without_net_raw(self):
+        """ICMP echo sockets for every group of the container's own network namespace."""
+        kwargs = limits.host_config_kwargs(limits.limits_for(64, 1, 50))
+        self.assertNotIn("NET_RAW", kwargs["cap_add"])
+        rendered = docker.types.HostConfig(version="1.41", **kwargs)
+        self.assertEqual("0 2147483647", rendered["Sysctls"]["net.ipv4.ping_group_range"])

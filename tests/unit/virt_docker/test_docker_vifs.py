@@ -1,5 +1,6 @@
 """network_info -> VifSpec (pure), the plugger's rollback, the spec store."""
 
+import os
 import shutil
 import tempfile
 import unittest
@@ -25,6 +26,8 @@ def _vif(port_id, subnets, routes=(), mtu=1450, bridge="br-int"):
 
 
 PORT = "0123456789abcdef-0000-0000-0000-000000000000"
+NETNS = "/var/run/docker/netns/00000000a242"
+OTHER_NETNS = "/var/run/docker/netns/00000000a343"
 
 
 class SpecTest(unittest.TestCase):
@@ -91,9 +94,9 @@ class PluggerTest(unittest.TestCase):
             [_vif(PORT, [("10.0.0.0/24", "10.0.0.5", "10.0.0.1")])], "hhd", "br-int")[0]
 
     def test_plug_then_unplug(self):
-        self.plugger.plug("u", 4242, self.spec)
-        self.assertTrue(self.plugger.intact(4242, self.spec))
-        self.assertFalse(self.plugger.intact(4343, self.spec))
+        self.plugger.plug("u", NETNS, self.spec)
+        self.assertTrue(self.plugger.intact(NETNS, self.spec))
+        self.assertFalse(self.plugger.intact(OTHER_NETNS, self.spec))
         self.plugger.unplug(self.spec)
         self.plugger.unplug(self.spec)
         self.assertEqual(({}, {}), (self.net.veths, self.ovs.ports))
@@ -101,20 +104,20 @@ class PluggerTest(unittest.TestCase):
     def test_ovs_failure_removes_the_veth(self):
         self.ovs.fail_next_add = exception.OvsdbOperationFailed(operation="a", target="b",
                                                                 reason="c")
-        self.assertRaises(exception.VifPlugFailed, self.plugger.plug, "u", 4242, self.spec)
+        self.assertRaises(exception.VifPlugFailed, self.plugger.plug, "u", NETNS, self.spec)
         self.assertEqual({}, self.net.veths)
 
     def test_missing_bridge_is_a_plug_failure(self):
         spec = vifs.specs_from_network_info(
             [_vif(PORT, [("10.0.0.0/24", "10.0.0.5", None)], bridge="br-none")], "hhd", "x")[0]
-        self.assertRaises(exception.VifPlugFailed, self.plugger.plug, "u", 4242, spec)
+        self.assertRaises(exception.VifPlugFailed, self.plugger.plug, "u", NETNS, spec)
         self.assertEqual({}, self.net.veths)
 
     def test_privileged_refusal_is_a_plug_failure(self):
         self.assertRaises(exception.VifPlugFailed, self.plugger.plug, "u", 1, self.spec)
 
     def test_foreign_ovs_row_is_not_deleted(self):
-        self.plugger.plug("u", 4242, self.spec)
+        self.plugger.plug("u", NETNS, self.spec)
         other = vifs.VifPlugger(self.ovs.sibling("other"), self.net)
         other.unplug(self.spec)
         self.assertIn(self.spec.host_ifname, self.ovs.ports)
@@ -133,3 +136,31 @@ class SpecStoreTest(unittest.TestCase):
         store.delete("u")
         store.delete("u")
         self.assertEqual([], store.load("u"))
+
+    def _store_with_file(self, content):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        store = vifs.SpecStore(tmp)
+        os.makedirs(os.path.join(tmp, "u"))
+        with open(os.path.join(tmp, "u", "hybridhost-vifs.json"), "w") as fileobj:
+            fileobj.write(content)
+        return store
+
+    def test_a_corrupt_file_is_a_clear_error_naming_the_instance_and_file(self):
+        for content in ("{not json", '{"a": 1}', '[{"port_id": "p"}]', "[1]", ""):
+            store = self._store_with_file(content)
+            with self.assertRaises(exception.VifSpecCorrupt) as caught:
+                store.load("u")
+            self.assertIn("instance u", str(caught.exception), content)
+            self.assertIn(os.path.join(store.directory, "u", "hybridhost-vifs.json"),
+                          str(caught.exception))
+            self.assertEqual([], store.load_or_empty("u"))
+
+    def test_save_replaces_the_file_whole_and_leaves_no_temporary(self):
+        store = self._store_with_file("{not json")
+        specs = vifs.specs_from_network_info(
+            [_vif(PORT, [("10.0.0.0/24", "10.0.0.5", "10.0.0.1")])], "hhd", "br")
+        store.save("u", specs)
+        self.assertEqual(specs, store.load("u"))
+        self.assertEqual(["hybridhost-vifs.json"],
+                         os.listdir(os.path.join(store.directory, "u")))

@@ -30,10 +30,10 @@ class FakeNetContractTest(net_contract.NetContract, unittest.TestCase):
     def setUp(self):
         super().setUp()
         self.net = self.links = fake_plumbing.FakeNet()
-        self._pids = itertools.count(7000)
+        self._ids = itertools.count(7000)
 
     def make_netns(self):
-        return next(self._pids)
+        return "/var/run/docker/netns/%012x" % next(self._ids)
 
-    def end_netns(self, pid):
-        self.net.netns_gone(pid)
+    def end_netns(self, netns):
+        self.net.netns_gone(netns)

@@ -58,7 +58,8 @@ def test_the_topology_read_back(tmp_path):
         "bridge": "br-int", "owner": "box-docker", "prefix": "hhd",
         "ovsdb_connection": "unix:/var/run/openvswitch/db.sock",
         "docker_url": "unix:///var/run/docker.sock", "docker_api_version": "1.41",
-        "instances_path": "%s/state/nova-docker/instances" % tmp_path, "bin_dir": "/venv/bin"}
+        "instances_path": "%s/state/nova-docker/instances" % tmp_path, "bin_dir": "/venv/bin",
+        "helper_config": "%s/etc/conf/nova-docker.conf" % tmp_path}
 
 
 def test_without_host_services_the_chain_starts_at_the_agent(tmp_path):

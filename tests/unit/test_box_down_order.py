@@ -1,0 +1,73 @@
+"""'down' powers the containers off only once nova-compute-docker cannot see it happen,
+so nova still records the instances as running and resumes them at the next 'up'."""
+
+import subprocess
+
+import pytest
+
+from hybridhost import box
+from hybridhost import exception
+from hybridhost import plan as box_plan
+from tests.unit import confutils
+from tests.unit import fakes
+
+DOCKER_PROGRAM = "hybridhost:nova-compute-docker"
+KVM_PROGRAM = "hybridhost:nova-compute-kvm"
+
+
+class Supervisord(fakes.FakeSupervisorClient):
+    """The fake supervisord, its pid a real child process that its shutdown ends."""
+
+    def __init__(self, programs):
+        super().__init__(programs)
+        self.process = subprocess.Popen(["sleep", "60"])
+
+    def pid(self):
+        self._check_up()
+        return self.process.pid
+
+    def shutdown(self):
+        self.process.terminate()
+        return super().shutdown()
+
+    def state_of(self, name):
+        return {p.full_name: p.state for p in self.programs()}[name]
+
+
+def _box(tmp_path, extra=""):
+    conf = confutils.load(tmp_path, extra)
+    supervisord = Supervisord({DOCKER_PROGRAM: "RUNNING", KVM_PROGRAM: "RUNNING"})
+    return conf, box_plan.build(conf), supervisord
+
+
+class TestStopDockerCompute:
+    def test_it_is_stopped_when_the_box_runs_dockerd(self, tmp_path):
+        conf, plan, supervisord = _box(tmp_path)
+        assert box.stop_docker_compute(conf, plan, supervisord)
+        assert supervisord.state_of(DOCKER_PROGRAM) == "STOPPED"
+        assert supervisord.state_of(KVM_PROGRAM) == "RUNNING"
+        assert not box.stop_docker_compute(conf, plan, supervisord)  # already stopped
+
+    def test_it_is_left_to_stop_all_when_the_containers_stay_up(self, tmp_path):
+        conf, plan, supervisord = _box(tmp_path, "[host]\nmanage_services = false\n")
+        assert not box.stop_docker_compute(conf, plan, supervisord)
+        assert supervisord.state_of(DOCKER_PROGRAM) == "RUNNING"
+
+
+class TestDown:
+    def test_nova_compute_docker_is_stopped_before_the_containers(self, tmp_path,
+                                                                   monkeypatch):
+        conf, plan, supervisord = _box(tmp_path)
+        seen = []
+
+        def stop_containers(conf, plan, timeout=10):
+            seen.append(supervisord.state_of(DOCKER_PROGRAM))
+            return 2
+
+        monkeypatch.setattr(box, "client_for", lambda conf, timeout: supervisord)
+        monkeypatch.setattr(box, "stop_containers", stop_containers)
+        containers, leftovers = box.down(conf, plan, stop_timeout=5)
+        assert (containers, seen) == (2, ["STOPPED"])
+        assert leftovers == []
+        with pytest.raises(exception.SupervisorUnreachable):
+            supervisord.state()  # supervisord itself is down
