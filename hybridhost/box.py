@@ -73,8 +73,9 @@ def code_fingerprint(roots=None):
 
 def restart_if_code_changed(conf, plan, restarted_groups=None, restarted_programs=()):
     """After an upgrade (tools/install.sh reinstalls hybridhost) the Docker side's
-    nova-compute still runs the old driver: restart it (its privsep daemon goes with it)
-    unless it or its group was just (re)started anyway; ``restarted_groups`` None means
+    nova-compute still runs the old driver, and the watcher the old watcher: restart
+    each (nova-compute's privsep daemon goes with it) unless it or its group was just
+    (re)started anyway; ``restarted_groups`` None means
     supervisord is only starting now. Returns the programs restarted; records the
     fingerprint either way."""
     stamp = os.path.join(conf.paths.state_root, CODE_STAMP)
@@ -85,18 +86,29 @@ def restart_if_code_changed(conf, plan, restarted_groups=None, restarted_program
     except FileNotFoundError:
         previous = None
     restarted = []
-    program = "%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program)
-    if restarted_groups is not None and previous not in (None, fingerprint) and \
-            supervisor_render.BOX_GROUP not in restarted_groups and \
-            program not in restarted_programs:
-        LOG.info("hybridhost's code changed since %s started; restarting it", program)
-        patient_client(conf).restart(program)
-        restarted.append(program)
+    if restarted_groups is not None and previous not in (None, fingerprint):
+        for program in _running_our_code(conf, plan):
+            if program.split(":")[0] in restarted_groups or program in restarted_programs:
+                continue
+            LOG.info("hybridhost's code changed since %s started; restarting it", program)
+            patient_client(conf).restart(program)
+            restarted.append(program)
     if previous != fingerprint:
         os.makedirs(conf.paths.state_root, exist_ok=True)
         with open(stamp, "w") as handle:
             handle.write(fingerprint + "\n")
     return restarted
+
+
+def _running_our_code(conf, plan):
+    """The programs that run hybridhost's own code: the Docker side's nova-compute, and
+    the health watcher when supervisord has it."""
+    programs = ["%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program)]
+    watcher = "%s:%s" % (supervisor_render.WATCHER, supervisor_render.WATCHER)
+    if conf.watcher.enabled and any(p.full_name == watcher
+                                    for p in client_for(conf).programs()):
+        programs.append(watcher)
+    return programs
 
 
 def prepare_ovsdb(db_file):
