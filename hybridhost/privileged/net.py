@@ -36,6 +36,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from hybridhost import privileged
 
 LOG = logging.getLogger(__name__)
+IFF_UP = 0x1
 
 IFNAMSIZ_MAX = 15
 MTU_MIN = 68
@@ -363,6 +364,19 @@ def veth_intact(host_ifname: str, netns: str, ifname: str, mac: str) -> bool:
         intact: bool = (link.get_attr("IFLA_ADDRESS") == mac
                         and link.get_attr("IFLA_OPERSTATE") == "UP")
         return intact
+
+
+def host_veths_up(prefix: str) -> set[str]:
+    """Names of the host's links starting with ``prefix`` that are up (one netlink dump;
+    reading needs no privilege, so no entrypoint). When a container's namespace ends,
+    the kernel deletes both ends of its veths."""
+    found = set()
+    with IPRoute() as ipr:
+        for link in ipr.get_links():
+            name = link.get_attr("IFLA_IFNAME") or ""
+            if name.startswith(prefix) and link["flags"] & IFF_UP:
+                found.add(name)
+    return found
 
 
 @privileged.net_admin.entrypoint

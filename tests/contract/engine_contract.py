@@ -94,6 +94,17 @@ class EngineContract:
         self.assertFalse(self.engine.remove(uuid))
         self.assertIsNotNone(other.find(uuid))
 
+    def test_running_uuids_lists_only_this_hosts_running_containers(self):
+        started, created = self.create(), self.create()
+        other = engine_mod.Engine(self.client, "hh-contract-other")
+        foreign = self.create(engine=other)
+        self.engine.start(started)
+        other.start(foreign)
+        running = self.engine.running_uuids()
+        self.assertIn(started, running)
+        self.assertNotIn(created, running)
+        self.assertNotIn(foreign, running)
+
     def test_start_pause_stop_states(self):
         uuid = self.create()
         self.engine.start(uuid)

@@ -99,6 +99,15 @@ class NetContract:
         self.assertIsNone(self.links.host_link(name))
         self.assertEqual(("lo",), self.net.container_ifnames(netns))
 
+    def test_host_veths_up_lists_plugged_host_ends_until_the_namespace_ends(self):
+        netns = self.make_netns()
+        name = self.plugged(netns)
+        self.assertIn(name, self.net.host_veths_up(privileged.vif_prefix()))
+        self.assertNotIn(name, self.net.host_veths_up(privileged.vif_prefix() + "zz"))
+        self.end_netns(netns)  # the kernel deletes the pair in its own time
+        eventually(lambda: name not in self.net.host_veths_up(privileged.vif_prefix()),
+                   "the host end of %s gone" % name)
+
     # --- the one-step plug -----------------------------------------------------------
 
     def test_plug_veth_does_both_halves(self):

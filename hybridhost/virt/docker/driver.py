@@ -217,7 +217,7 @@ class DockerDriver(driver.ComputeDriver):
             LOG.warning("Integration bridge %s does not exist (yet)", self.conf.integration_bridge)
         self._reconciler = reconcile.Reconciler(
             self._running_uuids, self._repair, interval=self.conf.reconcile_interval,
-            backoff_max=self.conf.reconcile_backoff_max)
+            backoff_max=self.conf.reconcile_backoff_max, screen=self._looking_broken)
         self._replug_running()
         self._watcher = events.EventWatcher(
             self.engine, self.emit_event, self._reconciler.kick, on_stop=self._report_stop,
@@ -267,7 +267,20 @@ class DockerDriver(driver.ComputeDriver):
         diagnosis.report_stop(self.engine.find(uuid))
 
     def _running_uuids(self):
-        return [info.uuid for info in self.engine.list_own() if info.status == "running"]
+        return self.engine.running_uuids()
+
+    def _looking_broken(self, uuids):
+        """Those of ``uuids`` whose saved VIFs fail the cheap check (OVS row, host end):
+        a scan of every running container without entering any of them."""
+        veths_up = self.plugger.host_veths_up(self.conf.vif_prefix)
+        return [uuid for uuid in uuids if not self._looks_intact(uuid, veths_up)]
+
+    def _looks_intact(self, uuid, veths_up):
+        try:
+            specs = self.spec_store.load(uuid)
+        except exception.VifSpecCorrupt:
+            return False  # the repair says so, and plug_vifs rewrites it
+        return all(self.plugger.looks_intact(spec, veths_up) for spec in specs)
 
     def _repair(self, uuid):
         """Plug again each VIF of ``uuid``'s running container that is not intact. The

@@ -191,6 +191,12 @@ class Engine:
                 found.append(info)
         return found
 
+    def running_uuids(self) -> list[str]:
+        """The instances of this service whose container runs: one list call, no inspect."""
+        with self._translate("list", "running containers"):
+            summaries = self.client.containers(filters=self._own_filter())
+        return [(summary.get("Labels") or {}).get(LABEL_UUID, "") for summary in summaries]
+
     def find_by_id(self, container_id: str) -> ContainerInfo | None:
         with self._translate("inspect", container_id):
             try:

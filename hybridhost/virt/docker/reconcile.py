@@ -63,9 +63,12 @@ class Reconciler:
     instances, as listed by ``list_running()``."""
 
     def __init__(self, list_running, repair, interval=5.0, backoff_min=1.0, backoff_max=60.0,
-                 clock=time.monotonic):
+                 clock=time.monotonic, screen=None):
         self.list_running = list_running
         self.repair = repair
+        #: ``screen(uuids)``: which of the scanned instances look broken (a cheap check
+        #: for the whole scan); kicked and failed ones are always repaired.
+        self.screen = screen or (lambda uuids: uuids)
         self.interval = interval
         self.backoff = Backoff(backoff_min, backoff_max)
         self.clock = clock
@@ -122,7 +125,8 @@ class Reconciler:
         with self._cond:
             todo, self._kicked = list(self._kicked), []
             todo += [u for u in self.backoff.due(now) if u not in todo]
-        todo += [u for u in running if u not in todo and not self.backoff.waiting(u, now)]
+        scanned = [u for u in running if u not in todo and not self.backoff.waiting(u, now)]
+        todo += self._screened(scanned)
         return [uuid for uuid in todo if self._attempt(uuid)]
 
     def _running(self):
@@ -134,6 +138,15 @@ class Reconciler:
         with self._cond:
             self.backoff.forget_all_but(running)
         return running
+
+    def _screened(self, uuids):
+        if not uuids:
+            return []
+        try:
+            return list(self.screen(uuids))
+        except Exception as err:  # noqa: BLE001 - then check each one the full way
+            LOG.warning("Could not screen the running containers: %s", err)
+            return uuids
 
     def _attempt(self, uuid):
         try:

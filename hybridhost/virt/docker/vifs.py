@@ -182,12 +182,26 @@ class VifPlugger:
             LOG.info("Port %(port)s unplugged (%(host)s)",
                      {"port": spec.port_id, "host": spec.host_ifname})
 
-    def intact(self, netns, spec):
-        """True when the veth and the OVS row of ``spec`` are both in place for ``netns``."""
+    def row_intact(self, spec):
+        """True when the OVS row of ``spec`` is ours, for its port, with an OpenFlow port."""
         port = self.ovs.get_port(spec.host_ifname)
         if port is None or port.iface_id != spec.port_id or port.mac != spec.mac:
             return False
-        if port.owner != self.ovs.owner or port.ofport is None or port.ofport <= 0:
+        return port.owner == self.ovs.owner and port.ofport is not None and port.ofport > 0
+
+    def host_veths_up(self, prefix):
+        """The host ends (named with ``prefix``) that are up: one read for a whole scan."""
+        return self.net.host_veths_up(prefix)
+
+    def looks_intact(self, spec, veths_up):
+        """The periodic scan's cheap check, without entering the container: its OVS row
+        and its host end (in ``veths_up``). A restarted or killed container lost its
+        namespace and so both veth ends; a deleted veth or row shows here too."""
+        return spec.host_ifname in veths_up and self.row_intact(spec)
+
+    def intact(self, netns, spec):
+        """True when the veth and the OVS row of ``spec`` are both in place for ``netns``."""
+        if not self.row_intact(spec):
             return False
         try:
             return bool(self.net.veth_intact(spec.host_ifname, netns, spec.ifname, spec.mac))

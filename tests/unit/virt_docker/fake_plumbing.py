@@ -166,6 +166,10 @@ class FakeNet:
         return tuple(sorted(["lo"] + [v["ifname"] for v in self.veths.values()
                                       if v["netns"] == netns]))
 
+    def host_veths_up(self, prefix):
+        return {name for name, veth in self.veths.items()
+                if name.startswith(prefix) and veth["netns"] is not None}
+
     # --- what the kernel would show ------------------------------------------------
 
     def netns_gone(self, netns):

@@ -153,6 +153,20 @@ class RepairTest(HealTestCase):
                                              network_info[0]["address"]))
 
 
+class ScanTest(HealTestCase):
+
+    def test_the_scan_enters_no_container_and_finds_only_the_broken_ones(self):
+        intact = self.spawn(self.network_info([V4]))
+        restarted = self.spawn(self.network_info([V4]))
+        container = self.engine.get(restarted.uuid).id
+        self.client.stop(container)
+        self.client.start(container)
+        self.net.calls.clear()
+        broken = self.driver._looking_broken([intact.uuid, restarted.uuid])  # noqa: SLF001
+        self.assertEqual([restarted.uuid], broken)
+        self.assertEqual([], self.net.calls)  # no privileged call, no namespace entered
+
+
 class OomTest(HealTestCase):
 
     def test_an_oom_kill_is_logged_and_said_in_the_console(self):

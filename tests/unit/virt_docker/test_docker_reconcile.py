@@ -66,6 +66,26 @@ class RunOnceTest(unittest.TestCase):
         self.clock.now += 0.1
         self.assertEqual(["a", "b"], self.reconciler.run_once())
 
+    def test_the_scan_repairs_only_what_the_screen_finds_broken_kicks_always(self):
+        screened = []
+
+        def screen(uuids):
+            screened.append(list(uuids))
+            return [u for u in uuids if u == "b"]
+
+        self.reconciler.screen = screen
+        self.assertEqual(["b"], self.reconciler.run_once())
+        self.reconciler.kick("a")
+        self.assertEqual(["a"], self.reconciler.run_once())
+        self.assertEqual([["a", "b"]], screened)
+
+    def test_a_screen_that_fails_means_every_scanned_instance_is_repaired(self):
+        def screen(uuids):
+            raise OSError("netlink said no")
+
+        self.reconciler.screen = screen
+        self.assertEqual(["a", "b"], self.reconciler.run_once())
+
     def test_a_kicked_instance_is_checked_at_once_and_once(self):
         self.reconciler.run_once()
         self.reconciler.kick("a")
