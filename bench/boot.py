@@ -178,21 +178,22 @@ def nova_boots(lab, count, image, pause):
 #: (stage reached, pattern in the Docker side's nova-compute log; {uuid} is filled in)
 COMPUTE_MARKS = (
     ("claimed", r"\[instance: {uuid}\] Claim successful"),
-    ("container created", r"created for instance {uuid}"),
     ("network allocated", r"Network of instance {uuid} allocated"),
+    ("container created", r"created for instance {uuid}"),
     ("container started", r"Container of instance {uuid}: start done"),
     ("port plugged", r"plugged into instance {uuid} "),
     ("spawned", r"Instance {uuid} spawned"),
     ("ACTIVE saved", r"\[instance: {uuid}\] Took [0-9.]+ seconds to build"),
 )
-STAGE_ORDER = ("create", "claimed", "container created", "network allocated",
+STAGE_ORDER = ("create", "claimed", "network allocated", "container created",
                "container started", "port plugged",
                "agent saw port", "agent reported up", "spawned", "ACTIVE saved", "seen active")
 STAGE_MEANING = {
     "claimed": "API, conductor, scheduler, placement claim",
-    "container created": "docker create (while nova allocates the network)",
-    "network allocated": "rest of neutron port create + bind (nova's network allocation)",
-    "container started": "docker start",
+    "network allocated": "neutron port create + bind (nova's network allocation; the image "
+                         "is made ready meanwhile)",
+    "container created": "docker create (with the subnets' DNS servers and hosts entry)",
+    "container started": "keys and config drive written in, then docker start",
     "port plugged": "veth peer into the container (its OVS port went on before docker start)",
     "agent saw port": "the OVS agent's next loop (polling_interval)",
     "agent reported up": "agent: flows, security groups, update_device_up",
