@@ -88,15 +88,18 @@ def start_containers(client, image_id, count):
             network_mode="none", sysctls={"net.ipv6.conf.all.disable_ipv6": "0"})
         created = client.create_container(image_id, labels=LABEL, host_config=host_config)
         client.start(created["Id"])
-        pid = client.inspect_container(created["Id"])["State"]["Pid"]
-        containers.append((created["Id"], pid))
+        attrs = client.inspect_container(created["Id"])
+        containers.append((created["Id"], attrs["State"]["Pid"],
+                           attrs["NetworkSettings"]["SandboxKey"]))
     return containers
 
 
-def make_specs(containers, per_container, bridge, prefix, first_index=0):
+def make_specs(containers, per_container, bridge, prefix, first_index=0, by_sandbox=False):
+    """``(container id, where to plug: its sandbox path (the driver's privileged helpers
+    take no pid) or its pid, spec)`` for each VIF."""
     specs = []
     for index in range(first_index, first_index + per_container):
-        for cid, pid in containers:
+        for cid, pid, sandbox in containers:
             port = str(uuidlib.uuid4())
             n = len(specs) + first_index * len(containers)
             ip = ipaddress.ip_address("10.90.0.10") + n
@@ -105,7 +108,7 @@ def make_specs(containers, per_container, bridge, prefix, first_index=0):
             spec = vifs.VifSpec(port_id=port, mac=mac, host_ifname=(prefix + port)[:14],
                                 ifname="eth%d" % index, bridge=bridge, mtu=1450,
                                 addresses=("%s/16" % ip,), routes=routes)
-            specs.append((cid, pid, spec))
+            specs.append((cid, sandbox if by_sandbox else pid, spec))
     return specs
 
 
@@ -205,8 +208,8 @@ def measure(methods):
     count = len(next(iter(methods.values()))[1])
     for i in range(count):
         for name, (method, specs) in methods.items():
-            _cid, pid, spec = specs[i]
-            plug[name].append(timed(method.plug, "u-" + spec.port_id[:8], pid, spec))
+            _cid, target, spec = specs[i]
+            plug[name].append(timed(method.plug, "u-" + spec.port_id[:8], target, spec))
     for i in range(count):
         for name, (method, specs) in methods.items():
             unplug[name].append(timed(method.unplug, specs[i][2]))
@@ -239,8 +242,10 @@ def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
     from nova.network import model
 
     from hybridhost.virt.docker import driver as driver_mod
+    from tests.contract import nova_objects
 
     objects.register_all()
+    nova_objects.NoControlPlaneFixture().setUp()  # the metadata builder's two reads
     conf.set_override("host", OWNER)
     conf.set_override("instances_path", workdir)
     for name, value in dict(nodename="bench-node", network_binding_host="bench-kvm", vcpus=2,
@@ -249,7 +254,7 @@ def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
         conf.set_override(name, value, group="hybridhost_docker")
 
     class Images:
-        def download(self, context, image_id, dst_path):
+        def download(self, context, image_id, fileobj):
             raise AssertionError("the image must be cached")
 
     glance_id = str(uuidlib.uuid4())
@@ -271,9 +276,7 @@ def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
             net_info = model.NetworkInfo([model.VIF(
                 id=port, address="fa:16:3e:aa:%02x:%02x" % (i >> 8, i & 255), active=True,
                 type="ovs", network=network, details={"bridge_name": bridge})])
-            instance = objects.Instance(id=i + 1, uuid=str(uuidlib.uuid4()), host=OWNER,
-                                        hostname="b%d" % i,
-                                        flavor=objects.Flavor(memory_mb=64, vcpus=1, root_gb=1))
+            instance = nova_objects.instance(OWNER, glance_id, memory_mb=64)
             start = time.perf_counter()
             drv.spawn(ctx, instance, meta, [], None, {}, network_info=net_info)
             driver_times.append(time.perf_counter() - start)
@@ -303,6 +306,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench/vif_plug.py needs root")
     conf = configure_privsep()
+    import hybridhost.privileged
     import hybridhost.privileged.net as privileged_net
 
     client = docker.APIClient(base_url=DOCKER_URL, version="1.41")
@@ -317,18 +321,20 @@ def main():
         containers = start_containers(client, image_id, args.containers)
         per_container = -(-args.vifs // args.containers)
         driver_path = vifs.VifPlugger(ovs.OvsPorts(OVSDB, OWNER, api=api), privileged_net)
-        privileged_net.delete_veth("hhbwarmup")  # start the privsep daemon outside the timings
+        driver_prefix = hybridhost.privileged.vif_prefix(conf)  # all the helper accepts
+        privileged_net.delete_veth(driver_prefix + "warmup")  # the privsep daemon starts untimed
         methods = {}
         for offset, (name, method, prefix) in enumerate((
-                ("(a) driver", driver_path, "hba"), ("(b) floor", Floor(api), "hbb"),
+                ("(a) driver", driver_path, driver_prefix), ("(b) floor", Floor(api), "hbb"),
                 ("(c) shell", Shell(), "hbc"))):
             methods[name] = (method, make_specs(containers, per_container, bridge, prefix,
-                                                first_index=offset * per_container))
+                                                first_index=offset * per_container,
+                                                by_sandbox=name == "(a) driver"))
         results = measure(methods)
         spawn_driver, spawn_raw = spawn_bench(conf, client, api, image_id, bridge, args.spawns,
                                               workdir)
     finally:
-        for cid, _pid in containers:
+        for cid, _pid, _sandbox in containers:
             client.remove_container(cid, force=True)
         api.del_br(bridge, if_exists=True).execute(check_error=True)
         if image_id:
