@@ -176,10 +176,11 @@ def measure(lab, fleet, name, make, timeout=RECOVERY_TIMEOUT, extra=()):
     fault.start()
     rounds = []
     while True:
+        made = fault.took is not None  # before this round began
         ok = _all_reach(lab, fleet, extra)
         elapsed = time.monotonic() - fault.started_at
         rounds.append((elapsed, ok))
-        if ok and fault.took is not None:
+        if ok and made:
             break
         assert elapsed < timeout, "%s: not all reachable %d s after the fault" % (name, timeout)
         time.sleep(0.1)
