@@ -75,8 +75,9 @@ def code_fingerprint(roots=None):
 
 def restart_if_code_changed(conf, plan, restarted_groups=None, restarted_programs=()):
     """After an upgrade (tools/install.sh reinstalls hybridhost) the Docker side's
-    nova-compute still runs the old driver: restart it (its privsep daemon goes with it)
-    unless it or its group was just (re)started anyway; ``restarted_groups`` None means
+    nova-compute still runs the old driver, and the watcher the old watcher: restart
+    each (nova-compute's privsep daemon goes with it) unless it or its group was just
+    (re)started anyway; ``restarted_groups`` None means
     supervisord is only starting now. Returns the programs restarted; records the
     fingerprint either way."""
     stamp = os.path.join(conf.paths.state_root, CODE_STAMP)
@@ -87,18 +88,29 @@ def restart_if_code_changed(conf, plan, restarted_groups=None, restarted_program
     except FileNotFoundError:
         previous = None
     restarted = []
-    program = "%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program)
-    if restarted_groups is not None and previous not in (None, fingerprint) and \
-            supervisor_render.BOX_GROUP not in restarted_groups and \
-            program not in restarted_programs:
-        LOG.info("hybridhost's code changed since %s started; restarting it", program)
-        patient_client(conf).restart(program)
-        restarted.append(program)
+    if restarted_groups is not None and previous not in (None, fingerprint):
+        for program in _running_our_code(conf, plan):
+            if program.split(":")[0] in restarted_groups or program in restarted_programs:
+                continue
+            LOG.info("hybridhost's code changed since %s started; restarting it", program)
+            patient_client(conf).restart(program)
+            restarted.append(program)
     if previous != fingerprint:
         os.makedirs(conf.paths.state_root, exist_ok=True)
         with open(stamp, "w") as handle:
             handle.write(fingerprint + "\n")
     return restarted
+
+
+def _running_our_code(conf, plan):
+    """The programs that run hybridhost's own code: the Docker side's nova-compute, and
+    the health watcher when supervisord has it."""
+    programs = ["%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program)]
+    watcher = "%s:%s" % (supervisor_render.WATCHER, supervisor_render.WATCHER)
+    if conf.watcher.enabled and any(p.full_name == watcher
+                                    for p in client_for(conf).programs()):
+        programs.append(watcher)
+    return programs
 
 
 def prepare_ovsdb(db_file):
@@ -252,25 +264,46 @@ def descendants(pid):
         return []
 
 
+def engine_for(conf, plan, timeout):
+    """The Docker side's engine, limited to that side's containers."""
+    return docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
+                                        plan.docker.host, timeout=timeout)
+
+
 def stop_containers(conf, plan, timeout=10):
     """Power off the Docker side's containers while the box's dockerd still runs.
 
     dockerd runs with --live-restore, so stopping it leaves containers (and their
     containerd shims) running; 'down' means the whole box is off. nova's power-state
-    sync notices them stopped when the box is up again. Returns how many were stopped.
+    sync notices them stopped when the box is up again. An engine that does not answer
+    (gone, or wedged) is one warning and the box still goes down. Returns how many
+    were stopped.
     """
     if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
         return 0
-    engine = docker_engine.Engine.connect(conf.docker.url, conf.docker.min_api_version,
-                                          plan.docker.host, timeout=timeout + 20)
+    stopped = 0
     try:
-        running = [info for info in engine.list_own() if info.running]
-    except exception.DockerUnavailable:
+        engine = engine_for(conf, plan, timeout + 20)
+        for info in engine.list_own():
+            if info.running:
+                stopped += _stop_container(engine, info.uuid, timeout)
+    except exception.DockerUnavailable as err:
+        LOG.warning("The Docker side's containers were not all stopped (%(stopped)d were; "
+                    "dockerd may keep the others running): %(err)s",
+                    {"stopped": stopped, "err": err})
+    return stopped
+
+
+def _stop_container(engine, uuid, timeout):
+    """1 if the container of ``uuid`` was stopped, 0 (and a warning) if Docker refused."""
+    LOG.info("Stopping container of instance %s", uuid)
+    try:
+        engine.stop(uuid, timeout)
+    except (exception.DockerOperationFailed, exception.ContainerNotFound) as err:
+        LOG.warning("Container of instance %(uuid)s not stopped: %(err)s",
+                    {"uuid": uuid, "err": err})
         return 0
-    for info in running:
-        LOG.info("Stopping container of instance %s", info.uuid)
-        engine.stop(info.uuid, timeout)
-    return len(running)
+    return 1
 
 
 def down(conf, plan, stop_timeout):

@@ -187,6 +187,29 @@ class UnsafeContainerConfig(HybridhostError):
     msg_fmt = "Refusing to create the container of instance %(uuid)s: %(reason)s"
 
 
+class GuestFilesRefused(HybridhostError):
+    msg_fmt = "Cannot put the keypair or config drive into instance %(uuid)s: %(reason)s"
+
+
+class ServerNotFound(HybridhostError):
+    msg_fmt = ("No container of %(host)s is server %(server)s (a server UUID, name or "
+               "hostname; 'openstack server list' shows them)")
+
+
+class ServerAmbiguous(HybridhostError):
+    msg_fmt = "%(server)s names several containers (%(uuids)s): give the server's UUID"
+
+
+class ContainerNotRunning(HybridhostError):
+    msg_fmt = ("The container of server %(server)s is %(status)s, not running "
+               "('openstack server start %(server)s')")
+    exit_code = 3
+
+
+class NeedsRoot(HybridhostError):
+    msg_fmt = "%(command)s needs root: %(reason)s"
+
+
 class PlacementUnavailable(HybridhostError):
     """placement could not be read: the ledger shows the plan's side only."""
 

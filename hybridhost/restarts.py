@@ -24,7 +24,7 @@ def programs_using(program_texts, changed_paths):
             if kind == "group":
                 for program in parser.get(section, "programs").split(","):
                     groups[program.strip()] = name
-            elif kind == "program":
+            elif kind in ("program", "eventlistener"):
                 commands[name] = "%s %s" % (parser.get(section, "command"),
                                            parser.get(section, "environment", fallback=""))
     needles = set()

@@ -145,6 +145,10 @@ class SupervisorClient:
         self.ensure_stopped(name, wait=True)
         return self.start(name)
 
+    def signal(self, name: str, signal: str) -> Any:
+        """Send ``signal`` (a name such as 'CONT') to one program's process."""
+        return self._call("signal", name, "supervisor.signalProcess", name, signal)
+
     def stop_group(self, group: str, wait: bool = True) -> Any:
         return self._call("stop", group, "supervisor.stopProcessGroup", group, wait)
 

@@ -42,20 +42,18 @@ def _first(value):
 
 
 def read_rows(api, bridge):
-    """Every Interface of every Port of ``bridge`` as :class:`audit.PortRow` (IDL cache)."""
-    bridge_row = next((row for row in api.tables["Bridge"].rows.values()
-                       if row.name == bridge), None)
-    if bridge_row is None:
-        raise exception.BridgeMissing(bridge=bridge)
-    rows = []
-    for port in bridge_row.ports:
-        tag = _first(port.tag)
-        for iface in port.interfaces:
-            rows.append(audit.PortRow(
-                name=iface.name, type=iface.type, tag=tag, ofport=_first(iface.ofport),
-                link_state=_first(iface.link_state), error=_first(iface.error),
-                external_ids=dict(iface.external_ids)))
-    return tuple(rows)
+    """Every Interface of every Port of ``bridge`` as :class:`audit.PortRow` (IDL cache,
+    read under the connection's lock: see :mod:`hybridhost.virt.docker.ovs`)."""
+    with api.ovsdb_connection.lock:
+        bridge_row = next((row for row in api.tables["Bridge"].rows.values()
+                           if row.name == bridge), None)
+        if bridge_row is None:
+            raise exception.BridgeMissing(bridge=bridge)
+        return tuple(audit.PortRow(
+            name=iface.name, type=iface.type, tag=_first(port.tag), ofport=_first(iface.ofport),
+            link_state=_first(iface.link_state), error=_first(iface.error),
+            external_ids=dict(iface.external_ids))
+            for port in bridge_row.ports for iface in port.interfaces)
 
 
 def read_saved(store, containers):

@@ -119,36 +119,67 @@ def _programs_json(programs):
              "pid": p.pid, "description": p.description} for p in programs]
 
 
-def _print_programs(programs):
-    width = max([len(p.full_name) for p in programs] + [7])
-    print("%-*s  %-9s %s" % (width, "PROGRAM", "STATE", "DESCRIPTION"))
-    for p in programs:
-        print("%-*s  %-9s %s" % (width, p.full_name, p.state, p.description))
+#: ``hybridhost status``'s exit code per health of the box.
+STATUS_EXIT = {"healthy": common.EXIT_OK, "degraded": 1, "down": 2}
 
 
-def cmd_status(args):
+def _health(conf):
+    """``(programs, error, rows)``: supervisord's programs now, with the watcher's last
+    report (render/watcher.py says where) merged in."""
     from hybridhost import box
+    from hybridhost.render import supervisor as supervisor_render
+    from hybridhost.render import watcher as watcher_render
+    from hybridhost.watcher import report
+    from hybridhost.watcher import state
 
-    conf = common.load_conf(args)
     try:
         programs, error = box.client_for(conf).programs(), None
-    except exception.SupervisorUnreachable as err:
+    except (exception.SupervisorUnreachable, exception.SupervisorFault) as err:
         programs, error = [], err
+    name = ("%s:%s" % (supervisor_render.WATCHER, supervisor_render.WATCHER)
+            if conf.watcher.enabled else None)
+    rows = report.parts(programs, error, state.read(watcher_render.state_file(conf)), name)
+    return programs, error, rows
+
+
+def _status_once(conf, as_json):
+    from hybridhost.watcher import report
+    from hybridhost.watcher import state
+
+    programs, error, rows = _health(conf)
+    health = state.overall(rows)
     lines, data = _ledger(conf)
-    if args.json:
-        print(json.dumps({"supervisord": "unreachable" if error else "RUNNING",
+    if as_json:
+        print(json.dumps({"health": health,
+                          "supervisord": "unreachable" if error else "RUNNING",
                           **({"error": str(error)} if error else {}),
+                          "parts": report.as_dicts(rows),
                           "programs": _programs_json(programs), "ledger": data}, indent=2))
     else:
         if error:
             print(error, file=sys.stderr)
-        else:
-            _print_programs(programs)
-            print()
+        print("\n".join(report.table(rows)))
+        print("box: %s" % health)
+        print()
         print("\n".join(lines))
-    # supervisorctl's LSB convention: 3 when any program is not running.
-    return (common.EXIT_OK if programs and all(p.running for p in programs)
-            else common.EXIT_NOT_RUNNING)
+    return STATUS_EXIT[health]
+
+
+def cmd_status(args):
+    conf = common.load_conf(args)
+    if not args.watch:
+        return _status_once(conf, args.json)
+    import time
+
+    try:
+        while True:
+            # Home and clear: the table is redrawn in place.
+            sys.stdout.write("\033[H\033[J")
+            code = _status_once(conf, args.json)
+            sys.stdout.flush()
+            time.sleep(args.watch)
+    except KeyboardInterrupt:
+        return code
 
 
 def register(subparsers):
@@ -199,15 +230,21 @@ def _register_down(subparsers):
 
 def _register_status(subparsers):
     status = subparsers.add_parser(
-        "status", help="Every program's state, then each side's capacity, use and "
-        "what is left; exit 3 if any program is not RUNNING.",
-        description="Show every program's supervisord "
-        "state (same as 'supervisorctl -c <config_dir>/conf/"
-        "supervisord.conf status'), then the capacity ledger: per side "
-        "and resource class, placement's capacity, use and what is "
-        "left, beside what the plan offers (offer x ratio); where "
-        "placement cannot be read, the plan's figures and why. Exit 0 "
-        "when all programs are RUNNING, 3 otherwise or when supervisord "
-        "is not running.")
+        "status", help="One status of the box: every part's state and health, then "
+        "each side's capacity; exit 0 healthy, 1 degraded, 2 down.",
+        description="One table: supervisord, every program (its "
+        "supervisord state, with the health watcher's last verdict: "
+        "process, hang, RPC ping), the daemons the watcher probes "
+        "(Docker, libvirt, OVSDB, ovs-vswitchd) and the watcher itself; "
+        "then the capacity ledger: per side and resource class, "
+        "placement's capacity, use and what is left, beside what the "
+        "plan offers (offer x ratio); where placement cannot be read, "
+        "the plan's figures and why. Exit 0 when every part is healthy, "
+        "1 when one is degraded (starting, not answering yet, no fresh "
+        "report from the watcher), 2 when one is down or failed, or "
+        "supervisord does not answer.")
     status.add_argument("--json", action="store_true", help="Machine-readable output.")
+    status.add_argument("--watch", type=float, nargs="?", const=2.0, default=None,
+                        metavar="SECONDS", help="Redraw every SECONDS (default 2) until "
+                        "Ctrl-C; the exit code is the last one.")
     status.set_defaults(func=cmd_status)

@@ -10,6 +10,7 @@ from hybridhost.cmd import box
 from hybridhost.cmd import common
 from hybridhost.cmd import doctor
 from hybridhost.cmd import lab
+from hybridhost.cmd import shell
 from hybridhost.cmd import targeting
 from hybridhost.cmd import vifs
 from hybridhost.cmd import wait_for
@@ -20,7 +21,7 @@ LOG = logging.getLogger(__name__)
 # drive inside those commands: the whole parser is built for every 'wait-for' that
 # supervisord runs, and importing the box, the lab and openstacksdk here would add
 # about half a second to each program's start.
-COMMAND_MODULES = (box, doctor, vifs, wait_for, lab, targeting)
+COMMAND_MODULES = (box, doctor, vifs, shell, wait_for, lab, targeting)
 
 DESCRIPTION = """\
 hybridhost turns one machine into a mixed OpenStack compute host: a Docker

@@ -3,9 +3,10 @@
 Groups, one module each as in nova's ``nova/conf/``: ``[host]`` (the box, its two
 compute services and the capacity split), ``[paths]``, ``[supervisor]``, ``[docker]``,
 ``[libvirt]``, ``[ovs]``, ``[openstack]`` (the control plane both computes and the
-agent talk to) and ``[lab]`` (the control plane ``hybridhost lab up`` runs on the box
-instead). ``opts.list_opts()`` is the ``oslo.config.opts`` entry point; this package
-re-exports every public name, so ``from hybridhost import conf`` is all callers need.
+agent talk to), ``[lab]`` (the control plane ``hybridhost lab up`` runs on the box
+instead) and ``[watcher]`` (the health watcher). ``opts.list_opts()`` is the
+``oslo.config.opts`` entry point; this package re-exports every public name, so
+``from hybridhost import conf`` is all callers need.
 """
 
 from hybridhost.conf.docker import docker_group
@@ -34,6 +35,8 @@ from hybridhost.conf.paths import paths_group
 from hybridhost.conf.paths import paths_opts
 from hybridhost.conf.supervisor import supervisor_group
 from hybridhost.conf.supervisor import supervisor_opts
+from hybridhost.conf.watcher import watcher_group
+from hybridhost.conf.watcher import watcher_opts
 
 __all__ = [
     "DEFAULT_CONFIG_FILE", "HOST_SERVICES", "check_lab", "default_bin_dir", "docker_group",
@@ -41,4 +44,5 @@ __all__ = [
     "lab_tenant_network", "libvirt_group", "libvirt_opts", "list_opts", "load",
     "machine_hostname", "openstack_group", "openstack_opts", "ovs_group", "ovs_opts",
     "paths_group", "paths_opts", "register_opts", "supervisor_group", "supervisor_opts",
+    "watcher_group", "watcher_opts",
 ]

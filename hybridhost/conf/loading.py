@@ -1,5 +1,6 @@
 """Parsing hybridhost.conf: every value checked at load time, errors as ConfigInvalid."""
 
+import ipaddress
 import os
 
 from oslo_config import cfg
@@ -84,6 +85,19 @@ def _check_combinations(conf):
             option="[docker] url",
             reason="only unix:// sockets are supported (a TCP Docker API is root "
                    "for anyone who reaches it).")
+    _check_loopback(conf.watcher.metrics_host, "[watcher] metrics_host")
+
+
+def _check_loopback(host, option):
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise exception.ConfigInvalid(
+            option=option,
+            reason="%s is not a loopback address; the metrics endpoint has no "
+                   "authentication, so give 127.0.0.1 or ::1." % host)
 
 
 def _short(err):

@@ -8,6 +8,7 @@ from hybridhost.conf import openstack
 from hybridhost.conf import ovs
 from hybridhost.conf import paths
 from hybridhost.conf import supervisor
+from hybridhost.conf import watcher
 
 GROUPS = (
     (host.host_group, host.host_opts),
@@ -18,6 +19,7 @@ GROUPS = (
     (ovs.ovs_group, ovs.ovs_opts),
     (openstack.openstack_group, openstack.openstack_opts),
     (lab.lab_group, lab.lab_opts),
+    (watcher.watcher_group, watcher.watcher_opts),
 )
 
 

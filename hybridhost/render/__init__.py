@@ -7,6 +7,7 @@ from hybridhost.render import neutron
 from hybridhost.render import nova
 from hybridhost.render import rules
 from hybridhost.render import supervisor
+from hybridhost.render import watcher
 
 
 def render(conf, detected=None):
@@ -29,6 +30,8 @@ def render(conf, detected=None):
     if conf.host.manage_services and "libvirtd" in conf.host.managed_services:
         files["conf/libvirtd.conf"] = supervisor.render_libvirtd(conf, plan)
     files.update(supervisor.render_program_files(conf, plan))
+    if conf.watcher.enabled:
+        files[watcher.WATCHER_CONF] = watcher.render_watcher(conf, plan)
     if lab_enabled:
         files.update(control_plane.render(conf, plan))
     rules.check_all(files, plan)

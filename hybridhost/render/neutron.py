@@ -1,4 +1,8 @@
-"""The single neutron Open vSwitch agent's configuration."""
+"""The single neutron Open vSwitch agent's configuration.
+
+``rpc_ping_enabled`` makes its RPC servers answer ``oslo_rpc_server_ping``, the liveness
+call of hybridhost-watcher (as in both nova-compute files).
+"""
 
 import os
 
@@ -21,6 +25,7 @@ def render_agent(conf, plan):
             ("log_file", os.path.basename(agent.log_file)),
             ("transport_url", conf.openstack.transport_url),
             ("use_stderr", False),
+            ("rpc_ping_enabled", True),
         ]),
         ("agent", [
             # Run as root without sudo: privsep and helpers are started through 'env'.

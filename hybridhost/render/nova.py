@@ -69,6 +69,8 @@ def _common_sections(conf, plan, side, compute_driver):
             # started again when their nova-compute starts; stopped ones stay stopped.
             ("resume_guests_state_on_host_boot", True),
             ("use_stderr", False),
+            # oslo.messaging answers oslo_rpc_server_ping: hybridhost-watcher's liveness call.
+            ("rpc_ping_enabled", True),
         ]),
         ("oslo_concurrency", [("lock_path", side.lock_path)]),
         ("workarounds", [("disable_rootwrap", True)]),

@@ -12,6 +12,7 @@ from hybridhost.render import ini
 
 HOST_GROUP = "host-services"
 BOX_GROUP = "hybridhost"
+WATCHER = "hybridhost-watcher"
 SBIN = "/usr/sbin"
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A dependent program waits at most this long per attempt, less than its startsecs, so
@@ -145,10 +146,33 @@ def _group_file(conf, group, priority, programs, comment):
     return ini.render(sections, comment=comment)
 
 
+def watcher_listener(conf, plan):
+    """``[eventlistener:hybridhost-watcher]``: its stdout is supervisord's listener
+    protocol, so only its stderr is logged (its own log is [watcher] log_file)."""
+    return ("eventlistener:%s" % WATCHER, [
+        ("command", command_line(os.path.join(plan.bin_dir, WATCHER), "--config-file",
+                                 os.path.join(plan.config_dir, "conf", "watcher.conf"))),
+        ("events", "TICK_5,PROCESS_STATE"),
+        ("buffer_size", 100),
+        ("priority", 40),
+        ("autostart", True),
+        ("autorestart", True),
+        ("startsecs", 1),
+        ("stopsignal", "TERM"),
+        ("stopwaitsecs", 10),
+        ("stderr_logfile", os.path.join(conf.paths.log_root, "%s.stderr.log" % WATCHER)),
+        ("stderr_logfile_maxbytes", "20MB"),
+        ("stderr_logfile_backups", 3),
+    ])
+
+
 def render_program_files(conf, plan):
-    files = {"supervisord.d/hybridhost.conf": _group_file(
-        conf, BOX_GROUP, 20, _box_programs(conf, plan),
-        "The box: two nova-computes and the ONE neutron OVS agent they share.")}
+    box = _group_file(conf, BOX_GROUP, 20, _box_programs(conf, plan),
+                      "The box: two nova-computes and the ONE neutron OVS agent they share.")
+    if conf.watcher.enabled:
+        # supervisord groups hold programs only: the listener is its own pool.
+        box += "\n" + ini.render([watcher_listener(conf, plan)]).split("\n", 3)[3]
+    files = {"supervisord.d/hybridhost.conf": box}
     if conf.host.manage_services:
         files["supervisord.d/host-services.conf"] = _group_file(
             conf, HOST_GROUP, 10, _host_programs(conf, plan),

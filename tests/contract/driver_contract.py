@@ -204,6 +204,15 @@ class DriverLifecycleContract(DriverHelpers):
         self.assertEqual([], self.driver.spec_store.load(instance.uuid))
         self.assertEqual([], self.driver.list_instance_uuids())
 
+    def test_destroy_finds_the_vifs_of_the_instance_on_the_switch(self):
+        """No saved spec and no network_info: the instance's own rows still go, and only them."""
+        network_info, other_info = self.ports([V4]), self.ports([OTHER_V4])
+        instance, other = self.boot(network_info), self.boot(other_info)
+        self.driver.spec_store.delete(instance.uuid)
+        self.driver.destroy(self.context, instance, [])
+        self.assertUnplugged(network_info[0])
+        self.assertPlugged(other, other_info[0])
+
     def test_only_own_instances_are_listed_or_destroyed(self):
         mine = self.boot()
         image_id = self.driver.engine.get(mine.uuid).image_id

@@ -15,6 +15,7 @@ import uuid as uuidlib
 from hybridhost import exception
 from hybridhost.virt.docker import engine as engine_mod
 from hybridhost.virt.docker import images
+from hybridhost.virt.docker import inject
 from hybridhost.virt.docker import limits
 from tests.contract import tarballs
 
@@ -142,6 +143,17 @@ class EngineContract:
         limits.check_host_config(host_config)
         self.assertEqual(64 * limits.MIB, host_config["Memory"])
         self.assertEqual("none", host_config["NetworkMode"])
+
+    def test_files_put_into_a_created_container_are_read_back(self):
+        uuid = self.create()
+        tar = inject.tarball([inject.FileEntry("/opt/hh/a.txt", b"alpha\n", 0o640, 7, 8)])
+        self.engine.put_files(uuid, tar)
+        self.assertEqual(b"alpha\n", self.engine.read_file(uuid, "/opt/hh/a.txt"))
+        self.assertIsNone(self.engine.read_file(uuid, "/opt/hh/missing"))
+        self.assertRaises(exception.DockerOperationFailed, self.engine.put_files, uuid, tar,
+                          "/no/such/dir")
+        self.assertRaises(exception.ContainerNotFound, self.engine.put_files,
+                          str(uuidlib.uuid4()), tar)
 
     def test_logs_of_a_never_started_container_are_empty(self):
         self.assertEqual(b"", self.engine.logs(self.create(), 1024))

@@ -6,8 +6,45 @@
 import itertools
 import uuid as uuidlib
 
+import fixtures
 from nova import objects
 from nova.network import model
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhybmlkaG9zdC10ZXN0LWtleS0wMDAwMDAwMDAw hh@test"
+
+
+class NoControlPlaneFixture(fixtures.Fixture):
+    """Stand-ins for the two control-plane reads of nova's metadata builder.
+
+    In nova-compute, ``InstanceMetadata`` asks neutron for the instance's security
+    groups and the conductor for its block device mappings; the driver's tests have
+    neither service, so the instance has no security groups and no volumes.
+    """
+
+    def _setUp(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            "nova.network.security_group_api.get_instance_security_groups",
+            lambda context, instance, detailed=False: []))
+        self.useFixture(fixtures.MonkeyPatch(
+            "nova.objects.Instance.get_bdms",
+            lambda instance: objects.BlockDeviceMappingList(objects=[])))
+
+
+def loaded_fields(number, uuid, key_data=KEY, user_data=None, system_metadata=None):
+    """What nova-compute has loaded on the instance it hands to spawn (and what the
+    metadata builder would otherwise lazy-load from the database)."""
+    keypairs = [objects.KeyPair(name="hhkey", type="ssh", public_key=key_data, user_id="u")
+                ] if key_data else []
+    return {
+        "display_name": "server %d" % number, "launch_index": 0,
+        "reservation_id": "r-%08x" % number, "key_name": "hhkey" if key_data else None,
+        "key_data": key_data, "user_data": user_data, "metadata": {"role": "test"},
+        "system_metadata": dict(system_metadata or {}), "availability_zone": "nova",
+        "root_device_name": None, "device_metadata": None, "numa_topology": None,
+        "keypairs": objects.KeyPairList(objects=keypairs),
+        "ec2_ids": objects.EC2Ids(instance_id="i-%08x" % number, ami_id="ami-00000001",
+                                  kernel_id=None, ramdisk_id=None),
+    }
 
 _NUMBERS = itertools.count(1)
 
@@ -43,14 +80,16 @@ def ports(bridge, *subnets_per_vif):
                                  for subnets in subnets_per_vif])
 
 
-def instance(host, image_ref, memory_mb=128, vcpus=1):
+def instance(host, image_ref, memory_mb=128, vcpus=1, **loaded):
     number = next(_NUMBERS)
+    uuid = str(uuidlib.uuid4())
     return objects.Instance(
-        id=number, uuid=str(uuidlib.uuid4()), host=host, hostname="vm%d" % number,
+        id=number, uuid=uuid, host=host, hostname="vm%d" % number,
         image_ref=image_ref, project_id="p", user_id="u", vm_state="building",
         task_state="spawning",
         flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
-                              swap=0, name="m1.hh", flavorid="hh1", extra_specs={}))
+                              swap=0, name="m1.hh", flavorid="hh1", extra_specs={}),
+        **loaded_fields(number, uuid, **loaded))
 
 
 class BindingNetworkAPI:
@@ -79,3 +118,10 @@ def image_meta(glance_id, container_format, **properties):
     return objects.ImageMeta.from_dict({"id": glance_id, "name": "hhtest", "disk_format": "raw",
                                         "container_format": container_format,
                                         "properties": properties})
+
+
+def with_dns(network_info, *servers):
+    """``network_info`` whose first subnet of each port has ``servers`` as DNS servers."""
+    for vif in network_info:
+        vif["network"]["subnets"][0]["dns"] = [model.IP(address=a, type="dns") for a in servers]
+    return network_info

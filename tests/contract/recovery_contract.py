@@ -33,13 +33,9 @@ class RecoveryContract(driver_contract.DriverHelpers):
         return driver
 
     def _has_ofport(self, name):
-        """The row of ``name`` has an OpenFlow port. A read of the IDL cache from this
-        thread may meet a row the connection thread is updating (AttributeError) as
-        long as OvsPorts reads it without the connection's lock: not yet, then."""
-        try:
-            port = self.driver.ovs.get_port(name)
-        except AttributeError:
-            return False
+        """The row of ``name`` has an OpenFlow port (OvsPorts reads the IDL cache under
+        the connection's lock, so a row being updated is never met half-way)."""
+        port = self.driver.ovs.get_port(name)
         return port is not None and port.ofport > 0
 
     def test_running_instances_come_back_after_down_and_up(self):

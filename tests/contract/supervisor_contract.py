@@ -41,6 +41,13 @@ class SupervisorClientContract:
         # start_all does not wait for startsecs: STARTING first, then RUNNING.
         assert self.program(SLEEPER).state in ("STARTING", "RUNNING")
 
+    def test_signal_a_running_program_and_not_a_stopped_one(self):
+        """The watcher continues a stopped (SIGSTOP) process before restarting it."""
+        assert self.client.signal(SLEEPER, "CONT") is True
+        assert self.program(SLEEPER).state == "RUNNING"
+        with pytest.raises(exception.ProgramAlreadyStopped):
+            self.client.signal(QUITTER, "CONT")
+
     def test_stop_and_start_one_program(self):
         self.client.stop(SLEEPER)
         assert self.program(SLEEPER).state == "STOPPED"

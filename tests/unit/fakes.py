@@ -99,6 +99,14 @@ class FakeSupervisorClient:
         self._states[name] = "STOPPED"
         return True
 
+    def signal(self, name, signal):
+        self._check_up()
+        self._require("signal", name)
+        if self._states[name] not in RUNNING_STATES:
+            raise _fault("signal", name, FAULTS.NOT_RUNNING, name)
+        self.signals = getattr(self, "signals", []) + [(name, signal)]
+        return True
+
     def stop_group(self, group, wait=True):
         self._check_up()
         members = [n for n in self._states if n.split(":")[0] == group]

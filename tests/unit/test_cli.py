@@ -21,7 +21,7 @@ class TestRender:
     def test_render_then_check(self, tmp_path, capsys):
         path = confutils.write_conf(tmp_path)
         code, out, _ = _run(capsys, "--config-file", path, "render")
-        assert code == 0 and "8 file(s) rendered for box box" in out
+        assert code == 0 and "9 file(s) rendered for box box" in out
         code, out, _ = _run(capsys, "--config-file", path, "render", "--check")
         assert code == 0 and "up to date" in out
 
@@ -63,9 +63,12 @@ class TestRender:
 
 
 class TestStatus:
+    """Exit codes: 0 healthy, 1 degraded, 2 down (tests/unit/watcher/test_status.py has
+    the watcher's part)."""
+
     @pytest.fixture
     def conf_path(self, tmp_path):
-        return confutils.write_conf(tmp_path)
+        return confutils.write_conf(tmp_path, "[watcher]\nenabled = false\n")
 
     def _fake(self, monkeypatch, states):
         fake = fakes.FakeSupervisorClient(states)
@@ -77,21 +80,31 @@ class TestStatus:
                                  "host-services:dockerd": "RUNNING"})
         code, out, _ = _run(capsys, "--config-file", conf_path, "status")
         assert code == 0
-        assert "hybridhost:nova-compute-docker" in out and "RUNNING" in out
+        assert "hybridhost:nova-compute-docker  RUNNING  healthy" in out
 
-    def test_one_not_running_exit_3_and_json(self, monkeypatch, capsys, conf_path):
+    def test_one_fatal_is_down_exit_2_and_json(self, monkeypatch, capsys, conf_path):
         self._fake(monkeypatch, {"hybridhost:nova-compute-docker": "RUNNING",
                                  "hybridhost:nova-compute-kvm": "FATAL"})
         code, out, _ = _run(capsys, "--config-file", conf_path, "status", "--json")
-        assert code == 3
+        assert code == 2
         data = json.loads(out)
+        assert data["health"] == "down"
         assert {p["name"]: p["state"] for p in data["programs"]} == {
             "hybridhost:nova-compute-docker": "RUNNING",
             "hybridhost:nova-compute-kvm": "FATAL"}
+        assert {p["part"]: p["health"] for p in data["parts"]} == {
+            "supervisord": "healthy", "hybridhost:nova-compute-docker": "healthy",
+            "hybridhost:nova-compute-kvm": "down"}
 
-    def test_supervisord_down_exit_3_with_hint(self, capsys, conf_path):
+    def test_one_starting_is_degraded_exit_1(self, monkeypatch, capsys, conf_path):
+        self._fake(monkeypatch, {"hybridhost:nova-compute-docker": "RUNNING",
+                                 "hybridhost:nova-compute-kvm": "BACKOFF"})
+        code, out, _ = _run(capsys, "--config-file", conf_path, "status")
+        assert code == 1 and "box: degraded" in out
+
+    def test_supervisord_down_exit_2_with_hint(self, capsys, conf_path):
         code, _, err = _run(capsys, "--config-file", conf_path, "status")
-        assert code == 3 and "hybridhost up" in err
+        assert code == 2 and "hybridhost up" in err
 
     def test_down_when_not_running_is_fine(self, capsys, conf_path):
         code, out, _ = _run(capsys, "--config-file", conf_path, "down")

@@ -83,6 +83,20 @@ class TestRestartIfCodeChanged:
         assert supervisor.calls == []
         assert box.restart_if_code_changed(conf, plan, set()) == []   # recorded anyway
 
+    def test_the_watcher_runs_our_code_too(self, tmp_path, monkeypatch):
+        code = ["aaa"]
+        conf, plan, supervisor = self._setup(tmp_path, monkeypatch, code)
+        watcher = "hybridhost-watcher:hybridhost-watcher"
+        supervisor = RecordingSupervisor({"hybridhost:%s" % plan.docker.program: "RUNNING",
+                                          watcher: "RUNNING"})
+        monkeypatch.setattr(box, "client_for", lambda _conf, timeout=10: supervisor)
+        box.restart_if_code_changed(conf, plan)
+        code[0] = "bbb"
+        program = "hybridhost:%s" % plan.docker.program
+        assert box.restart_if_code_changed(conf, plan, set()) == [program, watcher]
+        code[0] = "ccc"
+        assert box.restart_if_code_changed(conf, plan, {"hybridhost-watcher"}) == [program]
+
     def test_a_stopped_program_is_just_started(self, tmp_path, monkeypatch):
         code = ["aaa"]
         conf, plan, supervisor = self._setup(tmp_path, monkeypatch, code, state="FATAL")

@@ -63,7 +63,7 @@ class TestLoad:
     def test_list_opts_covers_every_group(self):
         names = {group.name for group, _ in hh_conf.list_opts()}
         assert names == {"host", "paths", "supervisor", "docker", "libvirt", "ovs",
-                         "openstack", "lab"}
+                         "openstack", "lab", "watcher"}
         for _group, opts in hh_conf.list_opts():
             for opt in opts:
                 assert opt.help, opt.name

@@ -25,7 +25,8 @@ class TestRenderedFiles:
             "conf/libvirtd.conf", "conf/neutron-openvswitch-agent.conf",
             "conf/nova-docker.conf", "conf/nova-kvm.conf",
             "conf/provider-config-kvm/hv-kvm.yaml", "conf/supervisord.conf",
-            "supervisord.d/host-services.conf", "supervisord.d/hybridhost.conf"]
+            "conf/watcher.conf", "supervisord.d/host-services.conf",
+            "supervisord.d/hybridhost.conf"]
 
     def test_deterministic(self, tmp_path):
         assert _render(tmp_path)[1] == _render(tmp_path)[1]

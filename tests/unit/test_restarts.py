@@ -31,6 +31,12 @@ class TestProgramsUsing:
     def test_a_file_nobody_reads_restarts_nothing(self):
         assert restarts.programs_using([PROGRAMS], ["/etc/hh/conf/other.conf"]) == []
 
+    def test_the_watcher_event_listener_reads_its_file_too(self):
+        listener = ("[eventlistener:hybridhost-watcher]\ncommand = /venv/bin/hybridhost-watcher"
+                    " --config-file /etc/hh/conf/watcher.conf\n")
+        found = restarts.programs_using([PROGRAMS, listener], ["/etc/hh/conf/watcher.conf"])
+        assert found == ["hybridhost-watcher:hybridhost-watcher"]
+
     def test_a_prefix_of_a_path_does_not_match(self):
         assert restarts.programs_using([PROGRAMS], ["/etc/hh/conf/lab/key"]) == []
 

@@ -10,7 +10,8 @@ shim package ``nova.virt.hybridhost_docker``. The layers below it:
 * :mod:`.limits` - the security and resource envelope of a container;
 * :mod:`.events` - Docker events -> nova lifecycle events;
 * :mod:`.reconcile` - keeps running containers' VIFs plugged (re-plugs, with retries);
-* :mod:`.diagnosis` - why a container cannot run or stopped (no command, OOM killer).
+* :mod:`.diagnosis` - why a container cannot run or stopped (no command, OOM killer);
+* :mod:`.guest` / :mod:`.inject` - the keypair, config drive and resolver of a container.
 
 The driver binds container ports to the one neutron OVS agent's host
 (``[hybridhost_docker] network_binding_host``) and reports exactly the Docker side's
@@ -44,7 +45,9 @@ from hybridhost.virt.docker import conf as docker_conf
 from hybridhost.virt.docker import diagnosis
 from hybridhost.virt.docker import engine as engine_mod
 from hybridhost.virt.docker import events
+from hybridhost.virt.docker import guest
 from hybridhost.virt.docker import images
+from hybridhost.virt.docker import inject
 from hybridhost.virt.docker import limits
 from hybridhost.virt.docker import ovs
 from hybridhost.virt.docker import reconcile
@@ -115,6 +118,13 @@ def _check_vif_types(network_info):
             raise nova_exception.VirtualInterfacePlugException(
                 "port %s has vif type %r; the Docker driver plugs only %s"
                 % (vif["id"], vif.get("type"), ", ".join(SUPPORTED_VIF_TYPES)))
+
+
+def _spec_of_row(port):
+    """Enough of a VIF spec to unplug the OVS row ``port`` and its veth."""
+    return vifs.VifSpec(port_id=port.iface_id, mac=port.mac, host_ifname=port.name,
+                        ifname="eth0", bridge=port.bridge, mtu=vifs.DEFAULT_MTU,
+                        addresses=(), routes=())
 
 
 def _precheck_error(error):
@@ -239,20 +249,22 @@ class DockerDriver(driver.ComputeDriver):
                     self._reconciler.failed(info.uuid, err)
 
     def _sweep_orphan_ports(self, live_uuids):
-        """Remove this service's OVS rows (and veths) whose container is gone."""
+        """Remove this service's OVS rows (and veths) whose container is gone: not in
+        ``live_uuids`` and still absent when looked up again, so a port that a spawn
+        made after the listing keeps its prepared veth."""
         plugger = self.plugger
         for port in self.ovs.list_own_ports():
-            if port.vm_uuid not in live_uuids:
+            if port.vm_uuid in live_uuids:
+                continue
+            try:
+                if port.vm_uuid and self.engine.find(port.vm_uuid):
+                    continue
                 LOG.info("Removing orphan port %(name)s of vanished instance %(uuid)s",
                          {"name": port.name, "uuid": port.vm_uuid})
-                try:
-                    plugger.unplug(vifs.VifSpec(port_id=port.iface_id, mac=port.mac,
-                                                host_ifname=port.name, ifname="eth0",
-                                                bridge=port.bridge, mtu=vifs.DEFAULT_MTU,
-                                                addresses=(), routes=()))
-                except Exception as err:  # noqa: BLE001 - one port never stops the start
-                    LOG.warning("Could not remove orphan port %(name)s: %(err)s",
-                                {"name": port.name, "err": err})
+                plugger.unplug(_spec_of_row(port))
+            except Exception as err:  # noqa: BLE001 - one port never stops the start
+                LOG.warning("Could not remove orphan port %(name)s: %(err)s",
+                            {"name": port.name, "err": err})
 
     def cleanup_host(self, host):
         if self._watcher is not None:
@@ -330,14 +342,16 @@ class DockerDriver(driver.ComputeDriver):
         try:
             with _as_fault(nova_exception.InstanceDeployFailure, instance):
                 # nova allocates the network in the background and network_info blocks
-                # until it is done: the image and the container need no network, so
-                # they are made first, meanwhile.
-                self._create(instance, image_id, image_meta)
+                # until it is done: the image needs no network, so it is made first,
+                # meanwhile; the container takes the subnets' DNS servers (guest.py).
                 network_info = self._bound_to_agent_host(context, instance, network_info)
                 _check_vif_types(network_info)
                 allocated = network_info or []
                 LOG.info("Network of instance %(uuid)s allocated: ports %(ports)s",
                          {"uuid": instance.uuid, "ports": [vif["id"] for vif in allocated]})
+                self._create(instance, image_id, image_meta, allocated)
+                guest.GuestFiles(self.engine).inject(instance, image_id, injected_files,
+                                                     allocated)
                 specs = self._specs(network_info)
                 self.spec_store.save(instance.uuid, specs)
                 if power_on:
@@ -379,7 +393,7 @@ class DockerDriver(driver.ComputeDriver):
             LOG.error("%s", err)
             raise nova_exception.ImageUnacceptable(image_id=image_meta.id, reason=err) from err
 
-    def _create(self, instance, image_id, image_meta):
+    def _create(self, instance, image_id, image_meta, network_info):
         flavor = instance.flavor
         try:
             envelope = limits.limits_for(flavor.memory_mb, flavor.vcpus, self.conf.pids_limit,
@@ -387,11 +401,14 @@ class DockerDriver(driver.ComputeDriver):
         except ValueError as err:
             raise exception.UnsafeContainerConfig(uuid=instance.uuid, reason=err) from None
         command = image_meta.properties.get("os_command_line")
+        host_config = dict(limits.host_config_kwargs(envelope),
+                           **inject.resolver_kwargs(network_info, instance.hostname))
         self.engine.create(
-            instance.uuid, instance.name, image_id, limits.host_config_kwargs(envelope),
+            instance.uuid, instance.name, image_id, host_config,
             hostname=instance.hostname or None,
             command=shlex.split(command) if command else None,
-            extra_labels={engine_mod.LABEL_GLANCE_IMAGE: image_meta.id or ""})
+            extra_labels={engine_mod.LABEL_GLANCE_IMAGE: image_meta.id or "",
+                          engine_mod.LABEL_DISPLAY_NAME: instance.display_name or ""})
 
     def _vif_events(self, network_info):
         if not CONF.vif_plugging_timeout:
@@ -443,18 +460,23 @@ class DockerDriver(driver.ComputeDriver):
                             {"host": spec.host_ifname, "err": err})
 
     def _unplug_all(self, uuid, network_info):
-        known = {s.host_ifname: s for s in self.spec_store.load_or_empty(uuid)}
+        """Every VIF of ``uuid``: saved, in network_info, or an OVS row of ours naming it."""
+        known = {port.name: _spec_of_row(port) for port in self.ovs.list_own_ports()
+                 if port.vm_uuid == uuid}
+        known.update({s.host_ifname: s for s in self.spec_store.load_or_empty(uuid)})
         known.update({s.host_ifname: s for s in self._specs(network_info)})
         plugger = self.plugger
         for spec in known.values():
             plugger.unplug(spec)
 
     def _teardown(self, instance, network_info, destroy_vifs=True):
+        """The VIFs go first: their rows are deleted while the veths still exist, so no
+        row is left pointing at a device the container's removal took away."""
         uuid = instance.uuid
         with self._lock(uuid):
-            self.engine.remove(uuid)
             if destroy_vifs:
                 self._unplug_all(uuid, network_info)
+            self.engine.remove(uuid)
             self.spec_store.delete(uuid)
             self._plugged_netns.pop(uuid, None)
 

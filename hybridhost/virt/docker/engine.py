@@ -13,8 +13,12 @@ import contextlib
 import dataclasses
 import datetime
 import fnmatch
+import io
 import logging
+import os
 import re
+import socket
+import tarfile
 from typing import IO
 from typing import Any
 from typing import Self
@@ -33,6 +37,7 @@ LABEL_UUID = "nova.uuid"
 LABEL_HOST = "nova.host"
 LABEL_NAME = "nova.name"
 LABEL_GLANCE_IMAGE = "nova.glance-image"
+LABEL_DISPLAY_NAME = "nova.display-name"
 NAME_PREFIX = "nova-"
 #: Docker's json-file log driver, bounded: a container's stdout cannot fill the disk.
 LOG_DRIVER = "json-file"
@@ -57,10 +62,21 @@ class ContainerInfo:
     oom_killed: bool = False
     exit_code: int = 0
     finished_at: str = ""
+    hostname: str = ""
 
     @property
     def running(self) -> bool:
         return self.status in ("running", "paused", "restarting")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecSession:
+    """A command running in a container, attached to ``sock`` (``response`` is what the
+    Docker SDK hijacked the connection from, kept open with it)."""
+
+    exec_id: str
+    sock: socket.socket
+    response: Any
 
 
 def version_tuple(version: object) -> tuple[int, ...]:
@@ -81,7 +97,8 @@ def _to_info(data: dict[str, Any]) -> ContainerInfo:
                          sandbox=(data.get("NetworkSettings") or {}).get("SandboxKey") or "",
                          oom_killed=bool(state.get("OOMKilled")),
                          exit_code=int(state.get("ExitCode") or 0),
-                         finished_at=state.get("FinishedAt") or "")
+                         finished_at=state.get("FinishedAt") or "",
+                         hostname=data["Config"].get("Hostname") or "")
 
 
 def parse_time(text: str) -> float:
@@ -132,7 +149,10 @@ class Engine:
         except docker_errors.APIError as err:
             raise exception.DockerOperationFailed(
                 operation=operation, target=target, reason=err.explanation or err) from err
-        except (requests.exceptions.ConnectionError, docker_errors.DockerException) as err:
+        except requests.exceptions.Timeout as err:
+            reason = "no answer within %s s to %s %s" % (self.client.timeout, operation, target)
+            raise exception.DockerUnavailable(url=self.url, reason=reason) from err
+        except (requests.exceptions.RequestException, docker_errors.DockerException) as err:
             raise exception.DockerUnavailable(url=self.url, reason=err) from err
 
     # --- engine ---------------------------------------------------------------
@@ -179,13 +199,11 @@ class Engine:
                 return None
 
     def find(self, uuid: str) -> ContainerInfo | None:
-        """This service's container for instance ``uuid``, or None."""
-        with self._translate("list", "containers of %s" % uuid):
-            summaries = self.client.containers(all=True, filters=self._own_filter(uuid))
-        for summary in summaries:
-            info = self.find_by_id(summary["Id"])
-            if info is not None and info.uuid == uuid and info.labels.get(LABEL_HOST) == self.host:
-                return info
+        """This service's container for instance ``uuid``, or None. One inspect by its
+        name: a label-filtered list walks every container Docker has, at each call."""
+        info = self.find_by_id(container_name(uuid))
+        if info is not None and info.uuid == uuid and info.labels.get(LABEL_HOST) == self.host:
+            return info
         return None
 
     def get(self, uuid: str) -> ContainerInfo:
@@ -277,6 +295,49 @@ class Engine:
             result = self.client.commit(info.id, repository=repository, tag=tag)
         image_id: str = result["Id"]
         return image_id
+
+    # --- files and exec ---------------------------------------------------------
+
+    def put_files(self, uuid: str, tar_bytes: bytes, path: str = "/") -> None:
+        """Extract a tar into the container of ``uuid`` at ``path`` (Docker's put_archive)."""
+        info = self.get(uuid)
+        with self._translate("copy files into", uuid):
+            if not self.client.put_archive(info.id, path, tar_bytes):
+                raise exception.DockerOperationFailed(
+                    operation="copy files into", target=uuid, reason="put_archive failed")
+        LOG.debug("Files put into the container of instance %s", uuid)
+
+    def read_file(self, uuid: str, path: str, max_bytes: int = 1024 * 1024) -> bytes | None:
+        """The content of the regular file ``path`` in the container, or None if absent."""
+        info = self.get(uuid)
+        with self._translate("read %s in" % path, uuid):
+            try:
+                stream, _stat = self.client.get_archive(info.id, path)
+            except docker_errors.NotFound:
+                return None
+            raw = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            extracted = tar.extractfile(member) if member else None
+            return extracted.read(max_bytes) if extracted else None
+
+    def exec_attached(self, container_id: str, command: list[str], tty: bool) -> ExecSession:
+        """Run ``command`` in a running container with its stdin, stdout and stderr attached
+        to a socket: raw bytes with ``tty``, Docker's multiplexed frames without."""
+        with self._translate("run a command in", container_id):
+            exec_id: str = self.client.exec_create(container_id, command, stdin=True,
+                                                   tty=tty)["Id"]
+            raw: Any = self.client.exec_start(exec_id, tty=tty, socket=True)
+        return ExecSession(exec_id, socket.socket(fileno=os.dup(raw.fileno())), raw)
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        with self._translate("resize", exec_id):
+            self.client.exec_resize(exec_id, height=height, width=width)
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        with self._translate("inspect", exec_id):
+            code = self.client.exec_inspect(exec_id).get("ExitCode")
+        return None if code is None else int(code)
 
     # --- images ---------------------------------------------------------------
 

@@ -5,9 +5,17 @@ A container port is an OVS Port/Interface on the integration bridge whose
 ``attached-mac``, ``vm-uuid``, ``iface-status``) plus :data:`OWNER_KEY` naming the
 nova-compute service that plugged it. Only rows carrying our owner value are ever
 listed or deleted by this service.
+
+The IDL cache is shared with ovsdbapp's connection thread, which applies an update
+to a row by taking the row out of its table and putting it back (python-ovs): a read
+from another thread can then miss a row that exists. Reads here hold the connection's
+lock, under which that thread applies updates; a delete decides whose row it is inside
+its transaction, on that thread, and the server re-checks the owner it saw.
 """
 
 from collections.abc import Iterable
+from collections.abc import Iterator
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -16,8 +24,10 @@ from typing import Any
 from ovs.db import idl as ovs_idl
 from ovsdbapp import api as ovsdb_api
 from ovsdbapp import exceptions as ovsdb_exc
+from ovsdbapp.backend.ovs_idl import command as ovs_command
 from ovsdbapp.backend.ovs_idl import connection
 from ovsdbapp.backend.ovs_idl import idlutils
+from ovsdbapp.schema.open_vswitch import commands as ovs_commands
 from ovsdbapp.schema.open_vswitch import impl_idl
 
 from hybridhost import exception
@@ -60,6 +70,31 @@ def _first(value: Any, default: Any = None) -> Any:
     return value
 
 
+class DeleteOwnPortCommand(ovs_command.BaseCommand):
+    """Delete port ``name`` if its Interface carries ``owner``; the result is the owner
+    found (None: no such row).
+
+    It runs in the transaction, on the connection thread, so it reads a cache that no
+    update is half-way through; the server refuses the transaction (ovsdbapp re-runs it)
+    if the row's ``external_ids`` changed since.
+    """
+
+    def __init__(self, api: impl_idl.OvsdbIdl, name: str, owner: str | None) -> None:
+        super().__init__(api)
+        self.name = name
+        self.owner = owner
+
+    def run_idl(self, txn: ovs_idl.Transaction) -> None:
+        iface = idlutils.row_by_value(self.api.idl, "Interface", "name", self.name, None)
+        if iface is None:
+            self.result = None
+            return
+        iface.verify("external_ids")
+        self.result = iface.external_ids.get(OWNER_KEY, "")
+        if self.result == self.owner:
+            ovs_commands.DelPortCommand(self.api, self.name, None, if_exists=True).run_idl(txn)
+
+
 class OvsPorts:
     """Add, delete and list this service's container ports on OVS."""
 
@@ -89,6 +124,13 @@ class OvsPorts:
             raise exception.OvsdbOperationFailed(
                 operation=operation, target=target, reason=err) from err
 
+    @contextlib.contextmanager
+    def _cache(self) -> Iterator[None]:
+        """The IDL cache held still (see the module docstring); never run a transaction
+        inside: the connection thread needs this lock to commit it."""
+        with self.api.ovsdb_connection.lock:
+            yield
+
     def bridge_exists(self, bridge: str) -> bool:
         exists: bool = self.api.br_exists(bridge).execute(check_error=True)
         return exists
@@ -110,10 +152,13 @@ class OvsPorts:
         attrs: dict[str, Any] = {"external_ids": external_ids}
         if mtu:
             attrs["mtu_request"] = mtu
-        if self._row(name) is not None:
+        with self._cache():
+            stale = self._row(name) is not None
+        if stale:
             self._run("replace port", name, self.api.del_port(name, if_exists=True))
         self._run("add port", name, self.api.add_port(bridge, name, may_exist=False, **attrs))
-        ofport = _first(getattr(self._row(name), "ofport", None), -1)
+        with self._cache():
+            ofport = _first(getattr(self._row(name), "ofport", None), -1)
         if not ofport or ofport < 0:
             raise exception.OvsdbOperationFailed(
                 operation="add port", target=name, reason="ovs-vswitchd gave it no OpenFlow port")
@@ -121,13 +166,16 @@ class OvsPorts:
                   {"name": name, "bridge": bridge, "port": iface_id})
 
     def _row(self, name: str) -> ovs_idl.Row | None:
-        try:
-            return idlutils.row_by_value(self.api.idl, "Interface", "name", name)
-        except idlutils.RowNotFound:
-            return None
+        row: ovs_idl.Row | None = idlutils.row_by_value(self.api.idl, "Interface", "name", name,
+                                                         None)
+        return row
 
     def get_port(self, name: str) -> OvsPort | None:
         """The Interface row ``name`` as an :class:`OvsPort`, or None (from the IDL cache)."""
+        with self._cache():
+            return self._port(name)
+
+    def _port(self, name: str) -> OvsPort | None:
         iface = self._row(name)
         if iface is None:
             return None
@@ -145,23 +193,24 @@ class OvsPorts:
         return None
 
     def delete_port(self, name: str) -> bool:
-        """Delete port ``name`` if it is ours. True if a row was deleted."""
-        port = self.get_port(name)
-        if port is None:
+        """Delete port ``name`` if it is ours, deciding in the transaction (see
+        :class:`DeleteOwnPortCommand`). True if a row was deleted."""
+        owner = self._run("delete port", name, DeleteOwnPortCommand(self.api, name, self.owner))[0]
+        if owner is None:
             return False
-        if port.owner != self.owner:
+        if owner != self.owner:
             LOG.warning("Not deleting OVS port %(name)s: owned by %(owner)r, not %(me)r",
-                        {"name": name, "owner": port.owner, "me": self.owner})
+                        {"name": name, "owner": owner, "me": self.owner})
             return False
-        self._run("delete port", name, self.api.del_port(name, if_exists=True))
         LOG.debug("OVS port %s deleted", name)
         return True
 
     def list_own_ports(self) -> list[OvsPort]:
         """Every Interface row whose owner key names this service."""
-        rows = self.api.tables["Interface"].rows.values()
-        names = [row.name for row in rows if row.external_ids.get(OWNER_KEY) == self.owner]
-        return [port for port in map(self.get_port, names) if port is not None]
+        with self._cache():
+            rows = self.api.tables["Interface"].rows.values()
+            names = [row.name for row in rows if row.external_ids.get(OWNER_KEY) == self.owner]
+            return [port for port in map(self._port, names) if port is not None]
 
 
 def delete_ports_of(conn_str: str, iface_ids: Iterable[str], timeout: int = 10) -> list[str]:
@@ -172,8 +221,9 @@ def delete_ports_of(conn_str: str, iface_ids: Iterable[str], timeout: int = 10) 
     """
     ports = OvsPorts(conn_str, owner=None, timeout=timeout)
     wanted = set(iface_ids)
-    names = [row.name for row in ports.api.tables["Interface"].rows.values()
-             if row.external_ids.get("iface-id") in wanted]
+    with ports._cache():  # noqa: SLF001  this module's own class
+        names = [row.name for row in ports.api.tables["Interface"].rows.values()
+                 if row.external_ids.get("iface-id") in wanted]
     for name in names:
         ports._run("delete port", name,  # noqa: SLF001  this module's own class
                    ports.api.del_port(name, if_exists=True))

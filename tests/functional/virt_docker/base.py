@@ -6,8 +6,12 @@
   ``[hybridhost_docker_privileged] helper_command`` to the venv's ``privsep-helper``
   (we run as root, so no sudo). This is the same path nova-compute takes.
 * Everything created is labelled / named for the test run and removed in cleanups:
-  containers (the driver's carry ``nova.host=hhtest-docker``, those a test creates
-  itself the label ``hybridhost.test``), veths, OVS rows, bridges, image tags.
+  containers (the driver's carry ``nova.host=hhtest-docker-<pid>``, those a test
+  creates itself the label ``hybridhost.test``), veths, OVS rows, bridges, image tags.
+* The driver's host (its containers' label, its OVS rows' owner) is one per test
+  process, as the bridge is: two runs on one machine (CI beside a developer) never list,
+  sweep or remove each other's instances. Containers of a run that died before its
+  cleanups are removed by the next run.
 * :class:`DriverTestCase` is also the real harness of the driver contract
   (``tests/contract/driver_contract.py``); :class:`KernelLinks` is what the contracts
   read of links (the twin of ``FakeNet.host_link``/``container_link``).
@@ -19,11 +23,13 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 import uuid as uuidlib
 
 import docker
 import fixtures
+import psutil
 from pyroute2 import IPRoute
 import pytest
 
@@ -40,6 +46,8 @@ TEST_LABEL = "hybridhost.test"
 PRIVSEP_HELPER = os.environ.get("HH_TEST_PRIVSEP_HELPER") or os.path.join(
     os.path.dirname(sys.executable), "privsep-helper")
 MAIN_TABLE = 254
+HOST_PREFIX = "hhtest-docker-"
+HOST = "%s%d" % (HOST_PREFIX, os.getpid())
 
 
 def unavailable(reason):
@@ -55,6 +63,16 @@ def require_docker():
         return client
     except Exception as err:  # noqa: BLE001 - any failure means: no usable daemon
         unavailable("no Docker engine at %s: %s" % (DOCKER_URL, err))
+
+
+def remove_dead_runs_containers(client):
+    """Remove the driver containers of test processes that are gone."""
+    for summary in client.containers(all=True, filters={"label": ["nova.host"]}):
+        host = summary["Labels"]["nova.host"]
+        pid = host[len(HOST_PREFIX):]
+        if host.startswith(HOST_PREFIX) and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.remove_container(summary["Id"], force=True)
 
 
 def require_ovs():
@@ -109,10 +127,11 @@ class TestBridge(fixtures.Fixture):
         raise RuntimeError("ovs-vswitchd could not create bridge %s" % self.name)
 
     def _ready(self):
-        for row in self.api.tables["Interface"].rows.values():
-            if row.name == self.name:
-                ofport = _first(row.ofport)
-                return bool(ofport) and ofport > 0 or ofport == 65534
+        with self.api.ovsdb_connection.lock:  # the IDL thread applies updates under it
+            for row in self.api.tables["Interface"].rows.values():
+                if row.name == self.name:
+                    ofport = _first(row.ofport)
+                    return bool(ofport) and ofport > 0 or ofport == 65534
         return False
 
 
@@ -190,10 +209,11 @@ class PluggedEventsVirtAPI:
         self.delivered = []
 
     def _port_ready(self, port_id):
-        for row in self.api.tables["Interface"].rows.values():
-            ofport = _first(row.ofport)
-            if row.external_ids.get("iface-id") == port_id and ofport and ofport > 0:
-                return bool(row.external_ids.get("attached-mac"))
+        with self.api.ovsdb_connection.lock:  # the IDL thread applies updates under it
+            for row in self.api.tables["Interface"].rows.values():
+                ofport = _first(row.ofport)
+                if row.external_ids.get("iface-id") == port_id and ofport and ofport > 0:
+                    return bool(row.external_ids.get("attached-mac"))
         return False
 
     @contextlib.contextmanager
@@ -219,7 +239,7 @@ class DriverTestCase(fixtures.TestWithFixtures):
     """A real DockerDriver (real dockerd, real OVS, real privsep) per test; also the real
     harness of ``tests/contract/driver_contract.py``."""
 
-    host = "hhtest-docker"
+    host = HOST
     net = hybridhost.privileged.net
     links = KernelLinks()
     cap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
@@ -229,6 +249,7 @@ class DriverTestCase(fixtures.TestWithFixtures):
     def setUpClass(cls):
         require_root()
         cls.docker = require_docker()
+        remove_dead_runs_containers(cls.docker)
         cls.ovs_api = require_ovs()
         if not tarballs.have_busybox():
             unavailable("busybox-static (/bin/busybox) is needed to build test images")
@@ -252,7 +273,11 @@ class DriverTestCase(fixtures.TestWithFixtures):
         import nova.conf
         from oslo_config import fixture as config_fixture
 
+        from hybridhost.virt.docker import conf as docker_conf
+
         objects.register_all()
+        self.useFixture(nova_objects.NoControlPlaneFixture())
+        docker_conf.register_opts(nova.conf.CONF)
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.flags(group="hybridhost_docker", docker_url=DOCKER_URL, ovsdb_connection=OVSDB,
@@ -327,6 +352,42 @@ class DriverTestCase(fixtures.TestWithFixtures):
     def ping(self, instance, address, count=2):
         flag = "-6" if ":" in address else "-4"
         return self.exec(instance, "ping", flag, "-c", str(count), "-W", "2", address)[0] == 0
+
+
+@contextlib.contextmanager
+def updating_rows(api, names):
+    """Another thread updates the Interface rows ``names`` over and over meanwhile, as
+    ovs-vswitchd does with the statistics of every row; rows that go are skipped."""
+    done = threading.Event()
+
+    def update():
+        count = 0
+        while not done.is_set():
+            count += 1
+            for name in names:
+                with contextlib.suppress(Exception):
+                    api.db_set("Interface", name, ("external_ids", {"hh-churn": str(count)})
+                               ).execute(check_error=True, log_errors=False)
+
+    thread = threading.Thread(target=update)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def switching_often(interval=1e-5):
+    """Python threads switch every ``interval`` seconds instead of every 5 ms meanwhile:
+    a race between threads shows in a few tries instead of a few thousand."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05):

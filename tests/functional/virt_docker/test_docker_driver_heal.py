@@ -73,10 +73,10 @@ class HealTest(base.DriverTestCase):
     def _network_back(self, instance, network_info):
         """eth0 with its address in the container's current namespace, and the OVS port
         with an OpenFlow port."""
-        pid = self.driver.engine.get(instance.uuid).pid
-        if not pid:
+        netns = self.driver.engine.get(instance.uuid).sandbox
+        if not netns:
             return False
-        link = self.links.container_link(pid, "eth0")
+        link = self.links.container_link(netns, "eth0")
         name = self.driver.spec_store.load(instance.uuid)[0].host_ifname
         with self.ovs_api.ovsdb_connection.lock:  # the IDL thread applies updates under it
             port = self.driver.ovs.get_port(name)

@@ -57,6 +57,22 @@ class RealOvsPortsContractTest(ovs_contract.OvsPortsContract, unittest.TestCase)
         self.assertIsNotNone(self.mine.get_port(kept))
         self.assertEqual([], ovs.delete_ports_of(base.OVSDB, ["dhcp-port"]))
 
+    def test_rows_being_updated_are_neither_missed_nor_left(self):
+        """The IDL thread takes a row out of its table while it applies an update to it;
+        reads and deletes from other threads must still find it (real only; the threads
+        are made to switch often so that the window shows)."""
+        names = [self.name() for _ in range(4)]
+        for number, name in enumerate(names):
+            self.mine.add_port(self.bridge, name, "port-%d" % number, ovs_contract.MAC, "vm-1")
+        missed = []
+        with base.updating_rows(self.api, names), base.switching_often():
+            for _ in range(300):
+                missed += [name for name in names if self.mine.get_port(name) is None]
+                missed += sorted(set(names) - {p.name for p in self.mine.list_own_ports()})
+            deleted = [self.mine.delete_port(name) for name in names]
+        self.assertEqual(([], [True] * len(names)), (missed, deleted))
+        self.assertEqual([None] * len(names), [self.mine.get_port(name) for name in names])
+
 
 def _delete_link(name):
     with IPRoute() as ipr:

@@ -1,6 +1,7 @@
 """The live-box adapter and the repair run, on the Docker driver's fakes."""
 
 import os
+import threading
 import types
 
 import pytest
@@ -91,7 +92,8 @@ class TestReadRows:
     @staticmethod
     def _idl(bridges):
         table = types.SimpleNamespace(rows={i: bridge for i, bridge in enumerate(bridges)})
-        return types.SimpleNamespace(tables={"Bridge": table})
+        return types.SimpleNamespace(tables={"Bridge": table},
+                                     ovsdb_connection=types.SimpleNamespace(lock=threading.Lock()))
 
     def test_optional_columns_are_unwrapped(self):
         iface = types.SimpleNamespace(name="hhd1", type="", ofport=[5], link_state=["up"],

@@ -28,6 +28,10 @@ ROOM = ["room on docker: 95 hh.container.tiny (limit DISK_GB), 60 hh.container (
         "room on kvm: 16 hh.vm (limit VCPU), 8 hh.vm.large (limit VCPU)."]
 
 
+# These tests are about the ledger: without a watcher the programs' health is their state.
+NO_WATCHER = "[watcher]\nenabled = false\n"
+
+
 def _run(capsys, *argv):
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
@@ -41,7 +45,7 @@ def _supervisor(monkeypatch, states):
 
 
 def _placement(monkeypatch, tmp_path, **kwargs):
-    plan = box_plan.build(confutils.load(tmp_path))
+    plan = box_plan.build(confutils.load(tmp_path, NO_WATCHER))
     conn = fakes.FakeConnection(fakes.as_rendered(plan, {"docker": {"VCPU": 1}}), **kwargs)
     monkeypatch.setattr(box_cmd, "placement_connection", lambda conf: conn)
     return conn
@@ -50,7 +54,7 @@ def _placement(monkeypatch, tmp_path, **kwargs):
 class TestBoxStatus:
     @pytest.fixture
     def path(self, tmp_path):
-        return confutils.write_conf(tmp_path)
+        return confutils.write_conf(tmp_path, NO_WATCHER)
 
     def test_programs_then_the_ledger(self, monkeypatch, capsys, tmp_path, path):
         _supervisor(monkeypatch, RUNNING)
@@ -58,8 +62,9 @@ class TestBoxStatus:
         code, out, err = _run(capsys, "--config-file", path, "status")
         assert code == 0 and err == ""
         lines = out.splitlines()
-        assert lines[0].startswith("PROGRAM") and lines[3] == "" and lines[4] == HEADER
-        assert lines[5].split()[:7] == ["docker", "box-docker", "VCPU", "vCPU", "512", "1",
+        assert lines[0].startswith("PART") and lines[4] == "box: healthy"
+        assert lines[5] == "" and lines[6] == HEADER
+        assert lines[7].split()[:7] == ["docker", "box-docker", "VCPU", "vCPU", "512", "1",
                                         "511"]
         assert lines[-1] == "placement holds what the plan says (CAPACITY = offer x ratio)."
         assert conn.closed
@@ -83,7 +88,7 @@ class TestBoxStatus:
         _placement(monkeypatch, tmp_path, fails=ks_exceptions.ConnectFailure(
             "Unable to establish connection to http://cloud:5000/v3/auth/tokens"))
         code, out, err = _run(capsys, "--config-file", path, "status")
-        assert code == 3 and "Traceback" not in out + err
+        assert code == 2 and "Traceback" not in out + err
         notes = [line for line in out.splitlines() if line.startswith("use unknown")]
         assert notes == ["use unknown: placement cannot be read: Unable to establish "
                          "connection to http://cloud:5000/v3/auth/tokens. The table shows "
@@ -100,16 +105,18 @@ class TestBoxStatus:
         assert "[openstack] password is not set" in ledger["unknown"]
         assert [r["planned"] for r in ledger["resources"]] == [512, 15360, 95, 16, 15360, 95]
 
-    def test_supervisord_down_still_shows_the_ledger_exit_3(self, monkeypatch, capsys,
+    def test_supervisord_down_still_shows_the_ledger_exit_2(self, monkeypatch, capsys,
                                                              tmp_path, path):
         _placement(monkeypatch, tmp_path)
         code, out, err = _run(capsys, "--config-file", path, "status")
-        assert code == 3 and "hybridhost up" in err
-        assert out.splitlines()[0] == HEADER
+        assert code == 2 and "hybridhost up" in err
+        lines = out.splitlines()
+        assert lines[1].split()[:3] == ["supervisord", "unreachable", "down"]
+        assert lines[2] == "box: down" and lines[4] == HEADER
 
     def test_a_configuration_the_plan_refuses_still_shows_the_programs(
             self, monkeypatch, capsys, tmp_path):
-        path = confutils.write_conf(tmp_path, "[host]\nreserved_vcpus = 9\n")
+        path = confutils.write_conf(tmp_path, "[host]\nreserved_vcpus = 9\n" + NO_WATCHER)
         _supervisor(monkeypatch, RUNNING)
         code, out, _ = _run(capsys, "--config-file", path, "status")
         assert code == 0 and "hybridhost:nova-compute-kvm" in out
@@ -117,8 +124,8 @@ class TestBoxStatus:
 
     def test_with_the_lab_the_lab_admin_reads_and_room_is_counted(self, monkeypatch, capsys,
                                                                    tmp_path):
-        path = confutils.write_conf(tmp_path, "[lab]\nenabled = true\n")
-        conf = confutils.load(tmp_path, "[lab]\nenabled = true\n")
+        path = confutils.write_conf(tmp_path, "[lab]\nenabled = true\n" + NO_WATCHER)
+        conf = confutils.load(tmp_path, "[lab]\nenabled = true\n" + NO_WATCHER)
         lab_state.ensure_secrets(conf)
         _supervisor(monkeypatch, RUNNING)
         plan = box_plan.build(conf)
@@ -130,7 +137,7 @@ class TestBoxStatus:
         assert out.splitlines()[-2:] == ROOM
 
     def test_lab_enabled_but_not_made_yet(self, monkeypatch, capsys, tmp_path):
-        path = confutils.write_conf(tmp_path, "[lab]\nenabled = true\n")
+        path = confutils.write_conf(tmp_path, "[lab]\nenabled = true\n" + NO_WATCHER)
         _supervisor(monkeypatch, RUNNING)
         code, out, _ = _run(capsys, "--config-file", path, "status")
         assert code == 0

@@ -13,6 +13,7 @@ import hashlib
 import io
 import itertools
 import json
+import posixpath
 import tarfile
 import threading
 import time
@@ -111,6 +112,8 @@ class FakeDockerClient:
         self.log_reads = []  # lines each logs() call read
         self.removed_volumes_of = []  # containers removed with v=True
         self.now = time.time  # the clock tags are stamped with
+        #: container id -> {absolute path: (data or None for a directory, mode, uid, gid)}
+        self.files_by_id = {}
         self._pids = itertools.count(4000)
         self._ids = itertools.count(1)
         self.api_version = API_VERSION
@@ -208,6 +211,7 @@ class FakeDockerClient:
             "NetworkSettings": {"SandboxKey": ""},
         }
         self.logs_by_id[cid] = b""
+        self.files_by_id[cid] = {"/": (None, 0o755, 0, 0)}
         return {"Id": cid, "Warnings": []}
 
     def containers(self, quiet=False, all=False, filters=None, **_ignored):
@@ -293,6 +297,7 @@ class FakeDockerClient:
             self._exited(found)
             self._emit(found, "die")
         del self.containers_by_id[found["Id"]]
+        self.files_by_id.pop(found["Id"], None)
         self._emit(found, "destroy")
 
     def logs(self, container, stdout=True, stderr=True, stream=False, follow=None,
@@ -303,6 +308,46 @@ class FakeDockerClient:
             lines = lines[-int(tail):] if int(tail) else []
         self.log_reads.append(len(lines))
         return FakeLogStream(lines) if stream else b"".join(lines)
+
+    def put_archive(self, container, path, data):
+        """Docker's rules: ``path`` must be an existing directory; missing parents of a
+        member are made 0755 root; members keep their mode and owner."""
+        files = self.files_by_id[self._container(container)["Id"]]
+        if (files.get(path) or (b"",))[0] is not None:
+            raise _api_error(docker_errors.NotFound, 404, "Could not find the file %s" % path)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                target = posixpath.normpath(posixpath.join(path, member.name))
+                self._make_parents(files, target)
+                content = tar.extractfile(member).read() if member.isfile() else None
+                files[target] = (content, member.mode, member.uid, member.gid)
+        return True
+
+    @staticmethod
+    def _make_parents(files, target):
+        parent = posixpath.dirname(target)
+        while parent not in files:
+            files[parent] = (None, 0o755, 0, 0)
+            parent = posixpath.dirname(parent)
+
+    def get_archive(self, container, path, chunk_size=None, encode_stream=False):
+        """A tar of ``path`` named by its base name, with everything under it."""
+        files = self.files_by_id[self._container(container)["Id"]]
+        if path not in files:
+            raise _api_error(docker_errors.NotFound, 404, "Could not find the file %s" % path)
+        base = posixpath.dirname(path)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name in sorted(n for n in files if n == path or n.startswith(path + "/")):
+                content, mode, uid, gid = files[name]
+                info = tarfile.TarInfo(posixpath.relpath(name, base))
+                info.mode, info.uid, info.gid = mode, uid, gid
+                if content is None:
+                    info.type = tarfile.DIRTYPE
+                else:
+                    info.size = len(content)
+                tar.addfile(info, io.BytesIO(content) if content is not None else None)
+        return iter([buf.getvalue()]), {"name": posixpath.basename(path)}
 
     def commit(self, container, repository=None, tag=None, **_ignored):
         found = self._container(container)

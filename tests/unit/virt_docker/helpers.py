@@ -10,6 +10,7 @@ import fixtures
 from oslo_config import fixture as config_fixture
 
 from hybridhost.privileged import net_admin
+from hybridhost.virt.docker import conf as docker_conf
 from hybridhost.virt.docker import engine as engine_mod
 from tests.contract import nova_objects
 from tests.contract import tarballs
@@ -96,7 +97,9 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         import nova.conf
 
         objects.register_all()
+        docker_conf.register_opts(nova.conf.CONF)  # as importing the driver does
         self.useFixture(PrivsepNoHelperFixture())
+        self.useFixture(nova_objects.NoControlPlaneFixture())
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.tmp = tempfile.mkdtemp(prefix="hh-unit-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -137,11 +140,13 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         from nova import objects
 
         self._count += 1
+        uuid = str(uuidlib.uuid4())
         return objects.Instance(
-            id=self._count, uuid=str(uuidlib.uuid4()), host=HOST, hostname="vm%d" % self._count,
+            id=self._count, uuid=uuid, host=HOST, hostname="vm%d" % self._count,
             image_ref="x", project_id="p", user_id="u", vm_state="building",
             flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
-                                  swap=0, name="m", flavorid="m", extra_specs={}))
+                                  swap=0, name="m", flavorid="m", extra_specs={}),
+            **nova_objects.loaded_fields(self._count, uuid))
 
     def image_meta(self, glance_id, **properties):
         from nova import objects

@@ -1,0 +1,233 @@
+"""The watcher: on each tick a round of probes, decisions and repairs; on each process
+state change, crash counting and a check of what depends on a program started again.
+
+Every decision is logged with its reason. I/O goes through what is passed in (the
+supervisord client, the RPC pinger, the probes), so the rounds run against fakes.
+"""
+
+import logging
+import os
+import time
+
+from hybridhost import exception
+from hybridhost.watcher import probes
+from hybridhost.watcher import repairs
+from hybridhost.watcher import rpc
+from hybridhost.watcher import state
+from hybridhost.watcher.metrics import NullMetrics
+
+LOG = logging.getLogger(__name__)
+STATE_PREFIX = "PROCESS_STATE_"
+#: Deadline of a slower check (the integration bridge: OVSDB, Docker, namespaces, and
+#: the repairs it makes).
+CHECK_TIMEOUT = 30
+
+
+class Watcher:
+    def __init__(self, topology, supervisor, pinger=None, metrics=None, kinds=None,
+                 processes=None, deadlines=None, clock=time.monotonic, wall=time.time,
+                 own_name=None, checks=None):
+        self.topology, self.settings = topology, topology.settings
+        self.supervisor, self.pinger = supervisor, pinger
+        self.metrics = metrics or NullMetrics()
+        self.kinds = kinds or probes.KINDS
+        self.processes = processes or probes.Processes()
+        self.deadlines = deadlines or probes.Deadlines()
+        self.repairs = repairs.Repairs(self.settings)
+        self.clock, self.wall, self.own_name = clock, wall, own_name
+        self.next_round = 0.0
+        self.seen_running = set()
+        self.health = {}
+        # {name: (call() -> reason or None, interval)}, run when due; last Part kept.
+        self.checks, self._checked, self._check_due = checks or {}, {}, {}
+
+    def handle(self, event):
+        if event.name.startswith("TICK"):
+            if self.clock() >= self.next_round:
+                self.round()
+        elif event.name.startswith(STATE_PREFIX):
+            self.on_process_state(event)
+        else:
+            LOG.debug("event %s ignored", event.name)
+
+    def on_process_state(self, event):
+        name, new = event.process, event.name[len(STATE_PREFIX):]
+        if name == self.own_name:
+            return
+        LOG.debug("%s: %s -> %s", name, event.payload.get("from_state"), new)
+        if new == "EXITED" and event.payload.get("expected") == "0":
+            self._crashed(name)
+        elif new == repairs.RUNNING and name in self.seen_running:
+            dependents = self.topology.dependents(name)
+            if dependents:
+                LOG.info("%s is RUNNING again: checking what depends on it now (%s)",
+                         name, ", ".join(dependents))
+                self.round()
+        if new == repairs.RUNNING:
+            self.seen_running.add(name)
+
+    def _crashed(self, name):
+        self.metrics.crash(name)
+        decision = self.repairs.crashed(name, self.clock())
+        LOG.warning("%s crashed: %s", name, decision.reason)
+        if decision.action == repairs.GIVE_UP:
+            self._act(name, decision)
+
+    def round(self):
+        """Probe everything once, repair what is due, publish the result."""
+        now, wall = self.clock(), self.wall()
+        # A tick a little early must not skip a round (and double the interval).
+        self.next_round = now + self.settings.check_interval - repairs.SLACK
+        try:
+            programs = [p for p in self.supervisor.programs() if p.full_name != self.own_name]
+        except (exception.SupervisorUnreachable, exception.SupervisorFault) as err:
+            LOG.warning("round skipped: %s", err)
+            self._publish([state.Part("supervisord", "supervisord", "unreachable",
+                                      repairs.DOWN, wall, str(err))], wall)
+            return
+        answers = self._probe(programs)
+        parts = [state.Part("supervisord", "supervisord", repairs.RUNNING, repairs.HEALTHY,
+                            wall, self.supervisor.url)]
+        parts += [self._program(p, answers, now, wall) for p in programs]
+        parts += [self._service(s, answers[_skey(s)], wall) for s in self.topology.services]
+        parts += self._run_checks(now, wall)
+        self.processes.forget_others(p.pid for p in programs if p.pid)
+        self._publish(parts, wall)
+
+    def _probe(self, programs):
+        timeout = self.settings.probe_timeout
+        calls = {_skey(s): _bind(self.kinds[s.kind], s.target, timeout)
+                 for s in self.topology.services}
+        if self.pinger is not None:
+            for p in programs:
+                spec = self.topology.program(p.full_name)
+                if p.state == repairs.RUNNING and spec.rpc_topic and spec.rpc_server:
+                    calls[_rkey(p.full_name)] = _ping(self.pinger, spec)
+        deadline = max(timeout, self.settings.rpc_timeout) + 1
+        answers = self.deadlines.run(calls, deadline) if calls else {}
+        return _blame_the_bus(answers)
+
+    def _program(self, program, answers, now, wall):
+        name = program.full_name
+        facts = None
+        if program.state == repairs.RUNNING and program.pid:
+            self.seen_running.add(name)
+            facts = self.processes.facts(program.pid)
+            self.metrics.process(name, facts)
+        kind, reason = _rpc_outcome(answers.get(_rkey(name)))
+        decision = self.repairs.assess(name, repairs.Observation(
+            program.state, facts, kind, reason), now)
+        if decision.action:
+            self._act(name, decision)
+        health = decision.health
+        if health == repairs.HEALTHY and kind == rpc.BUS:
+            health = repairs.DEGRADED
+        return state.Part(name, "program", program.state, health, wall,
+                          _detail(facts, answers.get(_rkey(name)), decision))
+
+    def _act(self, name, decision):
+        LOG.warning("%s: %s, because %s", name, decision.action, decision.reason)
+        try:
+            if decision.action == repairs.RESUME_RESTART:
+                self.supervisor.signal(name, "CONT")
+            if decision.action in (repairs.RESTART, repairs.RESUME_RESTART):
+                self.supervisor.restart(name)
+            elif decision.action == repairs.START:
+                self.supervisor.ensure_started(name)
+            elif decision.action == repairs.GIVE_UP:
+                self.supervisor.ensure_stopped(name)
+                LOG.error("%s is failed: %s", name, decision.reason)
+        except exception.HybridhostError as err:
+            LOG.error("%s: %s did not work: %s", name, decision.action, err)
+            return
+        self.metrics.repair(name, decision.action)
+
+    def _run_checks(self, now, wall):
+        due = {name: call for name, (call, _interval) in self.checks.items()
+               if now >= self._check_due.get(name, 0)}
+        answers = self.deadlines.run(due, CHECK_TIMEOUT) if due else {}
+        for name, answer in answers.items():
+            self._check_due[name] = now + self.checks[name][1] - repairs.SLACK
+            self.metrics.probe("check:%s" % name, answer)
+            self._checked[name] = state.Part(
+                name, "check", "ok" if answer.ok else "problems",
+                repairs.HEALTHY if answer.ok else repairs.DEGRADED, wall,
+                "no problem" if answer.ok else answer.reason)
+        return list(self._checked.values())
+
+    def _service(self, service, answer, wall):
+        self.metrics.probe(_skey(service), answer)
+        if answer.ok:
+            return state.Part(service.name, "service", "answers", repairs.HEALTHY, wall,
+                              "answered in %.0f ms" % (answer.latency * 1000))
+        return state.Part(service.name, "service", "no answer", repairs.DOWN, wall,
+                          answer.reason)
+
+    def _publish(self, parts, wall):
+        for part in parts:
+            self.metrics.part(part)
+            if self.health.get(part.part) != part.health:
+                LOG.info("%s is %s%s", part.part, part.health,
+                         ": %s" % part.detail if part.detail else "")
+                self.health[part.part] = part.health
+        try:
+            state.write(self.settings.state_file, parts, wall, self.settings.check_interval,
+                        os.getpid())
+        except OSError as err:
+            LOG.error("cannot write %s: %s", self.settings.state_file, err)
+
+
+def _skey(service):
+    return "service:%s" % service.name
+
+
+def _rkey(name):
+    return "rpc:%s" % name
+
+
+def _bind(probe, target, timeout):
+    return lambda: probe(target, timeout)
+
+
+def _ping(pinger, spec):
+    def call():
+        kind, reason = pinger.ping(spec.rpc_topic, spec.rpc_server, spec.rpc_exchange)
+        return None if kind is None else (kind, reason)
+    return call
+
+
+def _rpc_outcome(answer):
+    """``(kind, reason)`` of a ping's Answer: kind None (answered or not pinged),
+    rpc.SILENT or rpc.BUS."""
+    if answer is None or answer.ok:
+        return None, None
+    if isinstance(answer.reason, tuple):
+        return answer.reason
+    return rpc.SILENT, answer.reason
+
+
+def _blame_the_bus(answers):
+    """When no RPC server answered at all (and there are several), the bus is at fault,
+    not each of them: none is counted as hung."""
+    pings = {key: a for key, a in answers.items() if key.startswith("rpc:")}
+    if len(pings) < 2 or any(a.ok for a in pings.values()):
+        return answers
+    LOG.warning("no RPC server answered its ping: taken as the RPC bus's fault")
+    blamed = {key: probes.Answer((rpc.BUS, "no RPC server answered (the bus?): %s" % (
+        _rpc_outcome(a)[1],)), a.latency) for key, a in pings.items()}
+    return dict(answers, **blamed)
+
+
+def _detail(facts, ping, decision):
+    bits = []
+    if facts is not None and facts.present:
+        bits.append("pid %d %s" % (facts.pid, facts.status or "?"))
+        if facts.rss is not None:
+            bits.append("%.0f MiB, %.0f%% CPU" % (facts.rss / 2 ** 20, facts.cpu_percent or 0))
+    if ping is not None:
+        kind, reason = _rpc_outcome(ping)
+        bits.append("rpc ping %.0f ms" % (ping.latency * 1000) if kind is None
+                    else "rpc: %s" % reason)
+    if decision.reason:
+        bits.append(decision.reason)
+    return "; ".join(bits)

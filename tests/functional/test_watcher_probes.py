@@ -1,0 +1,42 @@
+"""The watcher's daemon probes against the REAL daemons at their default sockets
+(read-only: OVSDB list_dbs, ovs-vswitchd's 'version', Docker's version, libvirt's)."""
+
+import os
+
+import pytest
+
+from hybridhost.watcher import probes
+from tests.functional import base
+
+OVSDB = "unix:/var/run/openvswitch/db.sock"
+VSWITCHD_CTL = "/var/run/openvswitch/ovs-vswitchd.ctl"
+DOCKER = "unix:///var/run/docker.sock"
+LIBVIRT_SOCK = "/var/run/libvirt/libvirt-sock"
+
+
+def _need(path, what):
+    base.require(os.path.exists(path), "%s is not running (no %s)" % (what, path))
+
+
+@pytest.mark.parametrize("kind,target,path,what", [
+    ("ovsdb", OVSDB, OVSDB[len("unix:"):], "ovsdb-server"),
+    ("unixctl", VSWITCHD_CTL, os.path.dirname(VSWITCHD_CTL), "ovs-vswitchd"),
+    ("docker", DOCKER, DOCKER[len("unix://"):], "dockerd"),
+    ("libvirt", "qemu:///system", LIBVIRT_SOCK, "libvirtd"),
+])
+def test_a_running_daemon_answers_within_the_deadline(kind, target, path, what):
+    base.require_root()
+    _need(path, what)
+    answer = probes.Deadlines().run({kind: lambda: probes.KINDS[kind](target, 5)}, 10)[kind]
+    assert answer.ok, answer.reason
+    assert answer.latency < 10
+
+
+@pytest.mark.parametrize("kind,target", [
+    ("ovsdb", "unix:/nonexistent/db.sock"), ("unixctl", "/nonexistent/ovs-vswitchd.ctl"),
+    ("docker", "unix:///nonexistent/docker.sock"),
+    ("libvirt", "qemu+unix:///system?socket=/nonexistent/libvirt-sock")])
+def test_a_missing_daemon_is_a_reason_not_an_error(kind, target):
+    answer = probes.Deadlines().run({kind: lambda: probes.KINDS[kind](target, 2)}, 5)[kind]
+    assert not answer.ok
+    assert "nonexistent" in answer.reason or "No such file" in answer.reason, answer.reason

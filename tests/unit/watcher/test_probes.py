@@ -1,0 +1,70 @@
+"""The probes' own machinery: the deadline runner's threads and psutil on real processes."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from hybridhost.watcher import probes
+
+
+def test_answers_in_time_carry_latency_and_reasons():
+    deadlines = probes.Deadlines()
+    answers = deadlines.run({"ok": lambda: None, "no": lambda: "socket refused"}, 2)
+    assert answers["ok"].ok and answers["ok"].latency is not None
+    assert answers["no"].reason == "socket refused" and not answers["no"].ok
+
+
+def test_a_slow_probe_is_cut_at_the_deadline_and_not_started_twice():
+    release = threading.Event()
+    started = []
+
+    def slow():
+        started.append(1)
+        release.wait(10)
+
+    deadlines = probes.Deadlines()
+    begin = time.monotonic()
+    first = deadlines.run({"slow": slow, "fast": lambda: None}, 0.3)["slow"]
+    assert time.monotonic() - begin < 2
+    assert first.timed_out and first.reason == "no answer within 0.3 s"
+    second = deadlines.run({"slow": slow}, 0.3)["slow"]
+    assert second.timed_out and "still waits" in second.reason and started == [1]
+    release.set()
+    deadlines.shutdown()
+
+
+def test_a_probe_that_raises_answers_with_its_error():
+    def broken():
+        raise OSError("no such socket")
+
+    answer = probes.Deadlines().run({"x": broken}, 1)["x"]
+    assert answer.reason == "probe failed: OSError: no such socket"
+
+
+def test_process_facts_of_a_real_process_running_then_stopped_then_gone():
+    child = subprocess.Popen(["sleep", "30"])
+    processes = probes.Processes()
+    try:
+        facts = processes.facts(child.pid)
+        assert facts.present and not facts.hung and not facts.dead and facts.rss > 0
+        os.kill(child.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not processes.facts(child.pid).hung and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert processes.facts(child.pid).hung
+    finally:
+        child.kill()
+        child.wait()
+    assert processes.facts(child.pid).dead
+
+
+def test_unixctl_without_a_socket_says_so(tmp_path):
+    reason = probes.unixctl(str(tmp_path / "ovs-vswitchd.ctl"), 1)
+    assert reason == "%s: no control socket" % (tmp_path / "ovs-vswitchd.ctl")
+
+
+def test_docker_probe_of_a_missing_socket_is_a_reason(tmp_path):
+    reason = probes.docker("unix://%s" % (tmp_path / "docker.sock"), 1)
+    assert reason and "docker.sock" in reason or "No such file" in reason

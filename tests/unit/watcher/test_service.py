@@ -1,0 +1,192 @@
+"""Rounds of the watcher against a fake supervisord, fake processes and a fake bus."""
+
+import json
+import logging
+
+import pytest
+
+from hybridhost.watcher import listener
+from hybridhost.watcher import repairs
+from hybridhost.watcher import service
+from hybridhost.watcher import topology
+from tests.unit import fakes as box_fakes
+from tests.unit.watcher import fakes
+
+BASE, DEP, COMPUTE, AGENT = "g:base", "g:dep", "g:compute", "g:agent"
+OWN = "hybridhost-watcher:hybridhost-watcher"
+PROGRAMS = (topology.Program(BASE), topology.Program(DEP, needs=(BASE,)),
+            topology.Program(COMPUTE, needs=(DEP,), rpc_topic="compute", rpc_server="h-kvm"),
+            topology.Program(AGENT, rpc_topic="q-agent", rpc_server="h-kvm"))
+
+
+def _tick():
+    return listener.Event("TICK_5", {}, {"when": "1"})
+
+
+def _state(name, new, **payload):
+    group, _, process = name.partition(":")
+    return listener.Event("PROCESS_STATE_" + new, {}, dict(
+        payload, groupname=group, processname=process))
+
+
+class Box:
+    def __init__(self, tmp_path, services=(), kinds=None, states=None, **settings):
+        settings = dict(dict(hang_timeout=5, rpc_hang_timeout=30, repair_backoff=10),
+                        **settings)
+        self.topology = fakes.topo(tmp_path, PROGRAMS, services, **settings)
+        self.supervisor = box_fakes.FakeSupervisorClient(
+            dict({name: "RUNNING" for name in (BASE, DEP, COMPUTE, AGENT, OWN)},
+                 **(states or {})))
+        self.processes, self.pinger, self.clock = (
+            fakes.FakeProcesses(), fakes.FakePinger(), fakes.Clock())
+        for program in self.supervisor.programs():
+            self.processes.status[program.pid] = "sleeping"
+        self.watcher = service.Watcher(
+            self.topology, self.supervisor, pinger=self.pinger, kinds=kinds,
+            processes=self.processes, deadlines=fakes.InlineDeadlines(), clock=self.clock,
+            wall=lambda: 1.7e9 + self.clock.now, own_name=OWN)
+
+    def pid(self, name):
+        return {p.full_name: p for p in self.supervisor.programs()}[name].pid
+
+    def tick(self, advance=5):
+        self.clock.advance(advance)
+        self.watcher.handle(_tick())
+
+    def report(self):
+        with open(self.topology.settings.state_file) as handle:
+            data = json.load(handle)
+        return {p["part"]: p for p in data["parts"]}
+
+
+@pytest.fixture
+def box(tmp_path):
+    return Box(tmp_path)
+
+
+def test_a_round_writes_every_part_healthy_and_skips_the_watcher(box):
+    box.tick()
+    parts = box.report()
+    assert set(parts) == {"supervisord", BASE, DEP, COMPUTE, AGENT}
+    assert {p["health"] for p in parts.values()} == {"healthy"}
+    assert "rpc ping" in parts[COMPUTE]["detail"] and "MiB" in parts[BASE]["detail"]
+    assert sorted(box.pinger.calls) == [("compute", "h-kvm"), ("q-agent", "h-kvm")]
+
+
+def test_ticks_only_start_a_round_every_check_interval(box):
+    box.tick()
+    box.tick(advance=2)
+    assert len(box.pinger.calls) == 2
+    box.tick(advance=2.5)
+    assert len(box.pinger.calls) == 4, "a tick 0.5 s early still starts the round"
+
+
+def test_a_stopped_process_is_continued_and_restarted_after_hang_timeout(box):
+    old = box.pid(BASE)
+    box.processes.status[old] = "stopped"
+    box.tick()
+    assert box.report()[BASE]["health"] == "degraded" and box.pid(BASE) == old
+    box.tick()
+    assert box.supervisor.signals == [(BASE, "CONT")]
+    assert box.pid(BASE) != old
+
+
+def test_a_program_silent_on_rpc_is_restarted_after_rpc_hang_timeout(box):
+    old = box.pid(COMPUTE)
+    box.pinger.answers[("compute", "h-kvm")] = fakes.SILENT
+    box.tick()
+    detail = box.report()[COMPUTE]["detail"]
+    assert "rpc: silent: compute.h-kvm" in detail and "(repair after 30 s)" in detail
+    box.tick(advance=25)
+    assert box.pid(COMPUTE) == old
+    box.tick(advance=5)
+    assert box.pid(COMPUTE) != old
+
+
+def test_when_no_rpc_server_answers_the_bus_is_blamed_and_nothing_restarted(box):
+    old = box.pid(COMPUTE)
+    box.pinger.answers = {("compute", "h-kvm"): fakes.SILENT,
+                          ("q-agent", "h-kvm"): fakes.SILENT}
+    for _ in range(10):
+        box.tick(advance=10)
+    part = box.report()[COMPUTE]
+    assert box.pid(COMPUTE) == old and part["health"] == "degraded"
+    assert "no RPC server answered (the bus?)" in part["detail"]
+
+
+def test_a_crash_loop_ends_stopped_and_failed(box):
+    for _ in range(4):
+        box.clock.advance(2)
+        box.watcher.handle(_state(DEP, "EXITED", expected="0", from_state="RUNNING"))
+    assert {p.full_name: p.state for p in box.supervisor.programs()}[DEP] == "STOPPED"
+    box.tick()
+    part = box.report()[DEP]
+    assert part["health"] == "failed" and "crashed 4 times" in part["detail"]
+
+
+def test_an_expected_exit_is_no_crash(box):
+    for _ in range(5):
+        box.watcher.handle(_state(DEP, "EXITED", expected="1", from_state="RUNNING"))
+    assert box.watcher.repairs.failed(DEP) is None
+
+
+def test_a_dependency_running_again_checks_its_dependents_at_once(box, caplog):
+    caplog.set_level(logging.INFO)
+    box.tick()
+    calls = len(box.pinger.calls)
+    box.clock.advance(1)
+    box.watcher.handle(_state(BASE, "RUNNING", from_state="STARTING"))
+    assert len(box.pinger.calls) == calls + 2
+    assert "g:base is RUNNING again: checking what depends on it now (g:dep, g:compute)" \
+        in caplog.text
+
+
+def test_a_first_start_is_not_taken_for_a_restart(box):
+    box.watcher.handle(_state(BASE, "RUNNING", from_state="STARTING"))
+    assert box.pinger.calls == []
+
+
+def test_supervisord_unreachable_is_reported_down(box):
+    box.supervisor.shutdown()
+    box.tick()
+    parts = box.report()
+    assert list(parts) == ["supervisord"] and parts["supervisord"]["health"] == "down"
+
+
+def test_a_probe_that_raises_is_the_daemon_down_not_the_watcher(tmp_path):
+    def broken(target, timeout):
+        raise RuntimeError("boom at %s" % target)
+
+    box = Box(tmp_path, services=[topology.Service("docker", "docker", "unix:///x")],
+              kinds={"docker": broken})
+    box.tick()
+    part = box.report()["docker"]
+    assert part["health"] == "down" and part["state"] == "no answer"
+    assert part["detail"] == "probe failed: RuntimeError: boom at unix:///x"
+
+
+def test_a_fatal_program_is_started_again(tmp_path):
+    box = Box(tmp_path, states={AGENT: "FATAL"})
+    box.tick()
+    assert box.pid(AGENT) and {p.full_name: p.state for p in box.supervisor.programs()}[
+        AGENT] == repairs.RUNNING
+
+
+def test_checks_run_every_their_interval_and_their_last_part_is_kept(tmp_path):
+    results = ["2 problem(s) on br-int: dead-vlan hhd1", None]
+    calls = []
+
+    def check():
+        calls.append(1)
+        return results[len(calls) - 1]
+
+    box = Box(tmp_path)
+    box.watcher.checks = {"vifs": (check, 60)}
+    box.tick()
+    part = box.report()["vifs"]
+    assert (part["state"], part["health"]) == ("problems", "degraded")
+    assert part["detail"] == "2 problem(s) on br-int: dead-vlan hhd1"
+    box.tick()
+    assert len(calls) == 1 and box.report()["vifs"]["health"] == "degraded"
+    box.tick(advance=55)
+    assert len(calls) == 2 and box.report()["vifs"]["health"] == "healthy"
