@@ -14,7 +14,7 @@ figures (``pytest -s``) and appends them to ``$HYBRIDHOST_FAULTS_JSON`` (default
 * ``reachable_s``: from the fault's start to the first round after it in which every
   container reached its peer;
 * ``failed_rounds`` / ``longest_outage_s``: rounds in which some container did not, and
-  the longest run of them.
+  the longest run of them; ``last_failed_round_s``: when the last of them ended.
 
 These tests restart the lab's programs and stop the whole box: never run them while
 something else uses the lab. Run as root: ``python -m pytest -s tests/e2e/test_faults.py``.
@@ -188,8 +188,10 @@ def measure(lab, fleet, name, make, timeout=RECOVERY_TIMEOUT, extra=()):
     if fault.error is not None:
         raise fault.error
     failed, longest = _outages(rounds)
+    last_failure = max([t for t, ok in rounds if not ok], default=None)
     return _record(name, fault_s=round(fault.took, 2), reachable_s=round(rounds[-1][0], 2),
-                   failed_rounds=failed, longest_outage_s=longest, rounds=len(rounds))
+                   failed_rounds=failed, longest_outage_s=longest, rounds=len(rounds),
+                   last_failed_round_s=last_failure and round(last_failure, 2))
 
 
 def _restart(lab, program):
