@@ -15,6 +15,7 @@ from hybridhost import runner
 from hybridhost import supervisor_rpc
 from hybridhost.render import files as rendered_files
 from hybridhost.render import supervisor as supervisor_render
+from hybridhost.render import systemd as systemd_unit
 from hybridhost.virt.docker import engine as docker_engine
 
 LOG = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def patient_client(conf):
 def render_to_disk(conf, out_dir=None):
     plan, files = render.render(conf)
     changed = rendered_files.write(files, out_dir or plan.config_dir)
+    systemd_unit.install(conf, plan, out_dir)
     return plan, changed
 
 

@@ -16,7 +16,10 @@ APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux pr
               libmariadb-dev
               dnsmasq-base genisoimage conntrack
               # the unit tests check the guest's shell scripts with it
-              shellcheck)
+              shellcheck
+              # systemd-analyze verify checks the rendered hybridhost.service (a unit
+              # test; no running systemd needed, nothing is started)
+              systemd)
 # The lab's control plane in the venv (pinned by constraints.txt); libvirt-python and
 # mysqlclient build against Debian's libvirt-dev and libmariadb-dev (gcc, pkg-config).
 LAB_PIP_PACKAGES=(keystone glance openstack-placement uWSGI python-openstackclient PyMySQL

@@ -11,6 +11,7 @@ from hybridhost.cmd import common
 def cmd_render(args):
     from hybridhost import render
     from hybridhost.render import files as rendered_files
+    from hybridhost.render import systemd
 
     conf = common.load_conf(args)
     plan, files = render.render(conf)
@@ -27,6 +28,9 @@ def cmd_render(args):
     changed = rendered_files.write(files, out_dir)
     for rel in changed:
         print("wrote %s" % os.path.join(out_dir, rel))
+    unit = systemd.install(conf, plan, out_dir)
+    if unit:
+        print("wrote %s" % unit)
     print("%d file(s) rendered for box %s in %s, %d changed." % (
         len(files), plan.box, out_dir, len(changed)))
     if out_dir != plan.config_dir:

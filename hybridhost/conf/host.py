@@ -37,6 +37,13 @@ host_opts = [
         "managed_services", default=list(HOST_SERVICES),
         item_type=types.String(choices=HOST_SERVICES),
         help="With manage_services: which host services supervisord runs."),
+    cfg.StrOpt(
+        "systemd_unit", default="auto", choices=("auto", "yes", "no"),
+        help="Write hybridhost.service, the systemd unit that brings the box up at boot "
+             "('hybridhost up --foreground'; stopped with 'hybridhost down'), into "
+             "[paths] systemd_unit_dir when rendering, and enable it when it is first "
+             "written. auto: when systemd runs this machine (/run/systemd/system "
+             "exists)."),
     cfg.IntOpt("total_vcpus", default=0, min=0,
                help="vCPUs of the machine; 0 means detect. A total given here is also "
                     "taken as libvirt's figure (see README.rst, 'Capacity')."),

@@ -18,6 +18,8 @@ paths_opts = [
     cfg.StrOpt("run_root", default="/run/hybridhost",
                help="Sockets and pid files. Keep the path short: unix socket paths are "
                     "limited to 107 bytes."),
+    cfg.StrOpt("systemd_unit_dir", default="/etc/systemd/system",
+               help="Where [host] systemd_unit writes hybridhost.service."),
     cfg.StrOpt("bin_dir", sample_default="<the bin directory of the running Python>",
                help="Directory holding nova-compute, neutron-openvswitch-agent, "
                     "privsep-helper and hybridhost (the virtualenv's bin)."),

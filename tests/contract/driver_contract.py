@@ -28,6 +28,7 @@ from nova import exception as nova_exception
 from nova.compute import power_state
 from nova.compute import provider_tree
 from nova.compute import task_states
+from nova.compute import vm_states
 import nova.conf
 
 from hybridhost.virt.docker import driver as driver_mod
@@ -249,6 +250,29 @@ class DriverLifecycleContract(DriverHelpers):
         self.assertIsNone(self.driver.engine.image_id("nova-snapshot/%s:latest" % snapshot_id))
         clone = self.boot(glance_id=snapshot_id)
         self.assertEqual(power_state.RUNNING, self.state(clone))
+
+    def test_shelve_then_unshelve_boots_the_snapshot_with_ports_bound_to_the_agent(self):
+        """nova's shelve: power off, snapshot of the stopped container, destroy. Its
+        unshelve binds the ports to this service's host, where no agent runs, and spawns
+        from the snapshot: the driver binds them to the agent's host again and plugs them."""
+        snapshot_id = str(uuidlib.uuid4())
+        self.addCleanup(self.driver.engine.untag_image, "nova-glance/%s:latest" % snapshot_id)
+        network_info = self.ports([V4])
+        instance = self.boot(network_info)
+        self.assertEqual([], self.network_api.bound)
+        self.driver.power_off(instance)
+        self.driver.snapshot(self.context, instance, snapshot_id, lambda **kw: None)
+        self.driver.destroy(self.context, instance, network_info)
+        self.assertFalse(self.driver.instance_exists(instance))
+        self.assertUnplugged(network_info[0])
+        instance.vm_state = vm_states.SHELVED_OFFLOADED
+        self.network_api.ports[instance.uuid] = network_info
+        self.driver.spawn(self.context, instance, nova_objects.image_meta(snapshot_id, "docker"),
+                          [], None, {}, network_info=nova_objects.binding_failed(network_info))
+        self.assertEqual([(instance.uuid, self.driver.conf.network_binding_host)],
+                         self.network_api.bound)
+        self.assertEqual(power_state.RUNNING, self.state(instance))
+        self.assertPlugged(instance, network_info[0])
 
     # --- resources -------------------------------------------------------------------
 

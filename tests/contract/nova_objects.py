@@ -92,6 +92,28 @@ def instance(host, image_ref, memory_mb=128, vcpus=1, **loaded):
         **loaded_fields(number, uuid, **loaded))
 
 
+class BindingNetworkAPI:
+    """nova's neutron API as a driver's unshelve calls it: ``setup_instance_network_on_host``
+    (recorded in ``bound``) and ``get_instance_nw_info`` (``ports`` by instance UUID)."""
+
+    def __init__(self):
+        self.bound = []
+        self.ports = {}
+
+    def setup_instance_network_on_host(self, context, instance, host, migration=None,
+                                       provider_mappings=None):
+        self.bound.append((instance.uuid, host))
+
+    def get_instance_nw_info(self, context, instance, **kwargs):
+        return self.ports[instance.uuid]
+
+
+def binding_failed(network_info):
+    """``network_info`` as nova reads it when neutron could not bind its ports."""
+    return model.NetworkInfo([model.VIF(**dict(vif, type=model.VIF_TYPE_BINDING_FAILED))
+                              for vif in network_info])
+
+
 def image_meta(glance_id, container_format, **properties):
     return objects.ImageMeta.from_dict({"id": glance_id, "name": "hhtest", "disk_format": "raw",
                                         "container_format": container_format,

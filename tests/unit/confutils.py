@@ -20,6 +20,7 @@ config_dir = {tmp}/etc
 state_root = {tmp}/state
 log_root = {tmp}/log
 run_root = {tmp}/run
+systemd_unit_dir = {tmp}/systemd
 bin_dir = /venv/bin
 """
 

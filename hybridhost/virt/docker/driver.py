@@ -30,6 +30,7 @@ import time
 from nova import exception as nova_exception
 from nova.compute import power_state
 from nova.compute import task_states
+from nova.compute import vm_states
 import nova.conf
 from nova.network import model as network_model
 from nova.objects import fields as obj_fields
@@ -148,9 +149,11 @@ class DockerDriver(driver.ComputeDriver):
                         supports_image_type_raw=True,
                         has_imagecache=True)
 
-    def __init__(self, virtapi, engine=None, ovs_ports=None, net=None, image_service=None):
+    def __init__(self, virtapi, engine=None, ovs_ports=None, net=None, image_service=None,
+                 network_api=None):
         super().__init__(virtapi)
         self._engine = engine
+        self._network_api = network_api
         self._ovs = ovs_ports
         self._net = net or hybridhost.privileged.net
         self._image_service = image_service
@@ -181,6 +184,14 @@ class DockerDriver(driver.ComputeDriver):
         if self._ovs is None:
             self._ovs = ovs.OvsPorts(self.conf.ovsdb_connection, owner=CONF.host)
         return self._ovs
+
+    @property
+    def network_api(self):
+        if self._network_api is None:
+            from nova.network import neutron
+
+            self._network_api = neutron.API()
+        return self._network_api
 
     @property
     def plugger(self):
@@ -346,6 +357,7 @@ class DockerDriver(driver.ComputeDriver):
                 # nova allocates the network in the background and network_info blocks
                 # until it is done: the image needs no network, so it is made first,
                 # meanwhile; the container takes the subnets' DNS servers (guest.py).
+                network_info = self._bound_to_agent_host(context, instance, network_info)
                 _check_vif_types(network_info)
                 allocated = network_info or []
                 LOG.info("Network of instance %(uuid)s allocated: ports %(ports)s",
@@ -363,6 +375,18 @@ class DockerDriver(driver.ComputeDriver):
             self._teardown(instance, allocated)
             raise
         LOG.info("Instance %s spawned", instance.uuid)
+
+    def _bound_to_agent_host(self, context, instance, network_info):
+        """Unshelve binds the ports to this service's host, where no agent runs (nova's
+        ``setup_instance_network_on_host``): bind them to the agent's host again and
+        read them back. Any other spawn's ports are bound there already."""
+        if instance.vm_state != vm_states.SHELVED_OFFLOADED:
+            return network_info
+        host = self.network_binding_host_id(context, instance)
+        LOG.info("Unshelving instance %(uuid)s: binding its ports to %(host)s",
+                 {"uuid": instance.uuid, "host": host})
+        self.network_api.setup_instance_network_on_host(context, instance, host)
+        return self.network_api.get_instance_nw_info(context, instance)
 
     def _ensure_image(self, context, image_meta, flavor):
         limit = images.size_limit(flavor.root_gb, self.conf.max_image_gb)

@@ -289,6 +289,7 @@ class DriverTestCase(fixtures.TestWithFixtures):
         self.flags(group="hybridhost_docker_privileged", helper_command=PRIVSEP_HELPER)
         self.images = LocalImageService(self.tmp)
         self.virtapi = PluggedEventsVirtAPI(self.ovs_api)
+        self.network_api = nova_objects.BindingNetworkAPI()
         self.driver = self.make_driver()
         self.context = nova_context.get_admin_context()
         self.addCleanup(self._remove_leftovers)
@@ -314,7 +315,8 @@ class DriverTestCase(fixtures.TestWithFixtures):
         """A DockerDriver on the real daemons (a second one is nova-compute restarted)."""
         from hybridhost.virt.docker import driver as driver_mod
 
-        return driver_mod.DockerDriver(self.virtapi, image_service=self.images)
+        return driver_mod.DockerDriver(self.virtapi, image_service=self.images,
+                                       network_api=self.network_api)
 
     def foreign_ovs(self, owner):
         from hybridhost.virt.docker import ovs

@@ -115,6 +115,7 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         self.links = self.net
         self.images = MemoryImageService(self.tmp)
         self.virtapi = RecordingVirtAPI()
+        self.network_api = nova_objects.BindingNetworkAPI()
         self.driver = self.make_driver()
         self.context = nova_context.get_admin_context()
         self.tarball = os.path.join(self.tmp, "image.tar")
@@ -126,7 +127,8 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         from hybridhost.virt.docker import driver as driver_mod
 
         return driver_mod.DockerDriver(self.virtapi, engine=self.engine, ovs_ports=self.ovs,
-                                       net=self.net, image_service=self.images)
+                                       net=self.net, image_service=self.images,
+                                       network_api=self.network_api)
 
     def foreign_ovs(self, owner):
         return self.ovs.sibling(owner)
@@ -141,7 +143,7 @@ class DriverUnitTestCase(fixtures.TestWithFixtures):
         uuid = str(uuidlib.uuid4())
         return objects.Instance(
             id=self._count, uuid=uuid, host=HOST, hostname="vm%d" % self._count,
-            image_ref="x", project_id="p", user_id="u",
+            image_ref="x", project_id="p", user_id="u", vm_state="building",
             flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=1, ephemeral_gb=0,
                                   swap=0, name="m", flavorid="m", extra_specs={}),
             **nova_objects.loaded_fields(self._count, uuid))
