@@ -15,6 +15,7 @@ import pytest
 
 import hybridhost
 from hybridhost import render
+from hybridhost.watcher import probes
 from hybridhost.watcher import rpc
 from hybridhost.watcher import topology
 from tests.e2e import lab as e2e
@@ -125,3 +126,10 @@ def test_the_vif_check_reads_the_labs_bridge(topo):
                                e2e.CONFIG, "vifs"], capture_output=True, text=True,
                               env=dict(os.environ, PYTHONPATH=TREE), timeout=120, check=False)
     assert (reason is None) == (vifs_cmd.returncode == 0), (reason, vifs_cmd.stdout[-2000:])
+
+
+def test_the_labs_libvirtd_answers_the_probe_within_the_deadline(lab):
+    answer = probes.Deadlines().run(
+        {"libvirt": lambda: probes.KINDS["libvirt"]("qemu:///system", 5)}, 10)["libvirt"]
+    assert answer.ok, answer.reason
+    assert answer.latency < 10

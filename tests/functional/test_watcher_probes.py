@@ -1,5 +1,5 @@
 """The watcher's daemon probes against the REAL daemons at their default sockets
-(read-only: OVSDB list_dbs, ovs-vswitchd's 'version', Docker's version, libvirt's)."""
+(read-only: OVSDB list_dbs, ovs-vswitchd's 'version', Docker's version)."""
 
 import os
 
@@ -11,7 +11,6 @@ from tests.functional import base
 OVSDB = "unix:/var/run/openvswitch/db.sock"
 VSWITCHD_CTL = "/var/run/openvswitch/ovs-vswitchd.ctl"
 DOCKER = "unix:///var/run/docker.sock"
-LIBVIRT_SOCK = "/var/run/libvirt/libvirt-sock"
 
 
 def _need(path, what):
@@ -22,8 +21,7 @@ def _need(path, what):
     ("ovsdb", OVSDB, OVSDB[len("unix:"):], "ovsdb-server"),
     ("unixctl", VSWITCHD_CTL, os.path.dirname(VSWITCHD_CTL), "ovs-vswitchd"),
     ("docker", DOCKER, DOCKER[len("unix://"):], "dockerd"),
-    ("libvirt", "qemu:///system", LIBVIRT_SOCK, "libvirtd"),
-])
+])  # libvirtd runs in the lab only: tests/e2e/test_watcher.py probes it
 def test_a_running_daemon_answers_within_the_deadline(kind, target, path, what):
     base.require_root()
     _need(path, what)
