@@ -1,6 +1,7 @@
 """Hand-written fakes at hybridhost's seams (kept honest by tests/contract)."""
 
 import itertools
+import subprocess
 import xmlrpc.client
 
 from supervisor import xmlrpc as supervisor_xmlrpc
@@ -143,3 +144,23 @@ class FakeSupervisorClient:
         self._check_up()
         self._up = False
         return True
+
+
+class ProcessBackedSupervisorClient(FakeSupervisorClient):
+    """The fake supervisord, its pid a real child process that its shutdown ends (for
+    code that waits for supervisord's process to go)."""
+
+    def __init__(self, programs):
+        super().__init__(programs)
+        self.process = subprocess.Popen(["sleep", "60"])
+
+    def pid(self):
+        self._check_up()
+        return self.process.pid
+
+    def shutdown(self):
+        self.process.terminate()
+        return super().shutdown()
+
+    def state_of(self, name):
+        return {p.full_name: p.state for p in self.programs()}[name]

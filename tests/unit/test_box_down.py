@@ -1,7 +1,6 @@
 """``hybridhost down`` with the Docker engine hung or gone: one warning, the box still goes down."""
 
 import logging
-import subprocess
 
 import pytest
 
@@ -15,22 +14,6 @@ from tests.unit import fakes
 from tests.unit.virt_docker import test_docker_engine_transport as transport
 
 HOST = "box-docker"
-
-
-class Supervisord(fakes.FakeSupervisorClient):
-    """The fake supervisord, its pid a real child process that its shutdown ends."""
-
-    def __init__(self, programs):
-        super().__init__(programs)
-        self.process = subprocess.Popen(["sleep", "60"])
-
-    def pid(self):
-        self._check_up()
-        return self.process.pid
-
-    def shutdown(self):
-        self.process.terminate()
-        return super().shutdown()
 
 
 @pytest.fixture
@@ -84,8 +67,8 @@ def test_a_hung_engine_is_one_warning_and_the_box_still_goes_down(
         monkeypatch, capsys, caplog, conf_path, request):
     client = transport.WedgedDockerClient()
     built = _engine_of(monkeypatch, client)
-    supervisord = Supervisord({"host-services:dockerd": "RUNNING",
-                               "hybridhost:nova-compute-docker": "RUNNING"})
+    supervisord = fakes.ProcessBackedSupervisorClient(
+        {"host-services:dockerd": "RUNNING", "hybridhost:nova-compute-docker": "RUNNING"})
     request.addfinalizer(supervisord.process.kill)
     monkeypatch.setattr(box, "client_for", lambda conf, timeout=10: supervisord)
     _running(client, 1)

@@ -1,7 +1,6 @@
 """'down' powers the containers off only once nova-compute-docker cannot see it happen,
 so nova still records the instances as running and resumes them at the next 'up'."""
 
-import subprocess
 
 import pytest
 
@@ -15,28 +14,10 @@ DOCKER_PROGRAM = "hybridhost:nova-compute-docker"
 KVM_PROGRAM = "hybridhost:nova-compute-kvm"
 
 
-class Supervisord(fakes.FakeSupervisorClient):
-    """The fake supervisord, its pid a real child process that its shutdown ends."""
-
-    def __init__(self, programs):
-        super().__init__(programs)
-        self.process = subprocess.Popen(["sleep", "60"])
-
-    def pid(self):
-        self._check_up()
-        return self.process.pid
-
-    def shutdown(self):
-        self.process.terminate()
-        return super().shutdown()
-
-    def state_of(self, name):
-        return {p.full_name: p.state for p in self.programs()}[name]
-
-
 def _box(tmp_path, extra=""):
     conf = confutils.load(tmp_path, extra)
-    supervisord = Supervisord({DOCKER_PROGRAM: "RUNNING", KVM_PROGRAM: "RUNNING"})
+    supervisord = fakes.ProcessBackedSupervisorClient(
+        {DOCKER_PROGRAM: "RUNNING", KVM_PROGRAM: "RUNNING"})
     return conf, box_plan.build(conf), supervisord
 
 
