@@ -334,10 +334,10 @@ class DockerDriver(driver.ComputeDriver):
                                      internal_id=info.id)
 
     def list_instances(self):
-        return [info.name for info in self.engine.list_own()]
+        return list(self.engine.own_names().values())
 
     def list_instance_uuids(self):
-        return [info.uuid for info in self.engine.list_own()]
+        return list(self.engine.own_names())
 
     def instance_exists(self, instance):
         return self.engine.find(instance.uuid) is not None
