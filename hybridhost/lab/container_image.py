@@ -34,6 +34,7 @@ from docker import errors as docker_errors
 
 from hybridhost import exception
 from hybridhost import runner
+from hybridhost.lab import dropbear
 from hybridhost.lab import guest
 from hybridhost.lab import scripts
 
@@ -42,15 +43,16 @@ LOG = logging.getLogger(__name__)
 REPOSITORY = "hybridhost/busybox-demo"
 LABEL = "hybridhost.lab.demo-image"
 #: Bump when the recipe changes, so cached tarballs are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
-#: The container's command (PID 1): httpd, its address once plugged, then the probe.
+#: The container's command (PID 1): httpd, dropbear, its address once plugged, then
+#: the probe.
 INIT_SCRIPT = scripts.load("container-init.sh")
 
 CHANGES = (
     'CMD ["/bin/sh", "/etc/hybridhost-init"]',
     "ENV PATH=/bin",
-    "EXPOSE 80",
+    "EXPOSE 22 80",
     "LABEL %s=%d" % (LABEL, RECIPE_VERSION),
 )
 
@@ -59,7 +61,8 @@ def build(cache_dir, docker_url, repository=REPOSITORY):
     """Build (or reuse) the demo image; return the path of its ``docker save`` tarball."""
     busybox = guest.static_busybox()
     applets = _applets(busybox)
-    tag = _tag(busybox, applets)
+    sshd = dropbear.versions()
+    tag = _tag(busybox, applets, sshd)
     ref = "%s:%s" % (repository, tag)
     tarball = os.path.join(cache_dir, "container", "%s-%s.tar" % (
         repository.replace("/", "_"), tag))
@@ -68,7 +71,8 @@ def build(cache_dir, docker_url, repository=REPOSITORY):
         return tarball
     client = _client(docker_url)
     try:
-        _ensure_image(client, ref, busybox, applets)
+        _ensure_image(client, ref, busybox, applets,
+                      lambda: dropbear.payload(cache_dir, sshd))
         _save(client, ref, tarball)
     except docker_errors.DockerException as err:
         raise exception.LabBuildFailed(
@@ -96,15 +100,16 @@ def _applets(busybox):
     return tuple(sorted(a for a in out.split() if a and a != "busybox" and "/" not in a))
 
 
-def _tag(busybox, applets):
+def _tag(busybox, applets, sshd):
     digest = hashlib.sha256()
     for part in (str(RECIPE_VERSION), guest.file_sha256(busybox), " ".join(applets),
-                 INIT_SCRIPT, guest.PROBE_SCRIPT, "\n".join(CHANGES)):
+                 INIT_SCRIPT, guest.PROBE_SCRIPT, "\n".join(CHANGES),
+                 dropbear.fingerprint(sshd)):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:12]
 
 
-def _ensure_image(client, ref, busybox, applets):
+def _ensure_image(client, ref, busybox, applets, sshd_files):
     try:
         client.images.get(ref)
         LOG.info("Image %s is already on the Docker engine", ref)
@@ -113,7 +118,8 @@ def _ensure_image(client, ref, busybox, applets):
         pass
     repository, tag = ref.rsplit(":", 1)
     LOG.info("Importing %s from %s (%d applets)", ref, busybox, len(applets))
-    client.api.import_image_from_data(rootfs_tar(busybox, applets), repository=repository,
+    client.api.import_image_from_data(rootfs_tar(busybox, applets, sshd_files()),
+                                      repository=repository,
                                       tag=tag, changes=list(CHANGES))
     client.images.get(ref)
 
@@ -141,14 +147,20 @@ def _check_one_image(path, ref):
                                        reason="docker save gave manifest %s" % manifest)
 
 
-def rootfs_tar(busybox, applets):
-    """The image's root filesystem as an uncompressed tar (root-owned, mtime 0)."""
+def rootfs_tar(busybox, applets, sshd_files=()):
+    """The image's root filesystem as an uncompressed tar (root-owned, mtime 0);
+    ``sshd_files`` are :func:`dropbear.payload`'s."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as archive:
         for name, mode in (("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777),
                            ("www", 0o755), ("proc", 0o755), ("sys", 0o755),
-                           ("dev", 0o755), ("root", 0o700)):
+                           ("dev", 0o755), ("root", 0o700), ("run", 0o755),
+                           (dropbear.HOST_KEY_DIR, 0o700)):
             _add(archive, name, tarfile.DIRTYPE, mode)
+        for name in dropbear.directories(sshd_files):
+            _add(archive, name, tarfile.DIRTYPE, 0o755)
+        for entry in sshd_files:
+            _add(archive, entry.path, tarfile.REGTYPE, entry.mode, entry.data)
         with open(busybox, "rb") as handle:
             _add(archive, "bin/busybox", tarfile.REGTYPE, 0o755, handle.read())
         for applet in applets:

@@ -11,6 +11,7 @@ import pytest
 
 from hybridhost import exception
 from hybridhost.lab import container_image
+from hybridhost.lab import dropbear
 from hybridhost.lab import guest
 
 
@@ -135,6 +136,7 @@ class TestBuildErrors:
         if not os.path.exists(guest.BUSYBOX):
             pytest.skip("no /bin/busybox here")
         monkeypatch.setattr(guest, "kernel_package", lambda: ("linux-image-x", "1.0"))
+        monkeypatch.setattr(dropbear, "versions", lambda: (("dropbear-bin", "1"),))
         blocker = tmp_path / "cache"
         blocker.write_text("a file where the cache directory should be")
         with pytest.raises(exception.LabBuildFailed, match="cache"):
