@@ -1,8 +1,8 @@
 """The lab's demo container image: busybox-static, imported into Docker and saved.
 
 The root filesystem is built in memory from the host's static ``/bin/busybox`` (Debian
-``busybox-static``) with a link per applet, ``/etc/passwd``, ``/etc/group`` and a
-web root; ``docker import`` (through the Docker SDK) turns it into an image and
+``busybox-static``) with a link per applet, ``/etc/passwd``, ``/etc/group``, a
+web root and dropbear with its libraries; ``docker import`` (through the Docker SDK) turns it into an image and
 ``docker save`` writes the tarball Glance serves (``container_format=docker``).
 
 The image's command is a small init that stays up, so the container keeps running
@@ -19,6 +19,12 @@ a one-line page with busybox httpd on port 80. busybox ``ping`` needs a raw sock
 NET_RAW, which the Docker driver drops unless ``[hybridhost_docker] cap_add`` adds it
 back; the HTTP probe (plain TCP, no capability) is what shows the container reaching
 the VM by default.
+
+dropbear (see :mod:`.dropbear`) listens on port 22: root logs in with the key the Docker
+driver writes into /root/.ssh/authorized_keys, never with a password; the host keys
+are made inside the container at their first use, not baked into the image. dropbear
+needs CAP_SETGID even for root (it calls ``initgroups`` before running the session):
+the driver's default capability set keeps it.
 """
 
 import hashlib

@@ -11,7 +11,7 @@ so ``openstack console log show`` has them)::
 
     HYBRIDHOST-GUEST init kernel=<release> uptime=<s>
     HYBRIDHOST-GUEST ip=<addr> prefix=<bits> router=<gw> source=config-drive|dhcp uptime=<s>
-    HYBRIDHOST-GUEST ready ip=<addr> uptime=<s>
+    HYBRIDHOST-GUEST ready ip=<addr> keys=<n> uptime=<s>
     HYBRIDHOST-PING <addr> ok                                           (once per address)
     HYBRIDHOST-HTTP <addr> ok            (once per address that serves HTTP on port 80)
 
@@ -27,6 +27,11 @@ console log shows the VM reached a container on the same network.
 The kernel answers ICMP; busybox httpd serves a one-line page on port 80 so that a
 container without NET_RAW can prove the other direction over TCP (see
 ``container_image``).
+
+dropbear (see :mod:`.dropbear`) listens on port 22 for key logins as root: the keys
+are the config drive's ``public_keys`` (openstack/latest/meta_data.json, read by
+SSH_KEYS_SCRIPT into /root/.ssh/authorized_keys; ``keys=<n>`` on the ready line counts
+them). Password logins are off; the host keys are made at their first use.
 """
 
 import dataclasses

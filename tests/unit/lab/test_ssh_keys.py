@@ -5,10 +5,13 @@ import os
 import subprocess
 
 import fixtures
+from nova import objects
+from nova.api.metadata import base as instance_metadata
 import pytest
 
 from hybridhost.lab import guest
 from hybridhost.lab import scripts
+from tests.contract import nova_objects
 from tests.functional import base
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKh5YnJpZGhvc3Qtc3NoLWtleXMtdGVzdA hh@box"
@@ -40,11 +43,6 @@ def keys_of(tmp_path):
 
 def nova_meta_data(key_data):
     """meta_data.json as nova's own builder writes it on a config drive."""
-    from nova.api.metadata import base as instance_metadata
-    from nova import objects
-
-    from tests.contract import nova_objects
-
     objects.register_all()
     with fixtures.Fixture() as scope:
         scope.useFixture(nova_objects.NoControlPlaneFixture())
