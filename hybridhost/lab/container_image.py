@@ -1,9 +1,10 @@
 """The lab's demo container image: busybox-static, imported into Docker and saved.
 
 The root filesystem is built in memory from the host's static ``/bin/busybox`` (Debian
-``busybox-static``) with a link per applet, ``/etc/passwd``, ``/etc/group``, a
-web root and dropbear with its libraries; ``docker import`` (through the Docker SDK) turns it into an image and
-``docker save`` writes the tarball Glance serves (``container_format=docker``).
+``busybox-static``) with a link per applet, ``/etc/passwd``, ``/etc/group``, a web
+root and dropbear with its libraries; ``docker import`` (through the Docker SDK) turns
+it into an image and ``docker save`` writes the tarball Glance serves
+(``container_format=docker``).
 
 The image's command is a small init that stays up, so the container keeps running
 (and its kernel answers ping) and prints parseable lines to its log, which the Docker

@@ -9,6 +9,7 @@ from hybridhost import exception
 from hybridhost import runner
 from hybridhost.lab import debs
 from hybridhost.lab import dropbear
+from hybridhost.virt.docker import limits
 
 BASE = 0x400000
 
@@ -148,3 +149,9 @@ class TestVersions:
         with pytest.raises(exception.LabBuildFailed, match="apt-cache has no libgmp10"):
             debs.versions(("dropbear-bin", "libgmp10"), "ssh server")
         assert calls == [["apt-cache", "show"], ["apt-get", "update"], ["apt-cache", "show"]]
+
+
+def test_the_drivers_default_capabilities_keep_what_dropbear_needs():
+    """dropbear calls initgroups() before a session even for root (CAP_SETGID; without
+    it: "Error changing user group"); it needs no other capability as root."""
+    assert "SETGID" in limits.DEFAULT_CAPS
