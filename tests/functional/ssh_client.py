@@ -11,20 +11,21 @@ def keypair(directory, name):
     return directory / name, (directory / (name + ".pub")).read_text().strip()
 
 
-def ssh(key, host, port=22, command="true", timeout=20):
-    """One login as root with ``key`` only (None: no key at all); the completed process."""
+def ssh(key, host, port=22, command="true", timeout=20, prefix=()):
+    """One login as root with ``key`` only (None: no key at all); the completed process.
+    ``prefix`` runs the client through another command (``nsenter ... --``)."""
     auth = ["-i", str(key), "-o", "IdentitiesOnly=yes"] if key else [
         "-o", "PubkeyAuthentication=no"]
     return subprocess.run(
-        ["ssh", "-F", "/dev/null", *auth, "-p", str(port), "-o", "BatchMode=yes",
+        [*prefix, "ssh", "-F", "/dev/null", *auth, "-p", str(port), "-o", "BatchMode=yes",
          "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
          "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "root@%s" % host, command],
         capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def logged_in(key, host, port=22):
+def logged_in(key, host, port=22, prefix=()):
     """The completed login when it succeeded, else None (for ``base.wait_until``)."""
-    result = ssh(key, host, port)
+    result = ssh(key, host, port, prefix=prefix)
     return result if result.returncode == 0 else None
 
 
