@@ -85,23 +85,22 @@ def _wait_login(key, address, deadline):
     raise TimeoutError("no ssh login into %s within %ss" % (address, LOGIN_TIMEOUT))
 
 
-def one_login(conn, run, kind, public):
+def one_login(conn, prepared, kind, public):
     """Seconds from ``server create`` to the first ssh login; deletes what it made."""
-    flavor, image = KINDS[kind]
     made = []
     try:
         started = time.monotonic()
         server = conn.compute.create_server(
             name="hh-bench-ssh-%s-%s" % (kind, uuid.uuid4().hex[:6]),
-            flavor_id=run["flavors"][kind], image_id=run["images"][kind], networks=[{"uuid": run["network"]}],
-            key_name=run["keypair"].name,
-            security_groups=[{"name": "default"}, {"name": run["group"].id}])
+            flavor_id=prepared["flavors"][kind], image_id=prepared["images"][kind],
+            networks=[{"uuid": prepared["network"]}], key_name=prepared["keypair"].name,
+            security_groups=[{"name": "default"}, {"name": prepared["group"].id}])
         made.append(server)
         deadline = started + LOGIN_TIMEOUT
         port = _port_of(conn, server, deadline)
         floating = conn.network.create_ip(floating_network_id=public.id, port_id=port.id)
         made.append(floating)
-        return _wait_login(run["key"], floating.floating_ip_address, deadline) - started
+        return _wait_login(prepared["key"], floating.floating_ip_address, deadline) - started
     finally:
         for thing in reversed(made):
             if thing.__class__.__name__ == "FloatingIP":
