@@ -27,8 +27,9 @@ addr=$(cut -d/ -f1 /run/hh-ip)
 echo "hybridhost guest $addr" > /www/index.html
 httpd -p 80 -h /www
 sh /etc/hybridhost-ssh-keys /run/meta_data.json
-# Key logins only; each host key is made at its first use (-R), never baked in.
-/usr/sbin/dropbear -R -s -E -p 22 -P /run/dropbear.pid
+# Key logins only; each host key is made at its first use (-R), never baked in. In the
+# foreground of a background job: its start under TCG does not hold up the rest.
+/usr/sbin/dropbear -F -R -s -E -p 22 -P /run/dropbear.pid &
 keys=0
 [ -s /root/.ssh/authorized_keys ] && keys=$(grep -c . /root/.ssh/authorized_keys)
 say "ready ip=$addr keys=$keys"
