@@ -108,7 +108,7 @@ class TestInitramfs:
         assert entries["etc/passwd"][1] == b"root:x:0:0:root:/root:/bin/sh\n"
         assert entries["etc/hybridhost-ssh-keys"][1] == guest.SSH_KEYS_SCRIPT.encode()
         init = entries["init"][1].decode()
-        assert "/usr/sbin/dropbear -R -s " in init and "-p 22" in init
+        assert "/usr/sbin/dropbear -F -R -s " in init and "-p 22" in init
 
     def test_deterministic(self, tmp_path):
         busybox = tmp_path / "busybox"
