@@ -4,7 +4,6 @@ Packages are downloaded with ``apt-get download`` into a cache directory (nothin
 installed on the host) and unpacked by the builders with ``dpkg-deb -x``.
 """
 
-import functools
 import logging
 import os
 import tempfile
@@ -15,33 +14,54 @@ from hybridhost import runner
 LOG = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=None)
+#: apt-cache's fields of each package asked for so far in this process.
+_FIELDS = {}
+
+
+def show(packages):
+    """{package: its fields} for each of ``packages`` apt knows (its candidate version).
+
+    One apt-cache call for those not asked for before in this process; each call costs
+    about 1 s, mostly apt's own start, so callers ask for what they will need together.
+    """
+    wanted = [name for name in packages if name not in _FIELDS]
+    if wanted:
+        _FIELDS.update(_apt_fields(wanted))
+    return {name: _FIELDS[name] for name in packages if name in _FIELDS}
+
+
+def forget():
+    """Drop what :func:`show` keeps (apt's lists changed, or a test starts)."""
+    _FIELDS.clear()
+
+
 def versions(packages, artifact):
-    """((package, version), ...) as apt would download them now: one apt-cache call,
-    once per process (after an ``apt-get update`` when apt does not know them all)."""
-    try:
-        found = _apt_versions(packages)
-    except exception.CommandFailed:
-        found = {}
+    """((package, version), ...) as apt would download them now (after an ``apt-get
+    update`` when apt does not know them all)."""
+    found = show(packages)
     if set(found) != set(packages):
         LOG.info("apt does not know all of %s yet; running apt-get update", ", ".join(packages))
         runner.run(["apt-get", "update", "-qq"])
-        found = _apt_versions(packages)
+        forget()
+        found = show(packages)
     missing = sorted(set(packages) - set(found))
     if missing:
         raise exception.LabBuildFailed(artifact=artifact, reason="apt-cache has no %s"
                                        % ", ".join(missing))
-    return tuple((name, found[name]) for name in packages)
+    return tuple((name, found[name]["Version"]) for name in packages)
 
 
-def _apt_versions(packages):
-    text = runner.run(["apt-cache", "show", "--no-all-versions", *packages])
+def _apt_fields(packages):
+    try:
+        text = runner.run(["apt-cache", "show", "--no-all-versions", *packages])
+    except exception.CommandFailed:  # none of them known
+        return {}
     found = {}
     for paragraph in text.split("\n\n"):
         fields = dict(line.split(": ", 1) for line in paragraph.splitlines()
                       if ": " in line and not line.startswith(" "))
         if "Package" in fields and "Version" in fields:
-            found.setdefault(fields["Package"], fields["Version"])
+            found.setdefault(fields["Package"], fields)
     return found
 
 

@@ -128,27 +128,47 @@ Version: 1:1.2.13.dfsg-1
 """
 
 
+def fake_apt(calls):
+    """runner.run as apt-cache answers: a paragraph for each package asked that it knows."""
+    def run(argv, **_):
+        calls.append(argv)
+        if argv[:2] != ["apt-cache", "show"]:
+            return ""
+        return "\n".join(p + "\n" for p in APT_SHOW.split("\n\n")
+                         if p.split("\n", 1)[0].split(": ")[1] in argv[3:])
+    return run
+
+
 class TestVersions:
     @pytest.fixture(autouse=True)
     def fresh(self):
-        debs.versions.cache_clear()
+        debs.forget()
         yield
-        debs.versions.cache_clear()
+        debs.forget()
 
     def test_one_apt_call_for_all_packages_in_their_order(self, monkeypatch):
         calls = []
-        monkeypatch.setattr(runner, "run", lambda argv, **kw: calls.append(argv) or APT_SHOW)
+        monkeypatch.setattr(runner, "run", fake_apt(calls))
         assert debs.versions(("zlib1g", "dropbear-bin"), "x") == (
             ("zlib1g", "1:1.2.13.dfsg-1"), ("dropbear-bin", "2022.83-1+deb12u3"))
         assert calls == [["apt-cache", "show", "--no-all-versions", "zlib1g", "dropbear-bin"]]
         assert dropbear.fingerprint(debs.versions(("zlib1g",), "x")) == "zlib1g=1:1.2.13.dfsg-1"
+        assert len(calls) == 1  # zlib1g was known from the first call
+
+    def test_only_packages_not_asked_before_are_asked(self, monkeypatch):
+        calls = []
+        monkeypatch.setattr(runner, "run", fake_apt(calls))
+        debs.show(("dropbear-bin",))
+        assert debs.show(("zlib1g", "dropbear-bin"))["zlib1g"]["Version"] == "1:1.2.13.dfsg-1"
+        assert [argv[3:] for argv in calls] == [["dropbear-bin"], ["zlib1g"]]
 
     def test_unknown_after_an_update_is_a_build_failure(self, monkeypatch):
         calls = []
-        monkeypatch.setattr(runner, "run", lambda argv, **kw: calls.append(argv[:2]) or APT_SHOW)
+        monkeypatch.setattr(runner, "run", fake_apt(calls))
         with pytest.raises(exception.LabBuildFailed, match="apt-cache has no libgmp10"):
             debs.versions(("dropbear-bin", "libgmp10"), "ssh server")
-        assert calls == [["apt-cache", "show"], ["apt-get", "update"], ["apt-cache", "show"]]
+        assert [argv[:2] for argv in calls] == [["apt-cache", "show"], ["apt-get", "update"],
+                                                ["apt-cache", "show"]]
 
 
 def test_the_drivers_default_capabilities_keep_what_dropbear_needs():
