@@ -16,17 +16,24 @@ LOG = logging.getLogger(__name__)
 
 #: apt-cache's fields of each package asked for so far in this process.
 _FIELDS = {}
+#: Packages the builders will ask for (each names its own at import, with expect()).
+_EXPECTED = set()
+
+
+def expect(*packages):
+    """Say that ``packages`` will be asked for: the next apt-cache call asks for them too."""
+    _EXPECTED.update(packages)
 
 
 def show(packages):
     """{package: its fields} for each of ``packages`` apt knows (its candidate version).
 
-    One apt-cache call for those not asked for before in this process; each call costs
-    about 1 s, mostly apt's own start, so callers ask for what they will need together.
+    One apt-cache call for those not known yet in this process, together with every
+    expected one not known yet: each call costs about 1 s, mostly apt's own start, and
+    a 'lab up' needs the guest's kernel and the ssh server's packages.
     """
-    wanted = [name for name in packages if name not in _FIELDS]
-    if wanted:
-        _FIELDS.update(_apt_fields(wanted))
+    if any(name not in _FIELDS for name in packages):
+        _FIELDS.update(_apt_fields(sorted((set(packages) | _EXPECTED) - set(_FIELDS))))
     return {name: _FIELDS[name] for name in packages if name in _FIELDS}
 
 

@@ -32,6 +32,7 @@ LOG = logging.getLogger(__name__)
 #: dropbear-bin and, down to libc, every package holding a library it loads.
 PACKAGES = ("dropbear-bin", "libc6", "libcrypt1", "libtomcrypt1", "libtommath1",
             "libgmp10", "zlib1g")
+debs.expect(*PACKAGES)
 PROGRAM = "usr/sbin/dropbear"
 LIB_DIR = "lib/x86_64-linux-gnu"
 #: Where the packages put shared libraries (Debian 12 uses both).

@@ -55,6 +55,7 @@ from hybridhost.lab import scripts
 LOG = logging.getLogger(__name__)
 
 KERNEL_METAPACKAGE = "linux-image-cloud-amd64"
+debs.expect(KERNEL_METAPACKAGE)
 BUSYBOX = "/bin/busybox"
 #: What the guest needs; their dependencies are added. Built-in ones are skipped.
 #: ata_piix, sr_mod and isofs read the config drive (an IDE CD-ROM on nova's "pc" machine).
@@ -251,9 +252,7 @@ def kernel_package(metapackage=KERNEL_METAPACKAGE):
 
 
 def _apt_show(package):
-    # The same apt-cache call answers for dropbear's packages, which every build of the
-    # guest asks for next (debs.show keeps them): one call of about 1 s, not two.
-    fields = debs.show((package,) + dropbear.PACKAGES).get(package) or {}
+    fields = debs.show((package,)).get(package) or {}
     if "Version" not in fields:
         raise exception.LabBuildFailed(artifact="guest", reason="apt-cache has no %s"
                                        % package)

@@ -9,6 +9,7 @@ from hybridhost import exception
 from hybridhost import runner
 from hybridhost.lab import debs
 from hybridhost.lab import dropbear
+from hybridhost.lab import guest
 from hybridhost.virt.docker import limits
 
 BASE = 0x400000
@@ -141,7 +142,8 @@ def fake_apt(calls):
 
 class TestVersions:
     @pytest.fixture(autouse=True)
-    def fresh(self):
+    def fresh(self, monkeypatch):
+        monkeypatch.setattr(debs, "_EXPECTED", set())
         debs.forget()
         yield
         debs.forget()
@@ -151,16 +153,21 @@ class TestVersions:
         monkeypatch.setattr(runner, "run", fake_apt(calls))
         assert debs.versions(("zlib1g", "dropbear-bin"), "x") == (
             ("zlib1g", "1:1.2.13.dfsg-1"), ("dropbear-bin", "2022.83-1+deb12u3"))
-        assert calls == [["apt-cache", "show", "--no-all-versions", "zlib1g", "dropbear-bin"]]
+        assert calls == [["apt-cache", "show", "--no-all-versions", "dropbear-bin", "zlib1g"]]
         assert dropbear.fingerprint(debs.versions(("zlib1g",), "x")) == "zlib1g=1:1.2.13.dfsg-1"
         assert len(calls) == 1  # zlib1g was known from the first call
 
-    def test_only_packages_not_asked_before_are_asked(self, monkeypatch):
+    def test_only_packages_not_known_yet_are_asked_with_the_expected_ones(self, monkeypatch):
         calls = []
         monkeypatch.setattr(runner, "run", fake_apt(calls))
         debs.show(("dropbear-bin",))
         assert debs.show(("zlib1g", "dropbear-bin"))["zlib1g"]["Version"] == "1:1.2.13.dfsg-1"
-        assert [argv[3:] for argv in calls] == [["dropbear-bin"], ["zlib1g"]]
+        debs.expect("libc6", "zlib1g")
+        debs.show(("dropbear-bin",))
+        debs.show(("libgmp10",))
+        assert [argv[3:] for argv in calls] == [["dropbear-bin"], ["zlib1g"],
+                                                ["libc6", "libgmp10"]]
+
 
     def test_unknown_after_an_update_is_a_build_failure(self, monkeypatch):
         calls = []
@@ -169,6 +176,11 @@ class TestVersions:
             debs.versions(("dropbear-bin", "libgmp10"), "ssh server")
         assert [argv[:2] for argv in calls] == [["apt-cache", "show"], ["apt-get", "update"],
                                                 ["apt-cache", "show"]]
+
+
+def test_the_lab_s_builders_expect_the_kernel_and_dropbear_s_packages():
+    """'lab up' asks apt once: whichever builder asks first asks for both."""
+    assert {guest.KERNEL_METAPACKAGE, *dropbear.PACKAGES} <= debs._EXPECTED  # noqa: SLF001
 
 
 def test_the_drivers_default_capabilities_keep_what_dropbear_needs():
