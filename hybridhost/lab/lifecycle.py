@@ -232,8 +232,15 @@ def _public_bridge(conf, progress):
     if not conf.lab.l3_agent:
         return
     readiness.wait(lambda: readiness.ovsdb(conf.ovs.ovsdb_connection), 60, "OVSDB")
-    plan, changed = public_bridge.ensure(conf)
-    if changed:
+    created, offload = public_bridge.ensure_ovsdb(conf)
+    if offload and conf.host.manage_services and "ovs-vswitchd" in conf.host.managed_services:
+        _restart(conf, ["%s:ovs-vswitchd" % box_supervisor.HOST_GROUP], progress,
+                 "it reads other_config:%s only at start" % public_bridge.OFFLOAD_KEY)
+    elif offload:
+        progress("set other_config:%s=true in OVSDB: restart ovs-vswitchd for TCP "
+                 "through veths" % public_bridge.OFFLOAD_KEY)
+    plan, changed = public_bridge.ensure_address(conf)
+    if created or changed:
         progress("%s: the box is %s on the external network %s" % (
             public_bridge.BRIDGE, plan.host_interface, plan.network))
 

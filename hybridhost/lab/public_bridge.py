@@ -28,6 +28,7 @@ LOG = logging.getLogger(__name__)
 BRIDGE = l3_agent.EXTERNAL_BRIDGE
 TAP_WAIT_S = 30
 OVSDB_TIMEOUT_S = 10
+OFFLOAD_KEY = "userspace-tso-enable"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,23 +52,48 @@ def addressing(conf):
     return Addressing(network, first, first + 1, last)
 
 
-def _ensure_bridge(conf):
+def _open(conf):
+    idl = ovs_connection.OvsdbIdl.from_server(conf.ovs.ovsdb_connection, "Open_vSwitch")
+    return impl_idl.OvsdbIdl(ovs_connection.Connection(idl=idl, timeout=OVSDB_TIMEOUT_S))
+
+
+def _ensure_offload(api, conf):
+    """TCP across the userspace datapath between veths (a router's qr-/qg-, a container's
+    eth0) needs it: without, ovs-vswitchd forwards their partial checksums and TCP never
+    connects (ICMP does). ovs-vswitchd reads it at start only; True when it was set."""
+    if conf.ovs.datapath_type != "netdev":
+        return False
+    current = api.db_get("Open_vSwitch", ".", "other_config").execute(check_error=True)
+    if current.get(OFFLOAD_KEY) == "true":
+        return False
+    api.db_set("Open_vSwitch", ".", ("other_config", {OFFLOAD_KEY: "true"})).execute(
+        check_error=True)
+    LOG.info("Set other_config:%s=true in OVSDB", OFFLOAD_KEY)
+    return True
+
+
+def _ensure_bridge(api, conf):
     """br-ex with the configured datapath type; True when it was created."""
     if BRIDGE in readiness.bridges(conf.ovs.ovsdb_connection):
         return False
-    idl = ovs_connection.OvsdbIdl.from_server(conf.ovs.ovsdb_connection, "Open_vSwitch")
-    api = impl_idl.OvsdbIdl(ovs_connection.Connection(idl=idl, timeout=OVSDB_TIMEOUT_S))
-    try:
-        api.add_br(BRIDGE, may_exist=True,
-                   datapath_type=conf.ovs.datapath_type).execute(check_error=True)
-    except Exception as err:  # noqa: BLE001  ovsdbapp raises its own and RuntimeError
-        raise errors.PublicBridgeFailed(bridge=BRIDGE,
-                                        reason="creating it in OVSDB: %s" % err) from err
-    finally:
-        api.ovsdb_connection.stop()
+    api.add_br(BRIDGE, may_exist=True,
+               datapath_type=conf.ovs.datapath_type).execute(check_error=True)
     LOG.info("Created OVS bridge %(bridge)s (datapath %(type)s)",
              {"bridge": BRIDGE, "type": conf.ovs.datapath_type})
     return True
+
+
+def ensure_ovsdb(conf):
+    """``(bridge created, offload setting changed)``; the latter needs ovs-vswitchd
+    restarted."""
+    api = _open(conf)
+    try:
+        return _ensure_bridge(api, conf), _ensure_offload(api, conf)
+    except Exception as err:  # noqa: BLE001  ovsdbapp raises its own and RuntimeError
+        raise errors.PublicBridgeFailed(bridge=BRIDGE,
+                                        reason="setting it up in OVSDB: %s" % err) from err
+    finally:
+        api.ovsdb_connection.stop()
 
 
 def _link_index(ipr):
@@ -105,9 +131,7 @@ def _ensure_address(plan):
     return not up or wanted not in current
 
 
-def ensure(conf):
-    """br-ex exists and holds the box's address; returns ``(addressing, changed)``."""
+def ensure_address(conf):
+    """The box's address on br-ex; returns ``(addressing, changed)``."""
     plan = addressing(conf)
-    created = _ensure_bridge(conf)
-    changed = _ensure_address(plan)
-    return plan, created or changed
+    return plan, _ensure_address(plan)
