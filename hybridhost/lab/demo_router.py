@@ -1,8 +1,8 @@
 """The lab's external network and demo router ([lab] l3_agent).
 
-``hh-public`` is a flat network on the physnet the OVS agent maps to ``br-ex``; its
-subnet's gateway is the box's own address there (``hybridhost.lab.public_bridge``) and
-its pool every other address, for router gateways and floating IPs. ``hh-demo-router``
+``hh-public`` is a flat network on the physnet the OVS agent maps to ``br-ex``; the
+box's own address there (``hybridhost.lab.public_bridge``) is outside its subnet's pool,
+which holds every other address, for router gateways and floating IPs. ``hh-demo-router``
 joins the demo subnet to it. Idempotent: found by name, created or completed when
 something is missing.
 """
@@ -29,11 +29,17 @@ def ensure_public_network(conn, conf):
             provider_physical_network=l3_agent.PHYSNET,
             description="hybridhost lab external network (floating IPs, reachable "
                         "from the box only)")
-    if conn.network.find_subnet(PUBLIC_SUBNET, network_id=network.id) is None:
+    subnet = conn.network.find_subnet(PUBLIC_SUBNET, network_id=network.id)
+    if subnet is None:
+        # No gateway: routers get no default route, so the lab's traffic stops at the
+        # box (whose address is on-link) and never leaves through its uplink.
         conn.network.create_subnet(
             name=PUBLIC_SUBNET, network_id=network.id, ip_version=4,
-            cidr=str(plan.network), gateway_ip=str(plan.host), is_dhcp_enabled=False,
+            cidr=str(plan.network), gateway_ip=None, is_dhcp_enabled=False,
             allocation_pools=[{"start": str(plan.pool_start), "end": str(plan.pool_end)}])
+    elif subnet.gateway_ip:
+        LOG.info("Removing the gateway of subnet %s (the lab stays on the box)", PUBLIC_SUBNET)
+        conn.network.update_subnet(subnet, gateway_ip=None)
     return network
 
 

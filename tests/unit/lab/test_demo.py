@@ -141,8 +141,17 @@ class TestDemoRouting:
         public = conn.network.find_network(demo_router.PUBLIC)
         assert public.is_router_external and public.provider_physical_network == "public"
         (subnet,) = conn.network.subnets
-        assert subnet.gateway_ip == "172.24.4.1"
+        assert subnet.gateway_ip is None
         assert subnet.allocation_pools == [{"start": "172.24.4.2", "end": "172.24.4.254"}]
+
+    def test_a_public_subnet_with_a_gateway_loses_it(self, tmp_path):
+        """A gateway would be the routers' default route, out through the box's uplink."""
+        conn = _conn()
+        public = conn.network.create_network(demo_router.PUBLIC)
+        conn.network.create_subnet(demo_router.PUBLIC_SUBNET, public.id,
+                                   gateway_ip="172.24.4.1")
+        demo_router.ensure_public_network(conn, confutils.load(tmp_path))
+        assert [s.gateway_ip for s in conn.network.subnets] == [None]
 
     def test_router_is_made_once_with_gateway_and_one_interface(self, tmp_path):
         conf = confutils.load(tmp_path)
