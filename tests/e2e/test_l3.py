@@ -9,6 +9,7 @@ HH_E2E_FIP_ROUNDS rounds per instance (default 1; README's figures are 5).
 import os
 import statistics
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -104,17 +105,21 @@ class TestFloatingIps:
 
     @pytest.mark.parametrize("kind", ["container", "vm"])
     def test_time_from_binding_to_first_answer(self, lab, pair, kind):
-        server = pair[kind][0]
+        """Unbound, the floating IP stops answering; bound again (what ``openstack server
+        add floating ip`` does), it answers within REACH_TIMEOUT."""
+        server, fip = pair[kind]
+        port_id, address = fip.port_id, fip.floating_ip_address
         times = []
         for _round in range(ROUNDS):
-            fip = e2e.add_floating_ip(lab.conn, server)
-            try:
-                times.append(e2e.wait_until(
-                    lambda f=fip: e2e.tcp_answers(f.floating_ip_address, timeout=0.5),
-                    what="TCP 80 via a new floating IP", interval=0.05))
-            finally:
-                lab.conn.network.delete_ip(fip)
-        print("\nfloating IP -> first TCP answer, %s: median %.2f s of %s" % (
+            lab.conn.network.update_ip(fip, port_id=None)
+            e2e.wait_until(lambda: not e2e.tcp_answers(address, timeout=0.5),
+                           what="the unbound floating IP silent")
+            start = time.monotonic()
+            lab.conn.network.update_ip(fip, port_id=port_id)
+            e2e.wait_until(lambda: e2e.tcp_answers(address, timeout=0.5),
+                           what="TCP 80 via the floating IP", interval=0.05)
+            times.append(time.monotonic() - start)
+        print("\nfloating IP bound -> first TCP answer, %s: median %.2f s of %s" % (
             kind, statistics.median(times), ["%.2f" % t for t in times]))
         assert max(times) < e2e.REACH_TIMEOUT
 
@@ -170,3 +175,58 @@ class TestTwoNetworks:
         e2e.wait_until(lambda: not e2e.tcp_from_namespace(netns, vm_ip, wait=1),
                        what="the VM unreachable")
         assert not e2e.ping_from_namespace(netns, vm_ip, count=2)
+
+
+def _router_traces(lab, router_id, port_ids):
+    """What of a router is left on the box: its namespace, the OVS rows of its ports,
+    their veths' host ends, its floating IPs' NAT rules in any qrouter namespace."""
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                                check=True).stdout
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
+                           check=True).stdout
+    rows = lab.ovsdb("Interface", [], ["name", "external_ids"])
+    taps = {"tap" + port_id[:11] for port_id in port_ids}
+    return {
+        "namespace": ("qrouter-%s" % router_id) in namespaces,
+        "ovs": sorted(row["name"] for row in rows if row["name"] in taps
+                      or dict(row["external_ids"][1]).get("iface-id") in port_ids),
+        "links": sorted(tap for tap in taps if " %s" % tap in links
+                        or " %s@" % tap in links),
+    }
+
+
+class TestNothingLeft:
+    def test_deleting_floating_ip_interface_router_and_instance_leaves_nothing(
+            self, lab, made, web):
+        """Its own router, network and container (the demo router stays)."""
+        network, subnet = _second_network(lab, made)
+        public = lab.conn.network.find_network(e2e.PUBLIC_NETWORK)
+        router = lab.conn.network.create_router(
+            name="hh-e2e-router-%s" % _tag(), external_gateway_info={"network_id": public.id})
+        lab.conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+        server, fip = e2e.boot_reachable(lab.conn, "hh-e2e-l3-gone-%s" % _tag(),
+                                         "hh.container", demo.CONTAINER_IMAGE, network,
+                                         [web.name])
+        e2e.wait_until(lambda: e2e.tcp_answers(fip.floating_ip_address), what="TCP 80")
+        port_ids = {p.id for p in lab.conn.network.ports(device_id=router.id)}
+        port_ids |= {p.id for p in lab.conn.network.ports(device_id=server.id)}
+        assert len(port_ids) == 3
+        before = _router_traces(lab, router.id, port_ids)
+        # qr- and qg-'s OVS ends and the container's port; the two veths' host ends.
+        assert before["namespace"] and len(before["ovs"]) == 3 and len(before["links"]) == 2
+        lab.conn.network.delete_ip(fip)
+        lab.conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
+        lab.conn.network.delete_router(router)
+        _delete_server(lab)(server)
+        clean = {"namespace": False, "ovs": [], "links": []}
+        traces = {}
+
+        def nothing_left():
+            traces.update(_router_traces(lab, router.id, port_ids))
+            return traces == clean
+
+        try:
+            e2e.wait_until(nothing_left, what="no trace of the router")
+        finally:
+            assert traces == clean
+        assert not e2e.ping(fip.floating_ip_address)
