@@ -145,12 +145,16 @@ def router_namespaces():
     return sorted(name for name in pyroute2_netns.listnetns() if ROUTER_NAMESPACE.match(name))
 
 
-def _router_taps(namespace):
+def router_taps(link_names):
+    """The integration bridge's ends of a router namespace's qr-/qg- veths."""
+    return ["tap" + match.group(1) for match in map(ROUTER_LINK.match, link_names) if match]
+
+
+def _links_in(namespace):
     from pyroute2 import NetNS
 
     with NetNS(namespace) as ns:
-        names = [link.get_attr("IFLA_IFNAME") for link in ns.get_links()]
-    return ["tap" + match.group(1) for match in map(ROUTER_LINK.match, names) if match]
+        return [link.get_attr("IFLA_IFNAME") for link in ns.get_links()]
 
 
 def _delete_ovs_ports(conf, names):
@@ -167,7 +171,7 @@ def remove_router_namespaces(conf):
     on the integration bridge; returns how many namespaces went."""
     gone = router_namespaces()
     for namespace in gone:
-        taps = _router_taps(namespace)
+        taps = router_taps(_links_in(namespace))
         pyroute2_netns.remove(namespace)
         if taps:
             _delete_ovs_ports(conf, taps)
