@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import socket
 
+from ovsdbapp import exceptions as ovsdb_exc
 from ovsdbapp.backend.ovs_idl import connection as ovs_connection
 from ovsdbapp.schema.open_vswitch import impl_idl
 from pyroute2 import IPRoute
@@ -86,10 +87,14 @@ def _ensure_bridge(api, conf):
 def ensure_ovsdb(conf):
     """``(bridge created, offload setting changed)``; the latter needs ovs-vswitchd
     restarted."""
-    api = _open(conf)
+    try:
+        api = _open(conf)
+    except Exception as err:  # noqa: BLE001  python-ovs raises a bare Exception
+        raise errors.PublicBridgeFailed(bridge=BRIDGE,
+                                        reason="connecting to OVSDB: %s" % err) from err
     try:
         return _ensure_bridge(api, conf), _ensure_offload(api, conf)
-    except Exception as err:  # noqa: BLE001  ovsdbapp raises its own and RuntimeError
+    except (ovsdb_exc.OvsdbAppException, RuntimeError) as err:
         raise errors.PublicBridgeFailed(bridge=BRIDGE,
                                         reason="setting it up in OVSDB: %s" % err) from err
     finally:
