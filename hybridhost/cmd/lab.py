@@ -83,7 +83,8 @@ def cmd_status(args):
                   "starts it.", file=sys.stderr)
         return common.EXIT_NOT_RUNNING
     problems = (["APIs not answering"] if isinstance(health, str)
-                else health.problems(box_plan.build(conf), conf.lab.dhcp_agent))
+                else health.problems(box_plan.build(conf), conf.lab.dhcp_agent,
+                                     conf.lab.l3_agent))
     if not args.json:
         _print_status(programs, health, problems, ledger)
     running = all(p.running for p in programs)

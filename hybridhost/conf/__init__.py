@@ -19,6 +19,7 @@ from hybridhost.conf.lab import check_lab
 from hybridhost.conf.lab import lab_group
 from hybridhost.conf.lab import lab_opts
 from hybridhost.conf.lab import lab_ports
+from hybridhost.conf.lab import lab_public_network
 from hybridhost.conf.lab import lab_tenant_network
 from hybridhost.conf.libvirt import libvirt_group
 from hybridhost.conf.libvirt import libvirt_opts
@@ -41,8 +42,8 @@ from hybridhost.conf.watcher import watcher_opts
 __all__ = [
     "DEFAULT_CONFIG_FILE", "HOST_SERVICES", "check_lab", "default_bin_dir", "docker_group",
     "docker_opts", "host_group", "host_opts", "lab_group", "lab_opts", "lab_ports",
-    "lab_tenant_network", "libvirt_group", "libvirt_opts", "list_opts", "load",
-    "machine_hostname", "openstack_group", "openstack_opts", "ovs_group", "ovs_opts",
+    "lab_public_network", "lab_tenant_network", "libvirt_group", "libvirt_opts", "list_opts",
+    "load", "machine_hostname", "openstack_group", "openstack_opts", "ovs_group", "ovs_opts",
     "paths_group", "paths_opts", "register_opts", "supervisor_group", "supervisor_opts",
     "watcher_group", "watcher_opts",
 ]

@@ -68,7 +68,8 @@ def prepare_directories(conf):
                   ("keystone", "fernet-keys"), ("keystone", "credential-keys"),
                   ("placement", "locks"), ("glance", "images"), ("glance", "staging"),
                   ("glance", "tasks"), ("glance", "locks"), ("nova", "locks"),
-                  ("neutron", "locks"), ("neutron-dhcp", "locks")):
+                  ("neutron", "locks"), ("neutron-dhcp", "locks"),
+                  ("neutron-l3", "locks")):
         os.makedirs(lay.path(*parts), exist_ok=True)
     for path in (lay.path("keystone", "fernet-keys"), lay.path("keystone", "credential-keys")):
         os.chmod(path, 0o700)

@@ -12,6 +12,7 @@ import os
 
 from hybridhost import conf as hh_conf
 from hybridhost.lab import container_image
+from hybridhost.lab import demo_router
 from hybridhost.lab import guest
 from hybridhost.ledger import model as ledger_model
 
@@ -57,6 +58,18 @@ def room_flavors():
                                      spec.ram, spec.disk) for spec in FLAVORS)
 
 
+def subnet_gateway(conf):
+    """The demo subnet's gateway (the demo router's address), None without routers."""
+    if not conf.lab.l3_agent:
+        return None
+    return str(next(hh_conf.lab_tenant_network(conf).hosts()))
+
+
+def _pool_after_gateway(conf):
+    hosts = list(hh_conf.lab_tenant_network(conf).hosts())
+    return [{"start": str(hosts[1]), "end": str(hosts[-1])}]
+
+
 def ensure_network(conn, conf):
     network = conn.network.find_network(NETWORK)
     if network is None:
@@ -65,16 +78,24 @@ def ensure_network(conn, conf):
     # DHCP off: nova then writes each VM's static address into its config drive
     # (network_data.json says "ipv4", not "ipv4_dhcp" with no address).
     dhcp = bool(conf.lab.dhcp_agent)
+    gateway = subnet_gateway(conf)
     subnet = conn.network.find_subnet(SUBNET, network_id=network.id)
     if subnet is None:
-        conn.network.create_subnet(
+        subnet = conn.network.create_subnet(
             name=SUBNET, network_id=network.id, ip_version=4,
-            cidr=str(hh_conf.lab_tenant_network(conf)), is_dhcp_enabled=dhcp, gateway_ip=None)
-    elif subnet.is_dhcp_enabled != dhcp:
+            cidr=str(hh_conf.lab_tenant_network(conf)), is_dhcp_enabled=dhcp,
+            gateway_ip=gateway)
+    if subnet.is_dhcp_enabled != dhcp:
         LOG.info("Turning DHCP %s in subnet %s ([lab] dhcp_agent)", "on" if dhcp else "off",
                  SUBNET)
         conn.network.update_subnet(subnet, is_dhcp_enabled=dhcp)
-    return network
+    if gateway and not subnet.gateway_ip:
+        # A subnet made before the lab had routers: its pool starts at the gateway.
+        LOG.info("Giving subnet %(subnet)s the gateway %(gateway)s",
+                 {"subnet": SUBNET, "gateway": gateway})
+        conn.network.update_subnet(subnet, gateway_ip=gateway,
+                                   allocation_pools=_pool_after_gateway(conf))
+    return network, subnet
 
 
 def ensure_icmp_allowed(conn):
@@ -186,11 +207,15 @@ def guest_properties(kernel_id, ramdisk_id, cmdline):
 
 def ensure(conn, conf, report):
     """Everything above; ``report(message)`` after each part."""
-    network = ensure_network(conn, conf)
+    network, subnet = ensure_network(conn, conf)
     ensure_icmp_allowed(conn)
-    report("network %s (%s), VM addresses by %s" % (
-        NETWORK, hh_conf.lab_tenant_network(conf),
+    report("network %s (%s, gateway %s), VM addresses by %s" % (
+        NETWORK, hh_conf.lab_tenant_network(conf), subnet.gateway_ip or "none",
         "DHCP" if conf.lab.dhcp_agent else "config drive"))
+    if conf.lab.l3_agent:
+        demo_router.ensure(conn, conf, subnet)
+        report("router %s: gateway on %s (%s), interface on %s" % (
+            demo_router.ROUTER, demo_router.PUBLIC, hh_conf.lab_public_network(conf), SUBNET))
     for spec in FLAVORS:
         ensure_flavor(conn, spec)
     report("flavors %s" % ", ".join(spec.name for spec in FLAVORS))

@@ -15,6 +15,11 @@ class LabPackageMissing(exception.HybridhostError):
                "pinned packages into the virtualenv).")
 
 
+class PublicBridgeFailed(exception.HybridhostError):
+    msg_fmt = ("The lab's external bridge %(bridge)s: %(reason)s. Floating IPs are not "
+               "reachable from the box until 'hybridhost lab up' sets it up.")
+
+
 def api_errors():
     """The exception classes of openstacksdk and keystoneauth (one adapter translates them)."""
     from keystoneauth1 import exceptions as ksa_exceptions

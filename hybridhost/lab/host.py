@@ -1,6 +1,6 @@
 """The lab's host outside supervisord: libvirt's qemu.conf, and what the lab's programs
 leave running or behind when they stop (nova's guests, the Docker side's containers,
-dnsmasq, the DHCP agent's qdhcp namespaces)."""
+dnsmasq, the DHCP agent's qdhcp namespaces, the L3 agent's qrouter namespaces)."""
 
 import logging
 import os
@@ -132,4 +132,47 @@ def remove_dhcp_namespaces(conf):
     gone = [name for name in dhcp_namespaces(conf) if name in existing]
     for namespace in gone:
         pyroute2_netns.remove(namespace)
+    return len(gone)
+
+
+ROUTER_NAMESPACE = re.compile(r"^qrouter-[0-9a-f-]{36}$")
+# The L3 agent's veth pairs: qr-/qg-<id> in the namespace, tap<id> on br-int.
+ROUTER_LINK = re.compile(r"^q[rg]-([0-9a-f-]{11})$")
+
+
+def router_namespaces():
+    """The qrouter-<router> namespaces (only the lab's L3 agent makes them here)."""
+    return sorted(name for name in pyroute2_netns.listnetns() if ROUTER_NAMESPACE.match(name))
+
+
+def router_taps(link_names):
+    """The integration bridge's ends of a router namespace's qr-/qg- veths."""
+    return ["tap" + match.group(1) for match in map(ROUTER_LINK.match, link_names) if match]
+
+
+def _links_in(namespace):
+    from pyroute2 import NetNS
+
+    with NetNS(namespace) as ns:
+        return [link.get_attr("IFLA_IFNAME") for link in ns.get_links()]
+
+
+def _delete_ovs_ports(conf, names):
+    from hybridhost.virt.docker import ovs
+
+    try:
+        ovs.delete_ports_named(conf.ovs.ovsdb_connection, names)
+    except exception.HybridhostError as err:
+        LOG.debug("OVSDB not reachable, router ports left in it: %s", err)
+
+
+def remove_router_namespaces(conf):
+    """The qrouter namespaces, their veth pairs and (when OVSDB answers) the pairs' ports
+    on the integration bridge; returns how many namespaces went."""
+    gone = router_namespaces()
+    for namespace in gone:
+        taps = router_taps(_links_in(namespace))
+        pyroute2_netns.remove(namespace)
+        if taps:
+            _delete_ovs_ports(conf, taps)
     return len(gone)

@@ -16,9 +16,11 @@ from hybridhost.lab import bootstrap
 from hybridhost.lab import demo
 from hybridhost.lab import errors
 from hybridhost.lab import host
+from hybridhost.lab import public_bridge
 from hybridhost.ledger import model as ledger_model
 from hybridhost.ledger import placement
 from hybridhost.render import control_plane
+from hybridhost.render import l3_agent
 from hybridhost.render import supervisor as box_supervisor
 
 LOG = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ HEALTH_TIMEOUT = 240
 OVS_AGENT = "neutron-openvswitch-agent"
 DHCP_AGENT_TYPE = "DHCP agent"
 DHCP_PORT_OWNER = "network:dhcp"
+L3_AGENT_TYPE = "L3 agent"
 
 
 def _enable(conf):
@@ -104,7 +107,7 @@ def _bootstrap(conf, plan, secrets, progress):
     if fresh:
         # Started only now: a client that found no catalog entry keeps failing.
         _start_programs(conf, [name for name in services if not name.endswith(
-            (":keystone", ":" + control_plane.DHCP_AGENT))])
+            (":keystone", ":" + control_plane.DHCP_AGENT, ":" + l3_agent.L3_AGENT))])
     if fresh or identity_changed:
         _restart(conf, ["%s:%s" % (box_supervisor.BOX_GROUP, side.program)
                         for side in plan.sides], progress,
@@ -123,7 +126,7 @@ class Health:
     hypervisors: tuple   # ((name, state), ...)
     agents: tuple        # ((type, host, alive), ...)
 
-    def problems(self, plan, dhcp_agent=False):
+    def problems(self, plan, dhcp_agent=False, l3_agent=False):
         found = []
         up_hosts = {host for host, state, status in self.computes
                     if state == "up" and status == "enabled"}
@@ -140,6 +143,8 @@ class Health:
                          % (plan.agent.host, ovs))
         if dhcp_agent and not any(a[0] == DHCP_AGENT_TYPE and a[2] for a in self.agents):
             found.append("no live DHCP agent")
+        if l3_agent and not any(a[0] == L3_AGENT_TYPE and a[2] for a in self.agents):
+            found.append("no live L3 agent")
         return found
 
 
@@ -151,14 +156,15 @@ def health(conn):
     return Health(computes, hypervisors, agents)
 
 
-def wait_healthy(conn, plan, progress, dhcp_agent=False, timeout=HEALTH_TIMEOUT):
+def wait_healthy(conn, plan, progress, dhcp_agent=False, timeout=HEALTH_TIMEOUT,
+                 l3_agent=False):
     ready = ["both nova-computes", "their hypervisors", "the OVS agent"] + (
-        ["the DHCP agent"] if dhcp_agent else [])
+        ["the DHCP agent"] if dhcp_agent else []) + (["the L3 agent"] if l3_agent else [])
     reported = {}
 
     def healthy():
         try:
-            problems = health(conn).problems(plan, dhcp_agent)
+            problems = health(conn).problems(plan, dhcp_agent, l3_agent)
         except errors.api_errors() as err:
             problems = ["the APIs do not answer yet (%s)" % _first_line(err)]
         if problems != reported.get("last"):
@@ -221,6 +227,24 @@ def _prepare_host(conf, progress):
     return secrets
 
 
+def _public_bridge(conf, progress):
+    """br-ex and the box's address on it ([lab] l3_agent), once OVSDB answers."""
+    if not conf.lab.l3_agent:
+        return
+    readiness.wait(lambda: readiness.ovsdb(conf.ovs.ovsdb_connection), 60, "OVSDB")
+    created, offload = public_bridge.ensure_ovsdb(conf)
+    if offload and conf.host.manage_services and "ovs-vswitchd" in conf.host.managed_services:
+        _restart(conf, ["%s:ovs-vswitchd" % box_supervisor.HOST_GROUP], progress,
+                 "it reads other_config:%s only at start" % public_bridge.OFFLOAD_KEY)
+    elif offload:
+        progress("set other_config:%s=true in OVSDB: restart ovs-vswitchd for TCP "
+                 "through veths" % public_bridge.OFFLOAD_KEY)
+    plan, changed = public_bridge.ensure_address(conf)
+    if created or changed:
+        progress("%s: the box is %s on the external network %s" % (
+            public_bridge.BRIDGE, plan.host_interface, plan.network))
+
+
 def _wait_running(conf, wait, progress):
     bad = [p for p in box.follow(conf, wait, progress) if not p.running]
     if bad:
@@ -243,6 +267,8 @@ def _lab_content(conn, conf, plan, progress):
         except errors.api_errors() as err:
             raise errors.LabApiFailed(service="neutron", doing="removing what the DHCP "
                                       "agent left", reason=_first_line(err)) from err
+    if not conf.lab.l3_agent and host.remove_router_namespaces(conf):
+        progress("L3 agent is off ([lab] l3_agent): removed its qrouter namespaces")
     if conf.lab.demo:
         try:
             demo.ensure(conn, conf, progress)
@@ -257,12 +283,16 @@ def up(conf, out, wait=300):
     _enable(conf)
     bootstrap.require_python_packages()
     secrets = _prepare_host(conf, progress)
+    if box.is_up(conf):
+        # Before box.up restarts the OVS agent, which waits for the bridges it maps.
+        _public_bridge(conf, progress)
     # The lab starts what is stopped itself, in order, once its databases exist.
     plan = box.up(conf, progress, start_stopped=False).plan
+    _public_bridge(conf, progress)
     _bootstrap(conf, plan, secrets, progress)
     _wait_running(conf, wait, progress)
     conn = bootstrap.admin_connection(conf, secrets)
-    wait_healthy(conn, plan, progress, conf.lab.dhcp_agent)
+    wait_healthy(conn, plan, progress, conf.lab.dhcp_agent, l3_agent=conf.lab.l3_agent)
     _lab_content(conn, conf, plan, progress)
     for path in access.write(conf, secrets):
         progress("wrote %s (mode 0600)" % path)
@@ -322,7 +352,10 @@ def purge(conf):
     if box.is_up(conf):
         host.stop_guests(conf, undefine=True)
         host.remove_containers(conf, box_plan.build(conf))
+        # While OVSDB runs: the routers' ports on br-int go with their namespaces.
+        host.remove_router_namespaces(conf)
         stopped = _box_down(conf)
     host.stop_dnsmasq(conf)
     host.remove_dhcp_namespaces(conf)
+    host.remove_router_namespaces(conf)
     return stopped, lab_state.purge(conf)

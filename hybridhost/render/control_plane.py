@@ -11,6 +11,7 @@ from hybridhost import conf as hh_conf
 from hybridhost import lab_state
 from hybridhost.render import ini
 from hybridhost.render import keystone
+from hybridhost.render import l3_agent
 from hybridhost.render import supervisor as box_supervisor
 from hybridhost.targeting import model as targeting_model
 
@@ -250,7 +251,7 @@ def render_neutron(conf, plan, secrets):
     return ini.render([
         ("DEFAULT", [
             ("core_plugin", "ml2"),
-            ("service_plugins", ""),
+            ("service_plugins", l3_agent.service_plugins(conf)),
             ("auth_strategy", "keystone"),
             ("transport_url", transport_url(conf, secrets)),
             ("state_path", lay.path("neutron")),
@@ -342,6 +343,7 @@ def config_files(conf, plan, secrets):
     }
     if conf.lab.dhcp_agent:
         files[rel("dhcp_agent.ini")] = render_dhcp_agent(conf, plan, secrets)
+    files.update(l3_agent.config_files(conf, plan, LAB_DIR, transport_url(conf, secrets)))
     return files
 
 
@@ -414,7 +416,7 @@ def _service_programs(conf, plan):
             *wait_bridge, os.path.join(bindir, "neutron-dhcp-agent"),
             "--config-file", config_path(plan, "dhcp_agent.ini")),
             21, box_supervisor.STARTSECS, ()))
-    return programs
+    return programs + l3_agent.programs(conf, plan, LAB_DIR)
 
 
 def _group(conf, group, priority, programs):

@@ -121,10 +121,12 @@ def _box_programs(conf, plan):
     ovsdb = ("--ovsdb", ovs.ovsdb_connection)
     bridge = ("--bridge", ovs.integration_bridge)
     agent = plan.agent
+    # The agent exits when a bridge of its bridge_mappings is missing.
+    mapped = [("--bridge", mapping.split(":", 1)[1]) for mapping in ovs.bridge_mappings or []]
     docker_needs = [ovsdb, bridge, ("--docker", conf.docker.url)]
     kvm_needs = [ovsdb, bridge, ("--unix-socket", conf.libvirt.socket)]
     return [
-        (agent.program, (command_line(*wait_for_argv(conf, plan, [ovsdb]),
+        (agent.program, (command_line(*wait_for_argv(conf, plan, [ovsdb] + mapped),
                               os.path.join(plan.bin_dir, "neutron-openvswitch-agent"),
                               "--config-file", agent.config_file), 20, STARTSECS)),
         (plan.docker.program, (command_line(*wait_for_argv(conf, plan, docker_needs),

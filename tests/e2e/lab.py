@@ -7,7 +7,10 @@ reason, except with CI=true, where they fail.
 
 import dataclasses
 import os
+import socket
 import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -131,3 +134,80 @@ def console_has(conn, server, needle, timeout=180):
 
     readiness.wait(printed, timeout, "console of %s" % server.id, interval=2)
     return found["text"]
+
+
+# --- floating IPs and security groups (hybridhost.lab.demo_router) -----------------------
+
+PUBLIC_NETWORK = "hh-public"
+REACH_TIMEOUT = 60
+
+
+def tcp_answers(address, port=80, timeout=1.0):
+    """True when a TCP connection to ``address:port`` is accepted."""
+    try:
+        socket.create_connection((address, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+_CONNECT = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), " \
+           "timeout=float(sys.argv[3]))"
+
+
+def tcp_from_namespace(argv_prefix, address, port=80, wait=2):
+    """A TCP connect run inside a network namespace; True when it was accepted."""
+    proc = subprocess.run(argv_prefix + [sys.executable, "-c", _CONNECT, address, str(port),
+                                         str(wait)],
+                          capture_output=True, text=True, check=False, timeout=wait + 10)
+    return proc.returncode == 0
+
+
+def ping(address, count=1, wait=1):
+    """busybox ``ping`` from the box itself (it has no ping binary of its own)."""
+    return ping_from_namespace([], address, count, wait)
+
+
+def wait_until(check, timeout=REACH_TIMEOUT, what="reachable", interval=0.2):
+    """Seconds until ``check()`` is true; DependencyNotReady after ``timeout``."""
+    start = time.monotonic()
+    readiness.wait(lambda: None if check() else "not yet", timeout, what, interval=interval)
+    return time.monotonic() - start
+
+
+def security_group(conn, name, rules=()):
+    """A new security group (only neutron's default egress rules) plus ``rules``, each
+    ``(protocol, port or None)`` ingress from anywhere; returns the group."""
+    group = conn.network.create_security_group(name=name, description="hybridhost e2e")
+    for protocol, port in rules:
+        allow(conn, group, protocol, port)
+    return group
+
+
+def allow(conn, group, protocol, port=None):
+    """One ingress rule from anywhere (IPv4); returns it."""
+    extra = {"port_range_min": port, "port_range_max": port} if port else {}
+    return conn.network.create_security_group_rule(
+        security_group_id=group.id, direction="ingress", ethertype="IPv4",
+        protocol=protocol, remote_ip_prefix="0.0.0.0/0", **extra)
+
+
+def add_floating_ip(conn, server):
+    """A new floating IP on hh-public bound to the server's (first) port."""
+    public = conn.network.find_network(PUBLIC_NETWORK)
+    assert public is not None, "no %s: run 'hybridhost lab up' ([lab] l3_agent)" % (
+        PUBLIC_NETWORK)
+    port = next(iter(conn.network.ports(device_id=server.id)))
+    return conn.network.create_ip(floating_network_id=public.id, port_id=port.id)
+
+
+def boot_reachable(conn, name, flavor, image, network, groups):
+    """A server on ``network`` in security groups ``groups`` (names), ACTIVE, with a
+    floating IP: ``(server, floating_ip)``. For tests that reach an instance from the
+    box (ping, TCP, ssh); the caller deletes both."""
+    server = conn.compute.create_server(
+        name=name, flavor_id=conn.compute.find_flavor(flavor).id,
+        image_id=conn.image.find_image(image).id, networks=[{"uuid": network.id}],
+        security_groups=[{"name": group} for group in groups])
+    server = wait_active(conn, server)
+    return server, add_floating_ip(conn, server)

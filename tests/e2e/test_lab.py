@@ -133,12 +133,14 @@ class TestTopology:
         agents = list(lab.conn.network.agents(binary="neutron-openvswitch-agent"))
         assert [(a.host, a.is_alive) for a in agents] == [(lab.plan.agent.host, True)]
 
-    def test_no_other_agent_unless_the_dhcp_agent_is_configured(self, lab):
+    def test_no_other_agent_than_the_configured_ones(self, lab):
         binaries = sorted(a.binary for a in lab.conn.network.agents())
         expected = ["neutron-openvswitch-agent"]
         if lab.conf.lab.dhcp_agent:
-            expected.insert(0, "neutron-dhcp-agent")
-        assert binaries == expected
+            expected.append("neutron-dhcp-agent")
+        if lab.conf.lab.l3_agent:
+            expected.append("neutron-l3-agent")
+        assert binaries == sorted(expected)
 
     def test_flavors_require_their_side(self, lab):
         for spec in demo.FLAVORS:

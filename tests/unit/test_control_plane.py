@@ -131,7 +131,8 @@ class TestNeutron:
     def test_no_periodic_workers_process_and_a_quota_driver_that_needs_none(self, lab):
         conf, plan, files, _secrets = lab
         names = [n for _g, n in control_plane.program_names(conf, plan)]
-        assert [n for n in names if "neutron" in n] == ["neutron-api", "neutron-rpc-server"]
+        assert [n for n in names if "neutron" in n] == ["neutron-api", "neutron-rpc-server",
+                                                        "neutron-l3-agent"]
         neutron = _ini(files["conf/lab/neutron/neutron.conf"])
         assert neutron.get("QUOTAS", "quota_driver") == "neutron.db.quota.driver.DbQuotaDriver"
         assert neutron.get("DEFAULT", "allow_automatic_dhcp_failover") == "false"

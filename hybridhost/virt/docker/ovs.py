@@ -228,3 +228,12 @@ def delete_ports_of(conn_str: str, iface_ids: Iterable[str], timeout: int = 10) 
         ports._run("delete port", name,  # noqa: SLF001  this module's own class
                    ports.api.del_port(name, if_exists=True))
     return names
+
+
+def delete_ports_named(conn_str: str, names: Iterable[str], timeout: int = 10) -> None:
+    """Delete the ports of these names, whoever owns them (the lab's purge: the veths a
+    neutron agent left on the integration bridge)."""
+    ports = OvsPorts(conn_str, owner=None, timeout=timeout)
+    for name in names:
+        ports._run("delete port", name,  # noqa: SLF001  this module's own class
+                   ports.api.del_port(name, if_exists=True))

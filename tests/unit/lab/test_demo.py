@@ -5,6 +5,7 @@ import types
 
 from hybridhost import plan as box_plan
 from hybridhost.lab import demo
+from hybridhost.lab import demo_router
 from hybridhost.lab import guest
 from hybridhost.lab import host
 from hybridhost.lab import lifecycle
@@ -14,12 +15,13 @@ from tests.unit import confutils
 class FakeNetwork:
     def __init__(self):
         self.networks, self.subnets, self.agents_, self.ports_ = [], [], [], []
+        self.routers = []
 
     def find_network(self, name):
         return next((n for n in self.networks if n.name == name), None)
 
-    def create_network(self, name, **_):
-        network = types.SimpleNamespace(id="net-%d" % len(self.networks), name=name)
+    def create_network(self, name, **attrs):
+        network = types.SimpleNamespace(id="net-%d" % len(self.networks), name=name, **attrs)
         self.networks.append(network)
         return network
 
@@ -27,12 +29,34 @@ class FakeNetwork:
         return next((s for s in self.subnets
                      if s.name == name and s.network_id == network_id), None)
 
-    def create_subnet(self, name, network_id, is_dhcp_enabled=True, **_):
-        self.subnets.append(types.SimpleNamespace(name=name, network_id=network_id,
-                                                  is_dhcp_enabled=is_dhcp_enabled))
+    def create_subnet(self, name, network_id, is_dhcp_enabled=True, gateway_ip=None, **attrs):
+        subnet = types.SimpleNamespace(id="sub-%d" % len(self.subnets), name=name,
+                                       network_id=network_id, is_dhcp_enabled=is_dhcp_enabled,
+                                       gateway_ip=gateway_ip, **attrs)
+        self.subnets.append(subnet)
+        return subnet
 
-    def update_subnet(self, subnet, is_dhcp_enabled):
-        subnet.is_dhcp_enabled = is_dhcp_enabled
+    def update_subnet(self, subnet, **attrs):
+        for key, value in attrs.items():
+            setattr(subnet, key, value)
+
+    def find_router(self, name):
+        return next((r for r in self.routers if r.name == name), None)
+
+    def create_router(self, name, external_gateway_info):
+        router = types.SimpleNamespace(id="router-%d" % len(self.routers), name=name,
+                                       external_gateway_info=external_gateway_info)
+        self.routers.append(router)
+        return router
+
+    def update_router(self, router, external_gateway_info):
+        router.external_gateway_info = external_gateway_info
+        return router
+
+    def add_interface_to_router(self, router, subnet_id):
+        self.ports_.append(types.SimpleNamespace(
+            id="p-%d" % len(self.ports_), device_id=router.id,
+            device_owner="network:router_interface", fixed_ips=[{"subnet_id": subnet_id}]))
 
     def agents(self, agent_type):
         return [a for a in self.agents_ if a.agent_type == agent_type]
@@ -40,8 +64,9 @@ class FakeNetwork:
     def delete_agent(self, agent):
         self.agents_.remove(agent)
 
-    def ports(self, device_owner):
-        return [p for p in self.ports_ if p.device_owner == device_owner]
+    def ports(self, device_owner, device_id=None):
+        return [p for p in self.ports_ if p.device_owner == device_owner
+                and device_id in (None, getattr(p, "device_id", None))]
 
     def delete_port(self, port):
         self.ports_.remove(port)
@@ -91,6 +116,62 @@ class TestDemoSubnet:
         demo.ensure_network(conn, confutils.load(tmp_path, "[lab]\ndhcp_agent = true\n"))
         demo.ensure_network(conn, confutils.load(tmp_path))
         assert [s.is_dhcp_enabled for s in conn.network.subnets] == [False]
+
+
+class TestDemoRouting:
+    def test_with_the_l3_agent_the_subnet_gets_the_first_address_as_gateway(self, tmp_path):
+        conn = _conn()
+        demo.ensure_network(conn, confutils.load(tmp_path))
+        assert [s.gateway_ip for s in conn.network.subnets] == ["10.77.0.1"]
+        conn = _conn()
+        demo.ensure_network(conn, confutils.load(tmp_path, "[lab]\nl3_agent = false\n"))
+        assert [s.gateway_ip for s in conn.network.subnets] == [None]
+
+    def test_a_subnet_without_gateway_is_migrated_and_its_pool_moves(self, tmp_path):
+        conn = _conn()
+        demo.ensure_network(conn, confutils.load(tmp_path, "[lab]\nl3_agent = false\n"))
+        _network, subnet = demo.ensure_network(conn, confutils.load(tmp_path))
+        assert subnet.gateway_ip == "10.77.0.1"
+        assert subnet.allocation_pools == [{"start": "10.77.0.2", "end": "10.77.0.254"}]
+        assert len(conn.network.subnets) == 1
+
+    def test_public_network_pool_leaves_the_boxs_address_out(self, tmp_path):
+        conn = _conn()
+        demo_router.ensure_public_network(conn, confutils.load(tmp_path))
+        public = conn.network.find_network(demo_router.PUBLIC)
+        assert public.is_router_external and public.provider_physical_network == "public"
+        (subnet,) = conn.network.subnets
+        assert subnet.gateway_ip is None
+        assert subnet.allocation_pools == [{"start": "172.24.4.2", "end": "172.24.4.254"}]
+
+    def test_a_public_subnet_with_a_gateway_loses_it(self, tmp_path):
+        """A gateway would be the routers' default route, out through the box's uplink."""
+        conn = _conn()
+        public = conn.network.create_network(demo_router.PUBLIC)
+        conn.network.create_subnet(demo_router.PUBLIC_SUBNET, public.id,
+                                   gateway_ip="172.24.4.1")
+        demo_router.ensure_public_network(conn, confutils.load(tmp_path))
+        assert [s.gateway_ip for s in conn.network.subnets] == [None]
+
+    def test_router_is_made_once_with_gateway_and_one_interface(self, tmp_path):
+        conf = confutils.load(tmp_path)
+        conn = _conn()
+        _network, subnet = demo.ensure_network(conn, conf)
+        first = demo_router.ensure(conn, conf, subnet)
+        again = demo_router.ensure(conn, conf, subnet)
+        public = conn.network.find_network(demo_router.PUBLIC)
+        assert again is first and len(conn.network.routers) == 1
+        assert first.external_gateway_info == {"network_id": public.id}
+        assert [p.fixed_ips for p in conn.network.ports_] == [[{"subnet_id": subnet.id}]]
+
+    def test_a_router_without_gateway_gets_one(self, tmp_path):
+        conf = confutils.load(tmp_path)
+        conn = _conn()
+        _network, subnet = demo.ensure_network(conn, conf)
+        conn.network.create_router(demo_router.ROUTER, None)
+        router = demo_router.ensure(conn, conf, subnet)
+        assert router.external_gateway_info == {
+            "network_id": conn.network.find_network(demo_router.PUBLIC).id}
 
 
 class TestGuestImages:

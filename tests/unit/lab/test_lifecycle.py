@@ -91,7 +91,7 @@ class TestHealth:
     def test_wait_healthy_reports_each_change_once_then_returns(self, tmp_path, monkeypatch):
         answers = iter([["nova-compute box-docker is not up"]] * 2 + [[]])
         monkeypatch.setattr(lifecycle, "health", lambda _conn: mock.Mock(
-            problems=lambda _plan, _dhcp: next(answers)))
+            problems=lambda _plan, _dhcp, _l3=False: next(answers)))
         monkeypatch.setattr(time, "sleep", lambda _s: None)
         said = []
         lifecycle.wait_healthy(None, self._plan(tmp_path), said.append)
@@ -100,7 +100,7 @@ class TestHealth:
 
     def test_wait_healthy_times_out_naming_what_is_wrong(self, tmp_path, monkeypatch):
         monkeypatch.setattr(lifecycle, "health", lambda _conn: mock.Mock(
-            problems=lambda _plan, _dhcp: ["no live DHCP agent"]))
+            problems=lambda _plan, _dhcp, _l3=False: ["no live DHCP agent"]))
         monkeypatch.setattr(time, "sleep", lambda _s: None)
         with pytest.raises(exception.StartTimeout, match="no live DHCP agent"):
             lifecycle.wait_healthy(None, self._plan(tmp_path), lambda _m: None, True,

@@ -161,7 +161,7 @@ class FakeNetwork:
 
 
 class TestLabStatus:
-    EXTRA = "[lab]\nenabled = true\n"
+    EXTRA = "[lab]\nenabled = true\nl3_agent = false\n"
 
     @pytest.fixture
     def path(self, tmp_path):
