@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import time
@@ -21,6 +22,7 @@ from hybridhost.virt.docker import engine as docker_engine
 LOG = logging.getLogger(__name__)
 
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+USERSPACE_TSO = "userspace-tso-enable"
 # Program states from which supervisord will not move on its own (every program has
 # autorestart, so EXITED and BACKOFF are on the way to a retry).
 SETTLED = {"RUNNING", "FATAL", "STOPPED"}
@@ -113,18 +115,33 @@ def _running_our_code(conf, plan):
     return programs
 
 
-def prepare_ovsdb(db_file):
-    """Create (or upgrade) the OVS database file ovsdb-server will serve."""
+def prepare_ovsdb(db_file, datapath_type="netdev"):
+    """Create (or upgrade) the OVS database file ovsdb-server will serve; ovsdb-server
+    must not be running (the file is its)."""
     os.makedirs(os.path.dirname(db_file), exist_ok=True)
+    state = "kept"
     if not os.path.exists(db_file):
         runner.run(["ovsdb-tool", "create", db_file, OVS_SCHEMA])
         runner.run(["ovsdb-tool", "transact", db_file,
                     '["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{}}]'])
-        return "created"
-    if runner.run(["ovsdb-tool", "needs-conversion", db_file, OVS_SCHEMA]).strip() == "yes":
+        state = "created"
+    elif runner.run(["ovsdb-tool", "needs-conversion", db_file, OVS_SCHEMA]).strip() == "yes":
         runner.run(["ovsdb-tool", "convert", db_file, OVS_SCHEMA])
-        return "converted"
-    return "kept"
+        state = "converted"
+    if datapath_type == "netdev":
+        _offer_userspace_tso(db_file)
+    return state
+
+
+def _offer_userspace_tso(db_file):
+    """other_config:userspace-tso-enable=true unless the key is set already: without it,
+    the userspace datapath forwards the partial checksums of packets from veths (every
+    container's eth0, the DHCP and L3 agents' ports) and TCP never connects between them
+    (ICMP does). ovs-vswitchd reads it only when it starts."""
+    mutation = ["other_config", "insert", ["map", [[USERSPACE_TSO, "true"]]]]
+    runner.run(["ovsdb-tool", "transact", db_file, json.dumps(
+        ["Open_vSwitch", {"op": "mutate", "table": "Open_vSwitch", "where": [],
+                          "mutations": [mutation]}])])
 
 
 def prepare_directories(conf, plan):
@@ -140,8 +157,9 @@ def prepare_directories(conf, plan):
 
 def prepare(conf, plan):
     prepare_directories(conf, plan)
-    if conf.host.manage_services and "ovsdb-server" in conf.host.managed_services:
-        state = prepare_ovsdb(conf.ovs.db_file)
+    if (conf.host.manage_services and "ovsdb-server" in conf.host.managed_services
+            and not is_up(conf)):
+        state = prepare_ovsdb(conf.ovs.db_file, conf.ovs.datapath_type)
         LOG.info("OVS database %(db)s %(state)s", {"db": conf.ovs.db_file, "state": state})
 
 

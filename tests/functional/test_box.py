@@ -17,6 +17,7 @@ import tempfile
 import psutil
 import pytest
 
+from hybridhost import box as hh_box
 from hybridhost import exception
 from hybridhost import readiness
 from hybridhost import supervisor_rpc
@@ -187,6 +188,11 @@ class TestBox:
                   and box.dir in " ".join(p.info["cmdline"] or [])]
         assert len(agents) == 1
 
+    def test_ovs_vswitchd_started_with_userspace_tso(self, box):
+        """Without it TCP between two veths through the userspace datapath never connects."""
+        rows = _query_open_vswitch("unix:%s/ovs/db.sock" % box.dir)
+        assert dict(rows[0]["other_config"][1])[hh_box.USERSPACE_TSO] == "true"
+
     def test_dockerd_answers_on_the_configured_socket(self, box):
         assert readiness.docker_version("unix://%s/run/docker.sock" % box.dir) >= "1.41"
 
@@ -265,3 +271,41 @@ class TestBox:
         assert _processes_using(box.dir) == []
         status = _hybridhost(box.conf, "status", check=False)
         assert status.returncode == 2  # down
+
+
+def _query_open_vswitch(target, tool=("ovsdb-client", "transact")):
+    """The Open_vSwitch table's rows, from a server (``ovsdb-client``) or a database file
+    (``ovsdb-tool query``)."""
+    query = json.dumps(["Open_vSwitch", {"op": "select", "table": "Open_vSwitch",
+                                         "where": [], "columns": ["other_config"]}])
+    out = subprocess.run([*tool, target, query], capture_output=True,
+                         text=True, check=True, timeout=30).stdout
+    return json.loads(out)[0]["rows"]
+
+
+class TestPrepareOvsdb:
+    """prepare_ovsdb against the real ovsdb-tool, on a database file of its own."""
+
+    def _other_config(self, db_file):
+        return dict(_query_open_vswitch(db_file, tool=("ovsdb-tool", "query"))[0]
+                    ["other_config"][1])
+
+    def test_a_new_database_offers_userspace_tso(self, tmp_path):
+        base.require_binaries("ovsdb-tool")
+        db_file = str(tmp_path / "conf.db")
+        assert hh_box.prepare_ovsdb(db_file, "netdev") == "created"
+        assert self._other_config(db_file) == {hh_box.USERSPACE_TSO: "true"}
+        assert hh_box.prepare_ovsdb(db_file, "netdev") == "kept"
+        assert self._other_config(db_file) == {hh_box.USERSPACE_TSO: "true"}
+
+    def test_an_operators_own_setting_is_kept_and_system_datapath_untouched(self, tmp_path):
+        base.require_binaries("ovsdb-tool")
+        db_file = str(tmp_path / "conf.db")
+        hh_box.prepare_ovsdb(db_file, "system")
+        assert self._other_config(db_file) == {}
+        subprocess.run(["ovsdb-tool", "transact", db_file, json.dumps(
+            ["Open_vSwitch", {"op": "mutate", "table": "Open_vSwitch", "where": [],
+                              "mutations": [["other_config", "insert", ["map", [
+                                  [hh_box.USERSPACE_TSO, "false"]]]]]}])], check=True)
+        hh_box.prepare_ovsdb(db_file, "netdev")
+        assert self._other_config(db_file) == {hh_box.USERSPACE_TSO: "false"}
