@@ -26,6 +26,10 @@ RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 API_STARTSECS = 5
 DHCP_AGENT = "neutron-dhcp-agent"
 QUOTA_DRIVER = "neutron.db.quota.driver.DbQuotaDriver"
+#: uWSGI refuses a chunk of a chunked upload above --chunked-input-limit (1 MiB, header
+#: and CRLF included); glanceclient, which nova's snapshot upload uses, sends 1 MiB chunks.
+GLANCE_UWSGI = ("--http-chunked-input", "--http-raw-body", "--http-auto-chunked",
+                "--chunked-input-limit", 4 * 1024 * 1024)
 
 
 def config_path(plan, name):
@@ -390,8 +394,8 @@ def _service_programs(conf, plan):
          5, API_STARTSECS, [("OS_KEYSTONE_CONFIG_DIR", config_path(plan, "keystone"))]),
         ("placement", _uwsgi(conf, plan, lab.placement_port, "placement.wsgi.api:application"),
          6, API_STARTSECS, [("OS_PLACEMENT_CONFIG_DIR", config_path(plan, "placement"))]),
-        ("glance", _uwsgi(conf, plan, lab.glance_port, "glance.wsgi.api:application", (
-            "--http-chunked-input", "--http-raw-body", "--http-auto-chunked")),
+        ("glance", _uwsgi(conf, plan, lab.glance_port, "glance.wsgi.api:application",
+                          GLANCE_UWSGI),
          7, API_STARTSECS, [("OS_GLANCE_CONFIG_DIR", config_path(plan, "glance"))]),
         ("nova-api", _uwsgi(conf, plan, lab.nova_api_port,
                             "nova.wsgi.osapi_compute:application"),

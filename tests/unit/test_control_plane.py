@@ -116,6 +116,19 @@ class TestLoopbackOnly:
         assert "listeners.tcp" not in text and "loopback_users = none" in text
 
 
+class TestGlance:
+    def test_uwsgi_takes_the_chunks_of_novas_snapshot_upload(self, lab):
+        """nova uploads a snapshot through glanceclient in chunks of its CHUNKSIZE; uWSGI
+        refuses (HTTP 500, "unable to receive chunked part") a chunk whose framing does
+        not fit in --chunked-input-limit, 1 MiB by default."""
+        from glanceclient.common import http as glance_http
+
+        glance = _ini(lab[2][control_plane.PROGRAM_FILE]).get("program:glance", "command")
+        limit = int(re.search(r"--chunked-input-limit (\d+)", glance).group(1))
+        framing = len(b"%X\r\n\r\n" % glance_http.CHUNKSIZE)
+        assert limit >= glance_http.CHUNKSIZE + framing
+
+
 class TestNeutron:
     def test_no_dhcp_agent_by_default_and_vms_get_a_config_drive(self, lab):
         conf, plan, files, _secrets = lab
