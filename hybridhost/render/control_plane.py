@@ -11,6 +11,7 @@ from hybridhost import conf as hh_conf
 from hybridhost import lab_state
 from hybridhost.render import ini
 from hybridhost.render import keystone
+from hybridhost.render import messaging
 from hybridhost.render import supervisor as box_supervisor
 from hybridhost.targeting import model as targeting_model
 
@@ -26,6 +27,9 @@ RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 API_STARTSECS = 5
 DHCP_AGENT = "neutron-dhcp-agent"
 QUOTA_DRIVER = "neutron.db.quota.driver.DbQuotaDriver"
+#: Every service of the lab, and the box joining it, declares its queues durable: a
+#: boot sent right after a RabbitMQ restart is no longer lost (render/messaging.py).
+DURABLE_QUEUES = True
 #: uWSGI refuses a chunk of a chunked upload above --chunked-input-limit (1 MiB, header
 #: and CRLF included); glanceclient, which nova's snapshot upload uses, sends 1 MiB chunks.
 GLANCE_UWSGI = ("--http-chunked-input", "--http-raw-body", "--http-auto-chunked",
@@ -237,6 +241,7 @@ def render_nova(conf, plan, secrets):
         # Both ways of hybridhost targeting work in the lab (traits and aggregates).
         ("filter_scheduler", [("enabled_filters", ",".join(targeting_model.ENABLED_FILTERS))]),
         ("conductor", [("workers", 1)]),
+        messaging.rabbit_section(DURABLE_QUEUES),
         _lock(conf, "nova"),
     ], comment="nova-api, nova-conductor and nova-scheduler of the lab.")
 
@@ -283,6 +288,7 @@ def render_neutron(conf, plan, secrets):
         # 'hybridhost lab status' shows), so the lab saves that process (~300 MB).
         ("QUOTAS", [("quota_driver", QUOTA_DRIVER)]),
         ("agent", [("root_helper", "env")]),
+        messaging.rabbit_section(DURABLE_QUEUES),
         _lock(conf, "neutron"),
     ], comment="neutron API and RPC server of the lab.")
 
@@ -326,6 +332,7 @@ def render_dhcp_agent(conf, plan, secrets):
         ("privsep", [("helper_command", "%s --config-file %s" % (
             os.path.join(plan.bin_dir, "privsep-helper"),
             config_path(plan, "dhcp_agent.ini")))]),
+        messaging.rabbit_section(DURABLE_QUEUES),
         _lock(conf, "neutron-dhcp"),
     ], comment="neutron-dhcp-agent of the lab (runs beside the box's OVS agent).")
 

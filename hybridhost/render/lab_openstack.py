@@ -39,6 +39,7 @@ def with_lab_openstack(conf, secrets):
     """The configuration the nova-computes and the OVS agent render from: the lab's."""
     return ConfView(conf, {
         "transport_url": control_plane.transport_url(conf, secrets),
+        "amqp_durable_queues": control_plane.DURABLE_QUEUES,
         "auth_url": control_plane.auth_url(conf),
         "username": "nova",
         "password": secrets["nova"],
