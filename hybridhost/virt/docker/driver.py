@@ -277,17 +277,17 @@ class DockerDriver(driver.ComputeDriver):
 
     def _revive(self):
         """The engine answers again: start what a dockerd restart stopped (:mod:`.revive`)."""
+        revive.revive(self.engine, self._recorded_running,
+                      lambda uuid: self._start_and_plug(uuid, self.spec_store.load(uuid)))
+
+    def _recorded_running(self, uuids):
+        """Those of ``uuids`` nova's database records running on this host."""
         from nova import context as nova_context
         from nova import objects
 
-        def says_running(uuids):
-            found = objects.InstanceList.get_by_filters(
-                nova_context.get_admin_context(),
-                {"uuid": uuids, "host": CONF.host, "deleted": False})
-            return revive.recorded_running(found)
-
-        revive.revive(self.engine, says_running,
-                      lambda uuid: self._start_and_plug(uuid, self.spec_store.load(uuid)))
+        return revive.recorded_running(objects.InstanceList.get_by_filters(
+            nova_context.get_admin_context(),
+            {"uuid": list(uuids), "host": CONF.host, "deleted": False}))
 
     def _report_stop(self, uuid):
         diagnosis.report_stop(self.engine.find(uuid))
