@@ -75,7 +75,7 @@ class ReviveTest(base.DriverTestCase):
 
     host = "hhtest-revive-docker"
     cap_add = heal.HealTest.cap_add
-    _network_back = heal.HealTest._network_back
+    _network_back = heal.HealTest._network_back  # noqa: SLF001 - the same check as heal
 
     @classmethod
     def setUpClass(cls):
