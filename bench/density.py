@@ -50,7 +50,6 @@ box counts in every figure. Needs root on the box (namespaces, OVSDB, Docker).
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 import threading
 import time
@@ -60,6 +59,7 @@ from bench import density_box as box
 from bench import density_nova as nova
 from bench import density_report as report
 from bench import density_stats as stats
+from bench import lab_session
 from hybridhost import progress as hh_progress
 from tests.e2e import lab as e2e
 
@@ -255,30 +255,18 @@ def execute(lab, args, targets, progress):
     return run, sampler
 
 
-def _terminated(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    # SIGTERM (e.g. from 'timeout') unwinds like Ctrl-C: what was booted is deleted.
-    signal.signal(signal.SIGTERM, _terminated)
-    reason = e2e.why_not_up(args.config_file)
-    if reason:
-        print("bench/density.py: %s" % reason, file=sys.stderr)
+    opened = lab_session.open_lab("density.py", args.config_file)
+    if opened is None:
         return 2
+    lab, targets = opened
     progress = hh_progress.Progress(hh_progress.printer(sys.stderr))
-    lab = e2e.connect(args.config_file)
-    try:
-        targets = nova.resolve(lab)
-    except ValueError as err:
-        print("bench/density.py: %s" % err, file=sys.stderr)
-        return 2
     problems, room = nova.capacity(lab, targets, args.vms, args.containers)
     progress("room: %s" % ", ".join("%s %d" % item for item in room.items()))
     if problems:
-        print("bench/density.py: the lab cannot hold %d containers + %d VMs: %s" % (
-            args.containers, args.vms, "; ".join(problems)), file=sys.stderr)
+        lab_session.complain("density.py", "the lab cannot hold %d containers + %d VMs: %s" % (
+            args.containers, args.vms, "; ".join(problems)))
         if args.json:
             print(json.dumps({"ok": False, "room_before": room, "refused": problems}))
         return 2

@@ -48,13 +48,13 @@ Needs root on the box (namespaces, OVSDB, OpenFlow, Docker).
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 import time
 
 from bench import boot
 from bench import density_box as box
 from bench import density_nova as nova
+from bench import lab_session
 from bench import two_agents_agent as second
 from bench import two_agents_net as net
 from bench import two_agents_stats as stats
@@ -243,27 +243,16 @@ def execute(lab, args, targets, baseline, progress):
     return stats.result(*layouts, extra={"machine": machine})
 
 
-def _terminated(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminated)
-    reason = e2e.why_not_up(args.config_file)
-    if reason:
-        print("bench/two_agents.py: %s" % reason, file=sys.stderr)
+    opened = lab_session.open_lab("two_agents.py", args.config_file)
+    if opened is None:
         return 2
-    lab = e2e.connect(args.config_file)
-    try:
-        targets = nova.resolve(lab)
-    except ValueError as err:
-        print("bench/two_agents.py: %s" % err, file=sys.stderr)
-        return 2
+    lab, targets = opened
     baseline = net.Baseline.take(lab)
     refused = _refusal(lab, args, targets, baseline)
     if refused:
-        print("bench/two_agents.py: %s" % refused, file=sys.stderr)
+        lab_session.complain("two_agents.py", refused)
         return 2
     progress = hh_progress.Progress(hh_progress.printer(sys.stderr))
     started = time.monotonic()

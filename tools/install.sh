@@ -15,6 +15,8 @@ APT_PACKAGES=(docker.io openvswitch-switch busybox-static iproute2 util-linux pr
               # mysqlclient, the services' MariaDB driver, builds against it
               libmariadb-dev
               dnsmasq-base genisoimage conntrack
+              # the ssh tests log into the demo images with it (ssh, ssh-keygen)
+              openssh-client
               # the unit tests check the guest's shell scripts with it
               shellcheck
               # systemd-analyze verify checks the rendered hybridhost.service (a unit

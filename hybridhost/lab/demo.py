@@ -26,6 +26,7 @@ GUEST_KERNEL = "hh-guest-kernel"
 GUEST_RAMDISK = "hh-guest-initramfs"
 GUEST_IMAGE = "hh-guest"
 GUEST_BUILD_PROPERTY = "hybridhost_guest_build"
+CONTAINER_BUILD_PROPERTY = "hybridhost_container_build"
 # The guest's root disk is never read (everything is in the initramfs): one MiB of raw.
 GUEST_DISK_BYTES = 1024 * 1024
 
@@ -126,12 +127,21 @@ def _upload(conn, name, path, disk_format, container_format, **properties):
 
 
 def ensure_container_image(conn, conf):
-    if _find_active_image(conn, CONTAINER_IMAGE) is not None:
-        return conn.image.find_image(CONTAINER_IMAGE), False
+    """The image records its build (CONTAINER_BUILD_PROPERTY, the tarball's name): an
+    older build (or one from before the property) is replaced."""
     tarball = container_image.build(conf.lab.cache_dir, conf.docker.url)
+    build_id = os.path.splitext(os.path.basename(tarball))[0]
+    existing = _find_active_image(conn, CONTAINER_IMAGE)
+    if existing is not None and (existing.properties or {}).get(
+            CONTAINER_BUILD_PROPERTY) == build_id:
+        return existing, False
+    for image in list(conn.image.images(name=CONTAINER_IMAGE)):
+        LOG.info("Replacing image %(name)s %(id)s with %(build)s",
+                 {"name": CONTAINER_IMAGE, "id": image.id, "build": build_id})
+        conn.image.delete_image(image)
     # hypervisor_type: the scheduler keeps it off the libvirt side.
     return _upload(conn, CONTAINER_IMAGE, tarball, "raw", "docker",
-                   hypervisor_type="docker")
+                   hypervisor_type="docker", **{CONTAINER_BUILD_PROPERTY: build_id})
 
 
 def _raw_disk(cache_dir):

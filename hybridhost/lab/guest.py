@@ -11,7 +11,7 @@ so ``openstack console log show`` has them)::
 
     HYBRIDHOST-GUEST init kernel=<release> uptime=<s>
     HYBRIDHOST-GUEST ip=<addr> prefix=<bits> router=<gw> source=config-drive|dhcp uptime=<s>
-    HYBRIDHOST-GUEST ready ip=<addr> uptime=<s>
+    HYBRIDHOST-GUEST ready ip=<addr> keys=<n> uptime=<s>
     HYBRIDHOST-PING <addr> ok                                           (once per address)
     HYBRIDHOST-HTTP <addr> ok            (once per address that serves HTTP on port 80)
 
@@ -27,6 +27,11 @@ console log shows the VM reached a container on the same network.
 The kernel answers ICMP; busybox httpd serves a one-line page on port 80 so that a
 container without NET_RAW can prove the other direction over TCP (see
 ``container_image``).
+
+dropbear (see :mod:`.dropbear`) listens on port 22 for key logins as root: the keys
+are the config drive's ``public_keys`` (openstack/latest/meta_data.json, read by
+SSH_KEYS_SCRIPT into /root/.ssh/authorized_keys; ``keys=<n>`` on the ready line counts
+them). Password logins are off; the host keys are made at their first use.
 """
 
 import dataclasses
@@ -43,18 +48,21 @@ import tempfile
 
 from hybridhost import exception
 from hybridhost import runner
+from hybridhost.lab import debs
+from hybridhost.lab import dropbear
 from hybridhost.lab import scripts
 
 LOG = logging.getLogger(__name__)
 
 KERNEL_METAPACKAGE = "linux-image-cloud-amd64"
+debs.expect(KERNEL_METAPACKAGE)
 BUSYBOX = "/bin/busybox"
 #: What the guest needs; their dependencies are added. Built-in ones are skipped.
 #: ata_piix, sr_mod and isofs read the config drive (an IDE CD-ROM on nova's "pc" machine).
 MODULES = ("virtio_pci", "virtio_net", "virtio_blk", "ata_piix", "sr_mod", "isofs")
 CMDLINE = "console=ttyS0 panic=-1 quiet"
 #: Bump when the recipe below changes, so cached guests are rebuilt.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 BANNER = "HYBRIDHOST-GUEST"
 #: Probes at once; neutron hands out addresses at random, so the whole /24 is probed.
 PROBE_BATCH = 64
@@ -77,7 +85,7 @@ PROBE_SCRIPT = scripts.load("probe.sh", PROBE_BATCH=PROBE_BATCH, FAST_ROUNDS=FAS
 APPLETS = ("sh", "mount", "umount", "mkdir", "cat", "echo", "insmod", "ip", "udhcpc",
            "ping", "sleep", "usleep", "uname", "cut", "tr", "touch", "httpd", "hostname",
            "ls", "ps", "dmesg", "ifconfig", "route", "rm", "sed", "grep", "wget", "nc",
-           "timeout", "head", "ipcalc")
+           "timeout", "head", "ipcalc", "awk", "mv", "true", "id")
 
 #: Seconds the guest waits for a config drive before it falls back to DHCP.
 CONFIG_DRIVE_WAIT_S = 3
@@ -92,7 +100,11 @@ CONFIG_DRIVE_SCRIPT = scripts.load("config-drive.sh", WAIT_TENTHS=CONFIG_DRIVE_W
 #: busybox udhcpc's event script: configures eth0 from neutron's DHCP lease.
 UDHCPC_SCRIPT = scripts.load("udhcpc.sh")
 
-#: The guest's /init (PID 1): modules, eth0's address, httpd, then the probe.
+#: Writes the config drive's ``public_keys`` (meta_data.json) into root's authorized_keys.
+SSH_KEYS_SCRIPT = scripts.load("ssh-keys.sh")
+
+#: The guest's /init (PID 1): modules, eth0's address, httpd, keys and dropbear, then
+#: the probe.
 INIT_SCRIPT = scripts.load("guest-init.sh")
 
 
@@ -112,14 +124,15 @@ def build(cache_dir):
     """Build (or reuse from ``cache_dir``) the lab guest; returns its GuestArtifacts."""
     busybox = static_busybox()
     package, version = kernel_package()
-    out_dir = os.path.join(cache_dir, "guest", _cache_key(package, version, busybox))
+    sshd = dropbear.versions()
+    out_dir = os.path.join(cache_dir, "guest", _cache_key(package, version, busybox, sshd))
     artifacts = _artifacts(out_dir)
     if _complete(artifacts):
         LOG.info("Reusing the lab guest in %s (kernel %s %s)", out_dir, package, version)
         return artifacts
     try:
-        deb = fetch_deb(package, version, os.path.join(cache_dir, "debs"))
-        _build_and_publish(deb, busybox, out_dir)
+        deb = debs.fetch_deb(package, version, os.path.join(cache_dir, "debs"))
+        _build_and_publish(deb, busybox, dropbear.payload(cache_dir, sshd), out_dir)
     except OSError as err:
         raise exception.LabBuildFailed(artifact="guest", reason="%s: %s" % (
             err.filename or cache_dir, err.strerror or err)) from err
@@ -131,11 +144,11 @@ def _complete(artifacts):
     return os.path.exists(artifacts.kernel_path) and os.path.exists(artifacts.initramfs_path)
 
 
-def _build_and_publish(deb, busybox, out_dir):
+def _build_and_publish(deb, busybox, sshd_files, out_dir):
     """Build in a temporary directory beside ``out_dir``, then rename it into place."""
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(out_dir)) as work:
-        _build_into(deb, busybox, work)
+        _build_into(deb, busybox, sshd_files, work)
         try:
             os.rename(os.path.join(work, "out"), out_dir)
         except OSError:
@@ -150,11 +163,11 @@ def _artifacts(out_dir):
                           cmdline=CMDLINE)
 
 
-def _cache_key(package, version, busybox):
+def _cache_key(package, version, busybox, sshd):
     digest = hashlib.sha256()
     for part in (str(RECIPE_VERSION), package, version, file_sha256(busybox), INIT_SCRIPT,
-                 PROBE_SCRIPT, UDHCPC_SCRIPT, CONFIG_DRIVE_SCRIPT, ",".join(MODULES),
-                 ",".join(APPLETS)):
+                 PROBE_SCRIPT, UDHCPC_SCRIPT, CONFIG_DRIVE_SCRIPT, SSH_KEYS_SCRIPT,
+                 ",".join(MODULES), ",".join(APPLETS), dropbear.fingerprint(sshd)):
         digest.update(part.encode() + b"\0")
     return "%s-%s" % (version, digest.hexdigest()[:12])
 
@@ -164,7 +177,7 @@ def file_sha256(path):
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _build_into(deb, busybox, work):
+def _build_into(deb, busybox, sshd_files, work):
     tree = os.path.join(work, "deb")
     LOG.info("Unpacking %s", os.path.basename(deb))
     runner.run(["dpkg-deb", "-x", deb, tree])
@@ -176,7 +189,7 @@ def _build_into(deb, busybox, work):
     os.mkdir(out)
     shutil.copyfile(kernel, os.path.join(out, "vmlinuz"))
     with open(os.path.join(out, "initramfs.gz"), "wb") as handle:
-        handle.write(initramfs(busybox, modules))
+        handle.write(initramfs(busybox, modules, sshd_files))
 
 
 def _find_one(directory, prefix):
@@ -233,41 +246,17 @@ def kernel_package(metapackage=KERNEL_METAPACKAGE):
         raise exception.LabBuildFailed(artifact="guest", reason="%s depends on no "
                                        "linux-image package" % metapackage)
     package, version = images[0]
-    # Debian's metapackage pins the exact version ("(= 6.1.192-2)"): one apt-cache call
-    # (about 1.3 s each here) instead of two on every 'lab up'.
+    # Debian's metapackage pins the exact version ("(= 6.1.192-2)"): no second apt-cache
+    # call on every 'lab up'.
     return package, version or _apt_show(package)["Version"]
 
 
 def _apt_show(package):
-    text = runner.run(["apt-cache", "show", "--no-all-versions", package])
-    fields = {}
-    for line in text.splitlines():
-        name, sep, value = line.partition(": ")
-        if sep and not line.startswith(" "):
-            fields[name] = value
+    fields = debs.show((package,)).get(package) or {}
     if "Version" not in fields:
         raise exception.LabBuildFailed(artifact="guest", reason="apt-cache has no %s"
                                        % package)
     return fields
-
-
-def fetch_deb(package, version, debs_dir):
-    """``apt-get download`` one package version into ``debs_dir`` (kept as a cache)."""
-    target = os.path.join(debs_dir, "%s_%s.deb" % (package, version.replace(":", "%3a")))
-    if os.path.exists(target):
-        LOG.info("Using cached %s", target)
-        return target
-    os.makedirs(debs_dir, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=debs_dir) as work:
-        LOG.info("Downloading %s %s with apt-get", package, version)
-        runner.run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
-                    "%s=%s" % (package, version)], cwd=work)
-        debs = [n for n in os.listdir(work) if n.endswith(".deb")]
-        if len(debs) != 1:
-            raise exception.LabBuildFailed(artifact="guest", reason="apt-get download "
-                                           "%s gave %s" % (package, debs))
-        os.rename(os.path.join(work, debs[0]), target)
-    return target
 
 
 # --- Kernel modules --------------------------------------------------------------------
@@ -351,12 +340,18 @@ def _modinfo(path):
 # --- The initramfs (cpio "newc", gzip) -------------------------------------------------
 
 
-def initramfs(busybox, modules):
-    """The gzip'd newc cpio archive: busybox, applet links, /init and the modules."""
+def initramfs(busybox, modules, sshd_files=()):
+    """The gzip'd newc cpio archive: busybox, applet links, /init, the modules and
+    ``sshd_files`` (:func:`dropbear.payload`'s)."""
     archive = _Cpio()
-    for directory in ("bin", "dev", "etc", "etc/hybridhost", "lib", "lib/modules",
-                      "proc", "run", "sys", "tmp"):
+    directories = {"bin", "dev", "etc", "etc/hybridhost", "lib", "lib/modules", "proc",
+                   "run", "sys", "tmp"}
+    for directory in sorted(directories.union(dropbear.directories(sshd_files))):
         archive.directory(directory)
+    for private in ("root", dropbear.HOST_KEY_DIR):
+        archive.directory(private, 0o700)
+    for entry in sshd_files:
+        archive.file(entry.path, entry.data, entry.mode)
     archive.device("dev/console", stat.S_IFCHR | 0o600, 5, 1)
     archive.device("dev/null", stat.S_IFCHR | 0o666, 1, 3)
     with open(busybox, "rb") as handle:
@@ -367,7 +362,8 @@ def initramfs(busybox, modules):
     archive.file("etc/hybridhost-probe", PROBE_SCRIPT.encode(), 0o755)
     archive.file("etc/udhcpc.script", UDHCPC_SCRIPT.encode(), 0o755)
     archive.file("etc/hybridhost-config-drive", CONFIG_DRIVE_SCRIPT.encode(), 0o755)
-    archive.file("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n", 0o644)
+    archive.file("etc/hybridhost-ssh-keys", SSH_KEYS_SCRIPT.encode(), 0o755)
+    archive.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644)
     archive.file("etc/hybridhost/modules",
                  "".join("%s\n" % name for name, _ in modules).encode(), 0o644)
     for name, path in modules:
@@ -383,8 +379,8 @@ class _Cpio:
         self._out = io.BytesIO()
         self._ino = 0
 
-    def directory(self, name):
-        self._entry(name, stat.S_IFDIR | 0o755, b"")
+    def directory(self, name, mode=0o755):
+        self._entry(name, stat.S_IFDIR | mode, b"")
 
     def file(self, name, data, mode):
         self._entry(name, stat.S_IFREG | mode, data)

@@ -22,6 +22,7 @@ same seams: nova-compute restarted) and ``foreign_ovs(owner)`` (the OVS seam as
 another service sees the same switch).
 """
 
+import os
 import uuid as uuidlib
 
 from nova import exception as nova_exception
@@ -298,6 +299,17 @@ class DriverLifecycleContract(DriverHelpers):
         self.assertEqual({"VCPU": 3, "MEMORY_MB": 3072, "DISK_GB": 30},
                          {rc: inventory["total"] for rc, inventory in data.inventory.items()})
         self.assertIn(driver_mod.TRAIT_HV_DOCKER, data.traits)
+        self.assertEqual(max(3, os.cpu_count()), data.inventory["VCPU"]["max_unit"])
+        self.assertEqual(3072, data.inventory["MEMORY_MB"]["max_unit"])
+
+    def test_a_container_may_ask_every_cpu_of_the_machine_when_the_share_is_smaller(self):
+        self.conf.config(group="hybridhost_docker", vcpus=1, memory_mb=3072, disk_gb=30)
+        nodename = self.driver.conf.nodename
+        tree = provider_tree.ProviderTree()
+        tree.new_root(nodename, str(uuidlib.uuid4()))
+        self.driver.update_provider_tree(tree, nodename)
+        vcpu = tree.data(nodename).inventory["VCPU"]
+        self.assertEqual((1, os.cpu_count()), (vcpu["total"], vcpu["max_unit"]))
 
     def test_ports_bind_to_the_single_agent_host(self):
         self.assertEqual(self.driver.conf.network_binding_host,

@@ -94,6 +94,16 @@ class EngineContract:
         self.assertFalse(self.engine.remove(uuid))
         self.assertIsNotNone(other.find(uuid))
 
+    def test_own_names_lists_this_hosts_containers_running_or_not(self):
+        started, created = self.create(), self.create()
+        other = engine_mod.Engine(self.client, "hh-contract-other")
+        foreign = self.create(engine=other)
+        self.engine.start(started)
+        names = self.engine.own_names()
+        self.assertEqual(("instance-x", "instance-x"), (names.get(started), names.get(created)))
+        self.assertNotIn(foreign, names)
+        self.assertEqual({i.uuid: i.name for i in self.engine.list_own()}, names)
+
     def test_running_uuids_lists_only_this_hosts_running_containers(self):
         started, created = self.create(), self.create()
         other = engine_mod.Engine(self.client, "hh-contract-other")

@@ -1,7 +1,10 @@
 """The lab's demo container image, built against the real dockerd.
 
 Uses its own repository name (``hybridhost/busybox-demo-test``) so the lab's image is
-never touched; every image and container it creates is labelled or removed.
+never touched; every image and container it creates is labelled or removed. The ssh
+tests run a container in the Docker driver's envelope (its HostConfig and its
+``authorized_keys`` tar) and reach it over a veth pair in a test range (198.18.0.0/15,
+RFC 2544), since the driver's containers have no Docker network.
 """
 
 import json
@@ -10,11 +13,16 @@ import tarfile
 
 import docker
 from docker import errors as docker_errors
+from pyroute2 import IPRoute
 import pytest
 
 from hybridhost import exception
 from hybridhost.lab import container_image
+from hybridhost.lab import dropbear
+from hybridhost.virt.docker import inject
+from hybridhost.virt.docker import limits
 from tests.functional import base
+from tests.functional import ssh_client
 
 DOCKER_URL = os.environ.get("HH_TEST_DOCKER_URL", "unix:///var/run/docker.sock")
 REPOSITORY = "hybridhost/busybox-demo-test"
@@ -111,3 +119,83 @@ class TestLoadAndRun:
             assert container.attrs["State"]["ExitCode"] == 0  # SIGTERM trapped: clean stop
         finally:
             container.remove(force=True)
+
+
+HOST_LINK, CONTAINER_LINK = "hhsshtest-h", "hhsshtest-c"
+HOST_ADDR, CONTAINER_ADDR = "198.18.233.1", "198.18.233.2"
+
+
+@pytest.fixture
+def plugged(client, built):
+    """A container of the image in the driver's envelope, reachable at CONTAINER_ADDR,
+    and a function that writes its authorized_keys as the driver does (before start)."""
+    base.require(os.geteuid() == 0, "needs root (a veth into the container)")
+    base.require_binaries("ssh", "ssh-keygen")
+    _, tarball = built
+    ref = _manifest(tarball)[0]["RepoTags"][0]
+    host_config = limits.host_config_kwargs(limits.limits_for(64, 1, 1024))
+    container = client.containers.create(ref, labels={TEST_LABEL: "container-ssh"},
+                                         **host_config)
+    try:
+        yield container, lambda key: _start_with_key(container, key)
+    finally:
+        container.remove(force=True)
+        with IPRoute() as ipr:
+            for index in ipr.link_lookup(ifname=HOST_LINK):
+                ipr.link("del", index=index)
+
+
+def _start_with_key(container, key):
+    container.put_archive("/", inject.tarball(inject.keys_entries(key)))
+    container.start()
+    container.reload()
+    pid = container.attrs["State"]["Pid"]
+    with IPRoute() as ipr:
+        ipr.link("add", ifname=HOST_LINK, kind="veth",
+                 peer={"ifname": CONTAINER_LINK, "net_ns_pid": pid})
+        _up(ipr, HOST_LINK, HOST_ADDR)
+    with IPRoute(netns="/proc/%d/ns/net" % pid) as ns:
+        _up(ns, CONTAINER_LINK, CONTAINER_ADDR)
+
+
+def _up(ipr, name, address):
+    index = ipr.link_lookup(ifname=name)[0]
+    ipr.addr("add", index=index, address=address, prefixlen=30)
+    ipr.link("set", index=index, state="up")
+
+
+class TestSsh:
+    def test_the_drivers_key_logs_in_as_root_and_another_key_is_refused(self, plugged,
+                                                                         tmp_path):
+        """dropbear on port 22 in the driver's envelope (capabilities dropped but the
+        default set, no-new-privileges) takes the key the driver writes, only that."""
+        container, start_with_key = plugged
+        key, public = ssh_client.keypair(tmp_path, "right")
+        wrong, _ = ssh_client.keypair(tmp_path, "wrong")
+        start_with_key(public)
+        base.wait_until(lambda: b"HYBRIDHOST-CONTAINER ip=" in container.logs(), 30,
+                        what="the container's address line")
+        _, keys = container.exec_run(["ls", "/" + dropbear.HOST_KEY_DIR])
+        assert keys == b""  # no host key baked into the image
+        result = base.wait_until(lambda: ssh_client.logged_in(key, CONTAINER_ADDR), 30,
+                                 what="an ssh login")
+        inside = ssh_client.ssh(key, CONTAINER_ADDR, command="id -u; cat /root/.ssh/"
+                                "authorized_keys")
+        assert result.returncode == 0
+        assert inside.stdout == "0\n%s\n" % public
+        assert ssh_client.refused(ssh_client.ssh(wrong, CONTAINER_ADDR))
+        _, made = container.exec_run(["ls", "/" + dropbear.HOST_KEY_DIR])
+        assert b"dropbear_ed25519_host_key" in made
+
+    def test_password_logins_are_off(self, plugged, tmp_path):
+        """Only publickey is offered, so no password can ever be tried."""
+        _, start_with_key = plugged
+        _, public = ssh_client.keypair(tmp_path, "right")
+        start_with_key(public)
+        result = base.wait_until(lambda: _answer_without_key(), 30, what="dropbear")
+        assert "Permission denied (publickey)." in result.stderr
+
+
+def _answer_without_key():
+    result = ssh_client.ssh(None, CONTAINER_ADDR)
+    return result if ssh_client.refused(result) else None

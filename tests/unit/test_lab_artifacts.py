@@ -11,6 +11,7 @@ import pytest
 
 from hybridhost import exception
 from hybridhost.lab import container_image
+from hybridhost.lab import dropbear
 from hybridhost.lab import guest
 
 
@@ -91,6 +92,24 @@ class TestInitramfs:
         assert entries["etc/hybridhost-probe"][1] == guest.PROBE_SCRIPT.encode()
         assert b"sh /etc/hybridhost-probe" in entries["init"][1]
 
+    def test_the_ssh_server_payload_root_s_home_and_no_host_key(self, tmp_path):
+        busybox = tmp_path / "busybox"
+        busybox.write_bytes(b"bb")
+        sshd = [dropbear.File(dropbear.PROGRAM, b"dropbear", 0o755),
+                dropbear.File("lib/x86_64-linux-gnu/libc.so.6", b"libc", 0o644)]
+        entries = _parse_cpio(gzip.decompress(guest.initramfs(str(busybox), [], sshd)))
+        assert entries[dropbear.PROGRAM][1] == b"dropbear"
+        assert entries[dropbear.PROGRAM][0] & 0o777 == 0o755
+        for directory in ("usr", "usr/sbin", "lib/x86_64-linux-gnu"):
+            assert stat.S_ISDIR(entries[directory][0])
+        for private in ("root", dropbear.HOST_KEY_DIR):
+            assert entries[private][0] & 0o777 == 0o700
+        assert not [n for n in entries if n.startswith(dropbear.HOST_KEY_DIR + "/")]
+        assert entries["etc/passwd"][1] == b"root:x:0:0:root:/root:/bin/sh\n"
+        assert entries["etc/hybridhost-ssh-keys"][1] == guest.SSH_KEYS_SCRIPT.encode()
+        init = entries["init"][1].decode()
+        assert "/usr/sbin/dropbear -F -R -s " in init and "-p 22" in init
+
     def test_deterministic(self, tmp_path):
         busybox = tmp_path / "busybox"
         busybox.write_bytes(b"x")
@@ -128,6 +147,28 @@ class TestContainerRootfs:
         assert "sh /etc/hybridhost-probe" in init and probe == guest.PROBE_SCRIPT
         assert all(m.uid == 0 and m.mtime == 0 for m in members.values())
 
+    def test_rootfs_holds_the_ssh_server_and_no_host_key(self, tmp_path):
+        busybox = tmp_path / "busybox"
+        busybox.write_bytes(b"bb")
+        sshd = [dropbear.File(dropbear.PROGRAM, b"dropbear", 0o755)]
+        with tarfile.open(fileobj=io.BytesIO(
+                container_image.rootfs_tar(str(busybox), ("sh",), sshd))) as archive:
+            members = {m.name: m for m in archive.getmembers()}
+            assert archive.extractfile(dropbear.PROGRAM).read() == b"dropbear"
+            init = archive.extractfile("etc/hybridhost-init").read().decode()
+        assert members[dropbear.PROGRAM].mode == 0o755 and members["usr/sbin"].isdir()
+        assert members["root"].mode == 0o700 and members[dropbear.HOST_KEY_DIR].mode == 0o700
+        assert not [n for n in members if n.startswith(dropbear.HOST_KEY_DIR + "/")]
+        assert "/usr/sbin/dropbear -R -s " in init and "-p 22" in init
+
+    def test_a_new_dropbear_version_is_a_new_tag(self, tmp_path):
+        busybox = tmp_path / "busybox"
+        busybox.write_bytes(b"bb")
+        tag = container_image._tag  # noqa: SLF001
+        old = tag(str(busybox), ("sh",), (("dropbear-bin", "2022.83-1"),))
+        assert old == tag(str(busybox), ("sh",), (("dropbear-bin", "2022.83-1"),))
+        assert old != tag(str(busybox), ("sh",), (("dropbear-bin", "2022.83-2"),))
+
 
 class TestBuildErrors:
     def test_unwritable_cache_is_a_one_line_build_failure(self, tmp_path, monkeypatch):
@@ -135,6 +176,7 @@ class TestBuildErrors:
         if not os.path.exists(guest.BUSYBOX):
             pytest.skip("no /bin/busybox here")
         monkeypatch.setattr(guest, "kernel_package", lambda: ("linux-image-x", "1.0"))
+        monkeypatch.setattr(dropbear, "versions", lambda: (("dropbear-bin", "1"),))
         blocker = tmp_path / "cache"
         blocker.write_text("a file where the cache directory should be")
         with pytest.raises(exception.LabBuildFailed, match="cache"):

@@ -8,6 +8,7 @@ while [ ! -b /dev/sr0 ] && [ $n -lt WAIT_TENTHS ]; do usleep 100000; n=$((n+1));
 mkdir -p /run/config-drive
 mount -t iso9660 -o ro /dev/sr0 /run/config-drive 2>/dev/null || none unreadable
 json=$(cat /run/config-drive/openstack/latest/network_data.json 2>/dev/null)
+cp /run/config-drive/openstack/latest/meta_data.json /run/meta_data.json 2>/dev/null
 umount /run/config-drive
 # First value of a key in the one-line JSON: "key": "value" or "key": 123.
 field() {

@@ -5,6 +5,8 @@ trap '[ -z "$probe" ] || kill "$probe"; exit 0' TERM INT
 echo "HYBRIDHOST-CONTAINER start"
 echo "hybridhost container $(hostname)" > /www/index.html
 httpd -p 80 -h /www
+# Key logins only; each host key is made at its first use (-R), never baked in.
+/usr/sbin/dropbear -R -s -E -p 22 -P /run/dropbear.pid
 addr=""
 while [ -z "$addr" ]; do
   # shellcheck disable=SC2046 # split on purpose: the words of ip's line become $1..$n

@@ -5,7 +5,8 @@ say() { echo "HYBRIDHOST-GUEST $* uptime=$(cut -d' ' -f1 /proc/uptime)"; }
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mkdir -p /run /tmp /www
+mkdir -p /run /tmp /www /dev/pts
+mount -t devpts devpts /dev/pts
 hostname hybridhost-guest
 say "init kernel=$(uname -r)"
 # shellcheck disable=SC2013 # one module name per line, no spaces: words are lines
@@ -25,7 +26,13 @@ fi
 addr=$(cut -d/ -f1 /run/hh-ip)
 echo "hybridhost guest $addr" > /www/index.html
 httpd -p 80 -h /www
-say "ready ip=$addr"
+sh /etc/hybridhost-ssh-keys /run/meta_data.json
+# Key logins only; each host key is made at its first use (-R), never baked in. In the
+# foreground of a background job: its start under TCG does not hold up the rest.
+/usr/sbin/dropbear -F -R -s -E -p 22 -P /run/dropbear.pid &
+keys=0
+[ -s /root/.ssh/authorized_keys ] && keys=$(grep -c . /root/.ssh/authorized_keys)
+say "ready ip=$addr keys=$keys"
 extra=""
 # shellcheck disable=SC2013 # the kernel command line's words are what is wanted
 for word in $(cat /proc/cmdline); do

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import platform
 import shlex
 import threading
@@ -349,10 +350,10 @@ class DockerDriver(driver.ComputeDriver):
                                      internal_id=info.id)
 
     def list_instances(self):
-        return [info.name for info in self.engine.list_own()]
+        return list(self.engine.own_names().values())
 
     def list_instance_uuids(self):
-        return [info.uuid for info in self.engine.list_own()]
+        return list(self.engine.own_names())
 
     def instance_exists(self, instance):
         return self.engine.find(instance.uuid) is not None
@@ -698,15 +699,22 @@ class DockerDriver(driver.ComputeDriver):
             "numa_topology": None,
         }
 
-    def _inventory_entry(self, total, ratio, reserved):
-        return {"total": total, "min_unit": 1, "max_unit": total, "step_size": 1,
+    def _inventory_entry(self, total, ratio, reserved, max_unit=None):
+        return {"total": total, "min_unit": 1, "max_unit": max_unit or total, "step_size": 1,
                 "allocation_ratio": ratio, "reserved": reserved}
+
+    @staticmethod
+    def _vcpu_max_unit(total):
+        """A container's vCPUs are a CFS limit over the machine's CPUs, not CPUs of the side's
+        share: one container may ask as many as the machine has (Docker refuses more)."""
+        return max(total, os.cpu_count() or 1)
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
         ratios = self._get_allocation_ratios(provider_tree.data(nodename).inventory)
         conf = self.conf
         provider_tree.update_inventory(nodename, {
-            orc.VCPU: self._inventory_entry(conf.vcpus, ratios[orc.VCPU], CONF.reserved_host_cpus),
+            orc.VCPU: self._inventory_entry(conf.vcpus, ratios[orc.VCPU], CONF.reserved_host_cpus,
+                                            self._vcpu_max_unit(conf.vcpus)),
             orc.MEMORY_MB: self._inventory_entry(conf.memory_mb, ratios[orc.MEMORY_MB],
                                                  CONF.reserved_host_memory_mb),
             orc.DISK_GB: self._inventory_entry(conf.disk_gb, ratios[orc.DISK_GB],

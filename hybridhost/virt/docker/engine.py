@@ -191,6 +191,14 @@ class Engine:
                 found.append(info)
         return found
 
+    def own_names(self) -> dict[str, str]:
+        """``{instance uuid: instance name}`` of every container of this service, running
+        or not, from one list call (nova asks for these lists periodically)."""
+        with self._translate("list", "containers"):
+            summaries = self.client.containers(all=True, filters=self._own_filter())
+        labels = [summary.get("Labels") or {} for summary in summaries]
+        return {label.get(LABEL_UUID, ""): label.get(LABEL_NAME, "") for label in labels}
+
     def running_uuids(self) -> list[str]:
         """The instances of this service whose container runs: one list call, no inspect."""
         with self._translate("list", "running containers"):

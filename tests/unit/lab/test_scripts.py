@@ -8,7 +8,8 @@ import pytest
 from hybridhost.lab import scripts
 from tests.functional import base
 
-SCRIPTS = ["config-drive.sh", "container-init.sh", "guest-init.sh", "probe.sh", "udhcpc.sh"]
+SCRIPTS = ["config-drive.sh", "container-init.sh", "guest-init.sh", "probe.sh",
+           "ssh-keys.sh", "udhcpc.sh"]
 
 
 def test_the_package_ships_every_script():
