@@ -156,7 +156,7 @@ class WatcherTest(unittest.TestCase):
             self.engine.start("u-a")
 
         self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
-                                           retry_interval=0.05, stopped_delay=0.3,
+                                           retry_interval=0.05, stopped_delay=1.0,
                                            on_reconnect=revive)
         self.watcher.start()
         image = self.client.add_image()
@@ -168,11 +168,11 @@ class WatcherTest(unittest.TestCase):
             self.engine.stop(uuid, 1)
         down.set()
         self.watcher._stream.close()  # noqa: SLF001 - dockerd ends the stream as it stops
-        time.sleep(0.6)
+        time.sleep(1.5)  # past the delay: held
         self.assertEqual(["Started", "Started"], [e.get_name() for e in self.emitted])
         down.clear()
         self.assertTrue(_wait(lambda: ("u-b", "Stopped") in [
-            (e.uuid, e.get_name()) for e in self.emitted], timeout=3.0))
+            (e.uuid, e.get_name()) for e in self.emitted], timeout=5.0))
         time.sleep(0.5)
         self.assertEqual(1, len(reconnected))
         self.assertNotIn(("u-a", "Stopped"), [(e.uuid, e.get_name()) for e in self.emitted])
