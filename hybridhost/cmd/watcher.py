@@ -56,7 +56,8 @@ def build(topology):
     client = supervisor_rpc.SupervisorClient(settings.supervisor_socket,
                                              settings.supervisor_timeout)
     wants_rpc = any(p.rpc_topic for p in topology.programs.values())
-    pinger = (rpc.Pinger(settings.transport_url, settings.rpc_timeout)
+    pinger = (rpc.Pinger(settings.transport_url, settings.rpc_timeout,
+                         settings.amqp_durable_queues)
               if wants_rpc and settings.transport_url else None)
     watch_metrics = None
     if settings.metrics_port:

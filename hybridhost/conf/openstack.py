@@ -6,6 +6,13 @@ openstack_group = cfg.OptGroup("openstack", help="The control plane both compute
 openstack_opts = [
     cfg.StrOpt("transport_url", secret=True, default="rabbit://guest:guest@127.0.0.1:5672/",
                help="oslo.messaging transport URL (RabbitMQ)."),
+    cfg.BoolOpt("amqp_durable_queues", default=False,
+                help="Durable RPC exchanges and queues (oslo.messaging's "
+                     "[oslo_messaging_rabbit] amqp_durable_queues, rendered for both "
+                     "nova-computes, the agent and the watcher): a message sent while its "
+                     "server reconnects after a RabbitMQ restart waits in its queue instead "
+                     "of being dropped. It must be what every other service on the bus uses. "
+                     "The lab sets it."),
     cfg.URIOpt("auth_url", default="http://127.0.0.1:5000/v3", schemes=["http", "https"],
                help="Keystone v3 endpoint."),
     cfg.StrOpt("region_name", default="RegionOne", help="Region of the services."),

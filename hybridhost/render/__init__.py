@@ -4,6 +4,7 @@ from hybridhost import lab_state
 from hybridhost import plan as box_plan
 from hybridhost.render import control_plane
 from hybridhost.render import l3_agent
+from hybridhost.render import lab_openstack
 from hybridhost.render import neutron
 from hybridhost.render import nova
 from hybridhost.render import rules
@@ -20,7 +21,7 @@ def render(conf, detected=None):
     lab_enabled = lab_state.enabled(conf)
     if lab_enabled:
         # The lab's control plane is what the computes and the agent join.
-        conf = control_plane.with_lab_openstack(conf, lab_state.load_secrets(conf))
+        conf = lab_openstack.with_lab_openstack(conf, lab_state.load_secrets(conf))
         conf = l3_agent.with_external_bridge(conf)
     files = {
         rules.DOCKER_CONF: nova.render_docker(conf, plan),

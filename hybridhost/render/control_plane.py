@@ -12,6 +12,7 @@ from hybridhost import lab_state
 from hybridhost.render import ini
 from hybridhost.render import keystone
 from hybridhost.render import l3_agent
+from hybridhost.render import messaging
 from hybridhost.render import supervisor as box_supervisor
 from hybridhost.targeting import model as targeting_model
 
@@ -27,6 +28,13 @@ RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 API_STARTSECS = 5
 DHCP_AGENT = "neutron-dhcp-agent"
 QUOTA_DRIVER = "neutron.db.quota.driver.DbQuotaDriver"
+#: Every service of the lab, and the box joining it, declares its queues durable: a
+#: boot sent right after a RabbitMQ restart is no longer lost (render/messaging.py).
+DURABLE_QUEUES = True
+#: uWSGI refuses a chunk of a chunked upload above --chunked-input-limit (1 MiB, header
+#: and CRLF included); glanceclient, which nova's snapshot upload uses, sends 1 MiB chunks.
+GLANCE_UWSGI = ("--http-chunked-input", "--http-raw-body", "--http-auto-chunked",
+                "--chunked-input-limit", 4 * 1024 * 1024)
 
 
 def config_path(plan, name):
@@ -234,6 +242,7 @@ def render_nova(conf, plan, secrets):
         # Both ways of hybridhost targeting work in the lab (traits and aggregates).
         ("filter_scheduler", [("enabled_filters", ",".join(targeting_model.ENABLED_FILTERS))]),
         ("conductor", [("workers", 1)]),
+        messaging.rabbit_section(DURABLE_QUEUES),
         _lock(conf, "nova"),
     ], comment="nova-api, nova-conductor and nova-scheduler of the lab.")
 
@@ -280,6 +289,7 @@ def render_neutron(conf, plan, secrets):
         # 'hybridhost lab status' shows), so the lab saves that process (~300 MB).
         ("QUOTAS", [("quota_driver", QUOTA_DRIVER)]),
         ("agent", [("root_helper", "env")]),
+        messaging.rabbit_section(DURABLE_QUEUES),
         _lock(conf, "neutron"),
     ], comment="neutron API and RPC server of the lab.")
 
@@ -323,6 +333,7 @@ def render_dhcp_agent(conf, plan, secrets):
         ("privsep", [("helper_command", "%s --config-file %s" % (
             os.path.join(plan.bin_dir, "privsep-helper"),
             config_path(plan, "dhcp_agent.ini")))]),
+        messaging.rabbit_section(DURABLE_QUEUES),
         _lock(conf, "neutron-dhcp"),
     ], comment="neutron-dhcp-agent of the lab (runs beside the box's OVS agent).")
 
@@ -392,8 +403,8 @@ def _service_programs(conf, plan):
          5, API_STARTSECS, [("OS_KEYSTONE_CONFIG_DIR", config_path(plan, "keystone"))]),
         ("placement", _uwsgi(conf, plan, lab.placement_port, "placement.wsgi.api:application"),
          6, API_STARTSECS, [("OS_PLACEMENT_CONFIG_DIR", config_path(plan, "placement"))]),
-        ("glance", _uwsgi(conf, plan, lab.glance_port, "glance.wsgi.api:application", (
-            "--http-chunked-input", "--http-raw-body", "--http-auto-chunked")),
+        ("glance", _uwsgi(conf, plan, lab.glance_port, "glance.wsgi.api:application",
+                          GLANCE_UWSGI),
          7, API_STARTSECS, [("OS_GLANCE_CONFIG_DIR", config_path(plan, "glance"))]),
         ("nova-api", _uwsgi(conf, plan, lab.nova_api_port,
                             "nova.wsgi.osapi_compute:application"),
@@ -442,51 +453,6 @@ def program_names(conf, plan):
     """``[(group, program)]`` of the lab, in start order."""
     return ([(INFRA_GROUP, p[0]) for p in _infra_programs(conf, plan)]
             + [(SERVICES_GROUP, p[0]) for p in _service_programs(conf, plan)])
-
-
-class _GroupView:
-    """One option group with some values replaced."""
-
-    def __init__(self, group, values):
-        self._group, self._values = group, values
-
-    def __getattr__(self, name):
-        return self._values[name] if name in self._values else getattr(self._group, name)
-
-    def __getitem__(self, name):
-        return self.__getattr__(name)
-
-
-class ConfView:
-    """hybridhost.conf with ``[openstack]`` pointing at the lab.
-
-    A view, not ``set_override``: oslo.config keeps overrides on the shared OptGroup
-    objects, so they would leak into every other ConfigOpts of the process.
-    """
-
-    def __init__(self, conf, openstack_values):
-        self._conf = conf
-        self._openstack = _GroupView(conf.openstack, openstack_values)
-
-    def __getattr__(self, name):
-        return self._openstack if name == "openstack" else getattr(self._conf, name)
-
-    def __getitem__(self, name):
-        return self._openstack if name == "openstack" else self._conf[name]
-
-
-def with_lab_openstack(conf, secrets):
-    """The configuration the nova-computes and the OVS agent render from: the lab's."""
-    return ConfView(conf, {
-        "transport_url": transport_url(conf, secrets),
-        "auth_url": auth_url(conf),
-        "username": "nova",
-        "password": secrets["nova"],
-        "project_name": "service",
-        "user_domain_name": "Default",
-        "project_domain_name": "Default",
-        "interface": "internal",
-    })
 
 
 def render(conf, plan):

@@ -7,11 +7,25 @@ call of hybridhost-watcher (as in both nova-compute files).
 import os
 
 from hybridhost.render import ini
+from hybridhost.render import messaging
 
 # The agent notices new ports only at its next loop; at neutron's default 2 s a port
 # waits 1 s on average before neutron reports it up (and nova, which waits for
 # network-vif-plugged, makes the instance ACTIVE). 1 s is the least neutron accepts.
 POLLING_INTERVAL_S = 1
+
+
+def _ovs_section(ovs):
+    return ("ovs", [
+        ("integration_bridge", ovs.integration_bridge),
+        ("tunnel_bridge", ovs.tunnel_bridge),
+        ("datapath_type", ovs.datapath_type),
+        ("local_ip", ovs.local_ip),
+        ("bridge_mappings", ovs.bridge_mappings or None),
+        ("ovsdb_connection", ovs.ovsdb_connection),
+        ("of_listen_address", "127.0.0.1"),
+        ("of_listen_port", ovs.of_listen_port),
+    ])
 
 
 def render_agent(conf, plan):
@@ -33,20 +47,12 @@ def render_agent(conf, plan):
             ("polling_interval", POLLING_INTERVAL_S),
             ("tunnel_types", ovs.tunnel_types or None),
         ]),
-        ("ovs", [
-            ("integration_bridge", ovs.integration_bridge),
-            ("tunnel_bridge", ovs.tunnel_bridge),
-            ("datapath_type", ovs.datapath_type),
-            ("local_ip", ovs.local_ip),
-            ("bridge_mappings", ovs.bridge_mappings or None),
-            ("ovsdb_connection", ovs.ovsdb_connection),
-            ("of_listen_address", "127.0.0.1"),
-            ("of_listen_port", ovs.of_listen_port),
-        ]),
+        _ovs_section(ovs),
         ("securitygroup", [
             ("firewall_driver", ovs.firewall_driver),
             ("enable_security_group", ovs.firewall_driver != "noop"),
         ]),
+        messaging.rabbit_section(conf.openstack.amqp_durable_queues),
         ("oslo_concurrency", [("lock_path", agent.lock_path)]),
         ("privsep", [("helper_command", "%s --config-file %s" % (
             os.path.join(plan.bin_dir, "privsep-helper"), agent.config_file))]),

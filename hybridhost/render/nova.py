@@ -4,6 +4,7 @@ import os
 
 from hybridhost.render import ini
 from hybridhost.render import keystone
+from hybridhost.render import messaging
 
 # Privsep contexts nova-compute (and os-vif, os-brick inside it) may start. Each gets
 # an explicit helper so no 'sudo' is needed and the venv's privsep-helper is used.
@@ -72,6 +73,7 @@ def _common_sections(conf, plan, side, compute_driver):
             # oslo.messaging answers oslo_rpc_server_ping: hybridhost-watcher's liveness call.
             ("rpc_ping_enabled", True),
         ]),
+        messaging.rabbit_section(conf.openstack.amqp_durable_queues),
         ("oslo_concurrency", [("lock_path", side.lock_path)]),
         ("workarounds", [("disable_rootwrap", True)]),
         ("os_vif_ovs", [("ovsdb_connection", conf.ovs.ovsdb_connection)]),

@@ -18,14 +18,16 @@ PONG = "pong"
 SILENT = "silent"
 #: The bus itself could not be used: nobody's fault among the programs.
 BUS = "bus"
+RABBIT_GROUP = "oslo_messaging_rabbit"
 
 
 class Pinger:
     """Pings ``(topic, server)`` pairs over one transport."""
 
-    def __init__(self, transport_url, timeout):
+    def __init__(self, transport_url, timeout, durable=False):
         self.transport_url = transport_url
         self.timeout = timeout
+        self.durable = durable  # the bus's amqp_durable_queues: an exchange's declaration
         self._transport = None
 
     def _client(self, topic, server, exchange=None):
@@ -35,6 +37,7 @@ class Pinger:
         if self._transport is None:
             # The global CONF: oslo.messaging 18.3 reads its tracing options from any
             # conf but registers them on cfg.CONF only. The watcher parses no oslo config.
+            _set_durable(cfg.CONF, self.durable)
             self._transport = oslo_messaging.get_rpc_transport(cfg.CONF,
                                                                url=self.transport_url)
         target = oslo_messaging.Target(exchange=exchange, topic=topic, server=server)
@@ -70,3 +73,13 @@ class Pinger:
         if self._transport is not None:
             transport, self._transport = self._transport, None
             transport.cleanup()
+
+
+def _set_durable(conf, durable):
+    """Before the transport exists: its connections read the option when made."""
+    import oslo_messaging.opts
+
+    for group, opts in oslo_messaging.opts.list_opts():
+        if group == RABBIT_GROUP:
+            conf.register_opts(opts, group=group)
+    conf.set_override("amqp_durable_queues", durable, RABBIT_GROUP)

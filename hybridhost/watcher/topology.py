@@ -32,6 +32,7 @@ class Settings:
     state_file: str = "/run/hybridhost/hybridhost-watcher.json"
     supervisor_socket: str = "/run/hybridhost/supervisor.sock"
     transport_url: str | None = None
+    amqp_durable_queues: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _settings(section):
     for key, text in section.items():
         if key not in {f.name for f in dataclasses.fields(Settings)}:
             raise ValueError("unknown option %s" % key)
-        if key == "vif_repair":
+        if key in ("vif_repair", "amqp_durable_queues"):
             values[key] = text.strip().lower() == "true"
         else:
             values[key] = int(text) if key in _INTS or key == "metrics_port" else text

@@ -34,7 +34,7 @@ def topo(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pinger(topo):
-    pinger = rpc.Pinger(topo.settings.transport_url, timeout=15)
+    pinger = rpc.Pinger(topo.settings.transport_url, 15, topo.settings.amqp_durable_queues)
     yield pinger
     pinger.close()
 

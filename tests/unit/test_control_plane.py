@@ -116,6 +116,36 @@ class TestLoopbackOnly:
         assert "listeners.tcp" not in text and "loopback_users = none" in text
 
 
+class TestMessaging:
+    def test_every_service_of_the_lab_and_the_box_has_durable_queues(self, lab_dhcp):
+        """So that a boot sent right after a RabbitMQ restart waits in nova-conductor's
+        queue until the conductor is back, instead of being dropped."""
+        files = lab_dhcp[2]
+        rendered = ["conf/lab/nova/nova.conf", "conf/lab/neutron/neutron.conf",
+                    "conf/lab/dhcp_agent.ini", "conf/lab/l3_agent.ini", "conf/nova-docker.conf",
+                    "conf/nova-kvm.conf",
+                    "conf/neutron-openvswitch-agent.conf"]
+        for rel in rendered:
+            parser = _ini(files[rel])
+            assert parser.get("oslo_messaging_rabbit", "amqp_durable_queues") == "true", rel
+        assert _ini(files["conf/watcher.conf"]).get("watcher", "amqp_durable_queues") == "true"
+        transports = {rel for rel, text in files.items() if "transport_url" in text}
+        assert transports == set(rendered) | {"conf/watcher.conf"}
+
+
+class TestGlance:
+    def test_uwsgi_takes_the_chunks_of_novas_snapshot_upload(self, lab):
+        """nova uploads a snapshot through glanceclient in chunks of its CHUNKSIZE; uWSGI
+        refuses (HTTP 500, "unable to receive chunked part") a chunk whose framing does
+        not fit in --chunked-input-limit, 1 MiB by default."""
+        from glanceclient.common import http as glance_http
+
+        glance = _ini(lab[2][control_plane.PROGRAM_FILE]).get("program:glance", "command")
+        limit = int(re.search(r"--chunked-input-limit (\d+)", glance).group(1))
+        framing = len(b"%X\r\n\r\n" % glance_http.CHUNKSIZE)
+        assert limit >= glance_http.CHUNKSIZE + framing
+
+
 class TestNeutron:
     def test_no_dhcp_agent_by_default_and_vms_get_a_config_drive(self, lab):
         conf, plan, files, _secrets = lab

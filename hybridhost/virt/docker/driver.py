@@ -52,6 +52,7 @@ from hybridhost.virt.docker import inject
 from hybridhost.virt.docker import limits
 from hybridhost.virt.docker import ovs
 from hybridhost.virt.docker import reconcile
+from hybridhost.virt.docker import revive
 from hybridhost.virt.docker import vifs
 
 LOG = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ class DockerDriver(driver.ComputeDriver):
         self._replug_running()
         self._watcher = events.EventWatcher(
             self.engine, self.emit_event, self._reconciler.kick, on_stop=self._report_stop,
-            stopped_delay=self.conf.stopped_event_delay)
+            stopped_delay=self.conf.stopped_event_delay, on_reconnect=self._revive)
         self._watcher.start()
         self._reconciler.start()
 
@@ -274,6 +275,20 @@ class DockerDriver(driver.ComputeDriver):
         if self._reconciler is not None:
             self._reconciler.stop()
             self._reconciler = None
+
+    def _revive(self):
+        """The engine answers again: start what a dockerd restart stopped (:mod:`.revive`)."""
+        revive.revive(self.engine, self._recorded_running,
+                      lambda uuid: self._start_and_plug(uuid, self.spec_store.load(uuid)))
+
+    def _recorded_running(self, uuids):
+        """Those of ``uuids`` nova's database records running on this host."""
+        from nova import context as nova_context
+        from nova import objects
+
+        return revive.recorded_running(objects.InstanceList.get_by_filters(
+            nova_context.get_admin_context(),
+            {"uuid": list(uuids), "host": CONF.host, "deleted": False}))
 
     def _report_stop(self, uuid):
         diagnosis.report_stop(self.engine.find(uuid))

@@ -18,6 +18,12 @@ the Stopped event back ``stopped_delay`` seconds and drops it when another event
 the same instance comes first, as nova's libvirt driver does (15 s): a restart
 (``docker restart``, the OOM killer's victim started again) is not reported as a
 shutdown, on which nova would power the instance off.
+
+When the stream is lost (dockerd stopped) no held-back Stopped event is reported until
+it is open again and ``on_reconnect()`` has run (on a thread of its own): without
+live-restore dockerd stops every container as it goes, and the driver starts again
+those nova still records running. Then each Stopped event still held gets the whole
+delay again, so the start events of the containers started again come first.
 """
 
 import logging
@@ -52,6 +58,8 @@ def lifecycle_event(docker_event):
 
 
 STOPPED_DELAY = 15.0
+#: Markers on the queue of lifecycle events: the stream is lost / open again.
+_HOLD, _REARM = "hold", "rearm"
 
 
 def _next_timeout(delayed):
@@ -67,16 +75,24 @@ def _pop_due(delayed):
     return [delayed.pop(uuid)[1] for uuid in due]
 
 
+def _rearm(delayed, delay):
+    deadline = time.monotonic() + delay
+    for uuid, (_deadline, event) in list(delayed.items()):
+        delayed[uuid] = (deadline, event)
+
+
 class EventWatcher:
     """Daemon threads feeding ``emit(LifecycleEvent)``, ``on_start(uuid)`` and
     ``on_stop(uuid)``."""
 
     def __init__(self, engine, emit, on_start, on_stop=None, retry_interval=2.0,
-                 stopped_delay=STOPPED_DELAY):
+                 stopped_delay=STOPPED_DELAY, on_reconnect=None):
         self.engine = engine
         self.emit = emit
         self.on_start = on_start
         self.on_stop = on_stop
+        self.on_reconnect = on_reconnect
+        self._lost = False
         self.stopped_delay = stopped_delay
         self.retry_interval = retry_interval
         self._stopped = threading.Event()
@@ -123,10 +139,30 @@ class EventWatcher:
             except Exception:
                 if not self._stopped.is_set():
                     LOG.warning("Docker events stream failed; retrying", exc_info=True)
+            if not self._lost and not self._stopped.is_set():
+                self._lost = True
+                self._pending.put(_HOLD)
             self._stopped.wait(self.retry_interval)
+
+    def _reopened(self):
+        def run():
+            try:
+                self.on_reconnect()
+            except Exception:
+                LOG.warning("Handling the Docker engine's return failed", exc_info=True)
+            finally:
+                self._pending.put(_REARM)
+
+        self._lost = False
+        if self.on_reconnect is None:
+            self._pending.put(_REARM)
+            return
+        threading.Thread(target=run, name="hh-docker-reconnect", daemon=True).start()
 
     def _consume(self):
         self._stream = self.engine.events(since=self._since)
+        if self._lost:
+            self._reopened()
         for docker_event in self._stream:
             if self._stopped.is_set():
                 return
@@ -145,16 +181,21 @@ class EventWatcher:
 
     def _emit_pending(self):
         delayed = {}  # uuid -> (when due, the Stopped event held back)
+        holding = False
         while True:
             try:
-                event = self._pending.get(timeout=_next_timeout(delayed))
+                event = self._pending.get(timeout=None if holding else _next_timeout(delayed))
             except queue.Empty:
                 event = False
             if event is None:
                 return
-            if event:
+            if event in (_HOLD, _REARM):
+                holding = event == _HOLD
+                if not holding:
+                    _rearm(delayed, self.stopped_delay)
+            elif event:
                 self._sort(event, delayed)
-            for due in _pop_due(delayed):
+            for due in [] if holding else _pop_due(delayed):
                 self._call(self.emit, due, due.uuid)
 
     def _sort(self, event, delayed):

@@ -12,9 +12,10 @@ What a tarball may not do:
   ``manifest.json``'s ``RepoTags`` and ``index.json``'s name annotations on the way
   to ``docker load``), so no tarball can move a tag - least of all one of
   hybridhost's own (``nova-glance/...``, ``nova-snapshot/...``) - to its image;
-* be larger than :class:`SizeLimit` (the flavor's root disk), downloaded or unpacked;
-  the download stops at the limit and the tarball is streamed from disk to the engine,
-  never read whole into memory;
+* be larger than :class:`SizeLimit` (the flavor's root disk), downloaded, unpacked or
+  with its compressed layers decompressed (:mod:`.layers`, counted as a stream up to the
+  limit); the download stops at the limit and the tarball is streamed from disk to the
+  engine, never read whole into memory;
 * be malformed: it is refused before ``docker load`` and leaves nothing behind.
 
 Cached images no container uses are aged out (:meth:`ImageStore.age_out`).
@@ -27,12 +28,14 @@ import logging
 import os
 import posixpath
 import re
+import sys
 import tarfile
 import tempfile
 import threading
 import time
 
 from hybridhost import exception
+from hybridhost.virt.docker import layers as layer_sizes
 
 LOG = logging.getLogger(__name__)
 
@@ -83,7 +86,8 @@ class TarballImage:
     config: str
     layers: tuple
     repo_tags: tuple  # as the tarball names it; never applied
-    unpacked_bytes: int = 0
+    unpacked_bytes: int = 0  # the tarball's files
+    layers_bytes: int = 0  # its layers decompressed (counting stopped past the limit)
 
 
 # --- tarball validation (pure) ------------------------------------------------------
@@ -181,8 +185,21 @@ def _check_members(members):
     return sum(m.size for m in members if m.isfile())
 
 
-def inspect_tarball(path):
-    """Validate a ``docker save`` tarball; raise ValueError saying what is wrong."""
+def _layers_bytes(tar, files, layers, stop_after):
+    total = 0
+    for ref in layers:
+        member = files[posixpath.normpath(ref)]
+        total += layer_sizes.unpacked_size(tar.extractfile(member), member.size, ref,
+                                           stop_after - total)
+        if total > stop_after:
+            break
+    return total
+
+
+def inspect_tarball(path, max_bytes=None):
+    """Validate a ``docker save`` tarball; raise ValueError saying what is wrong.
+
+    Its layers' decompressed size is counted up to ``max_bytes`` (unbounded: None)."""
     try:
         with tarfile.open(path, "r:*") as tar:
             members = tar.getmembers()
@@ -191,9 +208,11 @@ def inspect_tarball(path):
             found = _check_entry(tar, files, _read_manifest(tar, files))
             if INDEX in files:
                 _check_index(tar, files[INDEX])
+            in_layers = _layers_bytes(tar, files, found.layers,
+                                      sys.maxsize if max_bytes is None else max_bytes)
     except (tarfile.TarError, EOFError) as err:
         raise ValueError("not a readable tar archive: %s" % err) from None
-    return dataclasses.replace(found, unpacked_bytes=unpacked)
+    return dataclasses.replace(found, unpacked_bytes=unpacked, layers_bytes=in_layers)
 
 
 # --- the untagged stream docker load reads -----------------------------------------
@@ -257,11 +276,14 @@ def untagged_stream(path):
 
 def _inspect(glance_id, path, limit):
     try:
-        tarball = inspect_tarball(path)
+        tarball = inspect_tarball(path, limit.max_bytes)
     except ValueError as err:
         raise exception.ImageInvalid(image_id=glance_id, reason=err) from None
     if tarball.unpacked_bytes > limit.max_bytes:
         raise _too_large(glance_id, limit, tarball.unpacked_bytes, "unpacked")
+    if tarball.layers_bytes > limit.max_bytes:
+        raise _too_large(glance_id, limit, "at least %d" % tarball.layers_bytes,
+                         "in its layers once decompressed (counting stopped there)")
     return tarball
 
 

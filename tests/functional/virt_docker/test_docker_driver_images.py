@@ -3,6 +3,8 @@
 The behaviours every driver shows are in tests/contract/driver_contract.py.
 """
 
+import gzip
+import io
 import os
 import tarfile
 import time
@@ -50,6 +52,22 @@ class ImageTest(base.DriverTestCase):
         instance = self.make_instance(glance_id)
         self.assertRaises(nova_exception.ImageUnacceptable, self.driver.spawn, self.context,
                           instance, self.image_meta(glance_id), [], None, {}, network_info=[])
+
+    def test_a_layer_bomb_over_the_root_disk_is_refused_before_docker_load(self):
+        """A few MiB of gzip that Docker would unpack to more than the flavor's 1 GiB."""
+        path = os.path.join(self.tmp, "bomb.tar")
+        image_id = tarballs.write_tarball(path, _gzip_layer_of_zeros(GIB + 64 * MIB))
+        self.assertLess(os.path.getsize(path), 64 * MIB)
+        glance_id = self.add_image(path)
+        instance = self.make_instance(glance_id)
+        started = time.monotonic()
+        with self.assertRaises(nova_exception.ImageUnacceptable) as ctx:
+            self.driver.spawn(self.context, instance, self.image_meta(glance_id), [], None, {},
+                              network_info=[])
+        print("\nlayer bomb refused in %.2f s" % (time.monotonic() - started))
+        self.assertIn("in its layers once decompressed", str(ctx.exception))
+        self.assertFalse(self.driver.instance_exists(instance))
+        self.assertNotIn(image_id, {image["Id"] for image in self.docker.images(all=True)})
 
     def test_oci_layout_with_foreign_repo_tag_boots_and_tag_is_not_kept(self):
         """Newer Docker's OCI layout loads; the tarball's own RepoTags do not leak."""
@@ -109,3 +127,21 @@ class ImageTest(base.DriverTestCase):
         self.docker.remove_image("nova-glance/%s:latest" % snapshot_id)  # force a real load
         clone = self.spawn(snapshot_id, [])
         self.assertEqual(0, self.exec(clone, "cat", "/tmp/snapshot-marker")[0])
+
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+def _gzip_layer_of_zeros(size):
+    """A gzip-compressed layer tar holding one file of ``size`` zero bytes."""
+    info = tarfile.TarInfo("zeros")
+    info.size = size
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as layer:
+        layer.write(info.tobuf())
+        zeros = bytes(MIB)
+        for _ in range(size // MIB):
+            layer.write(zeros)
+        layer.write(bytes(size % MIB + (-size % tarfile.BLOCKSIZE) + 2 * tarfile.BLOCKSIZE))
+    return out.getvalue()

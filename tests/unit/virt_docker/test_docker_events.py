@@ -135,6 +135,49 @@ class WatcherTest(unittest.TestCase):
         self.assertEqual(["Started", "Started"], [e.get_name() for e in self.emitted])
         self.assertEqual(["u-8"], self.stopped)
 
+    def test_stops_are_held_while_dockerd_is_away_and_what_it_restarts_is_never_reported(self):
+        """dockerd without live-restore stops the containers, then its stream ends; once
+        it answers again on_reconnect starts one of them: only the other's stop reaches
+        nova, the delay after the engine is back."""
+        self.watcher.stop()
+        down = threading.Event()
+        real = self.engine.events
+
+        def events_while_up(since=None, until=None):
+            if down.is_set():
+                raise RuntimeError("dockerd is restarting")
+            return real(since=since, until=until)
+
+        self.engine.events = events_while_up
+        reconnected = []
+
+        def revive():
+            reconnected.append(time.monotonic())
+            self.engine.start("u-a")
+
+        self.watcher = events.EventWatcher(self.engine, self.emitted.append, self.started.append,
+                                           retry_interval=0.05, stopped_delay=1.0,
+                                           on_reconnect=revive)
+        self.watcher.start()
+        image = self.client.add_image()
+        for uuid in ("u-a", "u-b"):
+            self.engine.create(uuid, "n", image, SAFE)
+            self.engine.start(uuid)
+        self.assertTrue(_wait(lambda: len(self.emitted) == 2))
+        for uuid in ("u-a", "u-b"):
+            self.engine.stop(uuid, 1)
+        down.set()
+        self.watcher._stream.close()  # noqa: SLF001 - dockerd ends the stream as it stops
+        time.sleep(1.5)  # past the delay: held
+        self.assertEqual(["Started", "Started"], [e.get_name() for e in self.emitted])
+        down.clear()
+        self.assertTrue(_wait(lambda: ("u-b", "Stopped") in [
+            (e.uuid, e.get_name()) for e in self.emitted], timeout=5.0))
+        time.sleep(0.5)
+        self.assertEqual(1, len(reconnected))
+        self.assertNotIn(("u-a", "Stopped"), [(e.uuid, e.get_name()) for e in self.emitted])
+        self.assertEqual("running", self.engine.get("u-a").status)
+
     def test_stop_ends_the_thread(self):
         self.watcher.stop()
         self.assertFalse(self.watcher.alive)

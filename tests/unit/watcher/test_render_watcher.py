@@ -35,6 +35,22 @@ def test_every_rpc_server_answers_pings(tmp_path):
         assert parser["DEFAULT"]["rpc_ping_enabled"] == "true", rel
 
 
+@pytest.mark.parametrize("extra, durable", [
+    ("", False), ("[openstack]\namqp_durable_queues = true\n", True)])
+def test_every_service_on_the_bus_declares_its_queues_alike(tmp_path, extra, durable):
+    """An exchange declared durable by one service and not by another is refused by
+    RabbitMQ (PRECONDITION_FAILED): the computes, the agent and the watcher agree."""
+    files = _files(tmp_path, extra)
+    for rel in ("conf/nova-docker.conf", "conf/nova-kvm.conf",
+                "conf/neutron-openvswitch-agent.conf"):
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(files[rel])
+        assert parser.getboolean("oslo_messaging_rabbit", "amqp_durable_queues") is durable
+    path = tmp_path / "watcher.conf"
+    path.write_text(files["conf/watcher.conf"])
+    assert topology.load(str(path)).settings.amqp_durable_queues is durable
+
+
 def test_the_topology_read_back(tmp_path):
     path = tmp_path / "watcher.conf"
     path.write_text(_files(tmp_path)["conf/watcher.conf"])

@@ -84,3 +84,16 @@ def test_a_bus_failure_drops_the_transport_so_the_next_ping_reconnects(monkeypat
     kind, reason = pinger.ping("compute", "box-kvm", "nova")
     assert kind == rpc.BUS and "connection already closed" in reason
     assert transport.cleaned and pinger._transport is None  # noqa: SLF001
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_the_pinger_declares_as_the_bus_does(durable):
+    from oslo_config import cfg
+
+    pinger = rpc.Pinger("fake:/", timeout=1, durable=durable)
+    try:
+        pinger._client("compute", "box-kvm")  # noqa: SLF001 - its transport is made here
+        assert cfg.CONF.oslo_messaging_rabbit.amqp_durable_queues is durable
+    finally:
+        pinger.close()
+        cfg.CONF.clear_override("amqp_durable_queues", "oslo_messaging_rabbit")
