@@ -13,14 +13,16 @@ from hybridhost import exception
 from hybridhost.watcher import probes
 from hybridhost.watcher import repairs
 from hybridhost.watcher import rpc
+from hybridhost.watcher import slow
 from hybridhost.watcher import state
 from hybridhost.watcher.metrics import NullMetrics
 
 LOG = logging.getLogger(__name__)
 STATE_PREFIX = "PROCESS_STATE_"
-#: Deadline of a slower check (the integration bridge: OVSDB, Docker, namespaces, and
-#: the repairs it makes).
-CHECK_TIMEOUT = 30
+#: The Deadlines key of the one call that pings every RPC server of a round.
+RPC_BATCH = "rpc"
+#: oslo.messaging's control_exchange when a program's section names none.
+DEFAULT_EXCHANGE = "openstack"
 
 
 class Watcher:
@@ -38,8 +40,10 @@ class Watcher:
         self.next_round = 0.0
         self.seen_running = set()
         self.health = {}
-        # {name: (call() -> reason or None, interval)}, run when due; last Part kept.
+        # {name: (call() -> reason, None or rows, interval)}, run in the background when
+        # due; the last run's Parts kept.
         self.checks, self._checked, self._check_due = checks or {}, {}, {}
+        self._running_checks = {}
 
     def handle(self, event):
         if event.name.startswith("TICK"):
@@ -98,14 +102,25 @@ class Watcher:
         timeout = self.settings.probe_timeout
         calls = {_skey(s): _bind(self.kinds[s.kind], s.target, timeout)
                  for s in self.topology.services}
-        if self.pinger is not None:
-            for p in programs:
-                spec = self.topology.program(p.full_name)
-                if p.state == repairs.RUNNING and spec.rpc_topic and spec.rpc_server:
-                    calls[_rkey(p.full_name)] = _ping(self.pinger, spec)
+        pinged = self._ping_targets(programs)
+        if pinged:
+            calls[RPC_BATCH] = _ping_all(self.pinger, list(pinged.values()))
         deadline = max(timeout, self.settings.rpc_timeout) + 1
         answers = self.deadlines.run(calls, deadline) if calls else {}
+        answers.update(_rpc_answers(answers.pop(RPC_BATCH, None), pinged))
         return _blame_the_bus(answers)
+
+    def _ping_targets(self, programs):
+        """``{program: (exchange, topic, server)}`` of the RUNNING programs to ping."""
+        if self.pinger is None:
+            return {}
+        targets = {}
+        for p in programs:
+            spec = self.topology.program(p.full_name)
+            if p.state == repairs.RUNNING and spec.rpc_topic and spec.rpc_server:
+                targets[p.full_name] = (spec.rpc_exchange or DEFAULT_EXCHANGE,
+                                        spec.rpc_topic, spec.rpc_server)
+        return targets
 
     def _program(self, program, answers, now, wall):
         name = program.full_name
@@ -143,17 +158,28 @@ class Watcher:
         self.metrics.repair(name, decision.action)
 
     def _run_checks(self, now, wall):
-        due = {name: call for name, (call, _interval) in self.checks.items()
-               if now >= self._check_due.get(name, 0)}
-        answers = self.deadlines.run(due, CHECK_TIMEOUT) if due else {}
-        for name, answer in answers.items():
-            self._check_due[name] = now + self.checks[name][1] - repairs.SLACK
-            self.metrics.probe("check:%s" % name, answer)
-            self._checked[name] = state.Part(
-                name, "check", "ok" if answer.ok else "problems",
-                repairs.HEALTHY if answer.ok else repairs.DEGRADED, wall,
-                "no problem" if answer.ok else answer.reason)
-        return list(self._checked.values())
+        """Start the checks that are due, in the background; the rows of the last run
+        of each (a run that is not over when the round ends shows at a later one)."""
+        for name, (call, interval) in self.checks.items():
+            if name not in self._running_checks and now >= self._check_due.get(name, 0):
+                self._running_checks[name] = self.deadlines.submit(call)
+                self._check_due[name] = now + interval - repairs.SLACK
+            future = self._running_checks.get(name)
+            if future is not None and future.done():
+                del self._running_checks[name]
+                self._checked[name] = self._check_parts(
+                    name, probes.answer_of(future, slow.TIMEOUT), wall)
+        return [part for parts in self._checked.values() for part in parts]
+
+    def _check_parts(self, name, answer, wall):
+        """A check answers None (no problem), a reason, or ``[(part, ok, detail)]``."""
+        found = answer.reason if isinstance(answer.reason, list) else [
+            (name, answer.ok, "no problem" if answer.ok else answer.reason)]
+        self.metrics.probe("check:%s" % name, probes.Answer(
+            None if all(ok for _p, ok, _d in found) else "problems", answer.latency))
+        return [state.Part(part, "check", "ok" if ok else "problems",
+                           repairs.HEALTHY if ok else repairs.DEGRADED, wall, detail)
+                for part, ok, detail in found]
 
     def _service(self, service, answer, wall):
         self.metrics.probe(_skey(service), answer)
@@ -189,11 +215,28 @@ def _bind(probe, target, timeout):
     return lambda: probe(target, timeout)
 
 
-def _ping(pinger, spec):
+def _ping_all(pinger, targets):
     def call():
-        kind, reason = pinger.ping(spec.rpc_topic, spec.rpc_server, spec.rpc_exchange)
-        return None if kind is None else (kind, reason)
+        # The batch's answers ride in the Answer's reason: see _rpc_answers.
+        return pinger.ping_all(targets)
     return call
+
+
+def _rpc_answers(batch, pinged):
+    """One ``rpc:<program>`` Answer per pinged program from the batch's Answer: a batch
+    that failed or did not end in time is the bus's fault, not the programs'."""
+    if batch is None:
+        return {}
+    if not isinstance(batch.reason, dict):
+        reason = batch.reason or "no answer"
+        return {_rkey(name): probes.Answer((rpc.BUS, "the RPC ping did not end: %s" % reason),
+                                           batch.latency) for name in pinged}
+    found = {}
+    for name, target in pinged.items():
+        kind, note, latency = batch.reason.get(target, (rpc.BUS, "not pinged", None))
+        found[_rkey(name)] = probes.Answer(None if kind is None else (kind, note),
+                                           batch.latency if latency is None else latency)
+    return found
 
 
 def _rpc_outcome(answer):

@@ -32,6 +32,8 @@ class Settings:
     state_file: str = "/run/hybridhost/hybridhost-watcher.json"
     supervisor_socket: str = "/run/hybridhost/supervisor.sock"
     transport_url: str | None = None
+    #: hybridhost.conf, for the capacity ledger the slow checks read (none when absent).
+    box_config: str | None = "/etc/hybridhost/hybridhost.conf"
 
 
 @dataclasses.dataclass(frozen=True)
