@@ -35,6 +35,8 @@ class Observation:
     process: object = None          # probes.ProcessFacts of a RUNNING program
     rpc: str | None = None          # rpc.SILENT when its server did not answer
     rpc_reason: str | None = None
+    #: What it needs that is not RUNNING and healthy yet: its repair waits for them.
+    waiting_for: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +127,9 @@ class Repairs:
         if waited < timeout - SLACK:
             return Decision(None, "%s for %.0f s (repair after %d s)" % (
                 reason, waited, timeout), DEGRADED)
+        if obs.waiting_for:
+            return Decision(None, "%s; its repair waits for %s (RUNNING and healthy "
+                            "first)" % (reason, ", ".join(obs.waiting_for)), DEGRADED)
         return self._repair(record, action, reason, now)
 
     def _repair(self, record, action, reason, now):

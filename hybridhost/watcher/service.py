@@ -92,7 +92,7 @@ class Watcher:
         answers = self._probe(programs)
         parts = [state.Part("supervisord", "supervisord", repairs.RUNNING, repairs.HEALTHY,
                             wall, self.supervisor.url)]
-        parts += [self._program(p, answers, now, wall) for p in programs]
+        parts += self._programs(programs, answers, now, wall)
         parts += [self._service(s, answers[_skey(s)], wall) for s in self.topology.services]
         parts += self._run_checks(now, wall)
         self.processes.forget_others(p.pid for p in programs if p.pid)
@@ -122,7 +122,22 @@ class Watcher:
                                         spec.rpc_topic, spec.rpc_server)
         return targets
 
-    def _program(self, program, answers, now, wall):
+    def _programs(self, programs, answers, now, wall):
+        """Each program's Part, decided in start order (what a program needs first): a
+        program's repair waits until what it needs is RUNNING and healthy, so that after
+        a dependency restarts its dependents are restarted in order, not all at once."""
+        healthy, parts = set(), {}
+        present = {p.full_name for p in programs}
+        for program in self.topology.start_order(programs):
+            waiting = tuple(need for need in self.topology.program(program.full_name).needs
+                            if need in present and need not in healthy)
+            part = self._program(program, answers, now, wall, waiting)
+            if part.health == repairs.HEALTHY:
+                healthy.add(part.part)
+            parts[part.part] = part
+        return [parts[p.full_name] for p in programs]
+
+    def _program(self, program, answers, now, wall, waiting=()):
         name = program.full_name
         facts = None
         if program.state == repairs.RUNNING and program.pid:
@@ -131,7 +146,7 @@ class Watcher:
             self.metrics.process(name, facts)
         kind, reason = _rpc_outcome(answers.get(_rkey(name)))
         decision = self.repairs.assess(name, repairs.Observation(
-            program.state, facts, kind, reason), now)
+            program.state, facts, kind, reason, waiting), now)
         if decision.action:
             self._act(name, decision)
         health = decision.health

@@ -68,6 +68,20 @@ class Topology:
         """What is known of ``name``; a program not in the file is watched alone."""
         return self.programs.get(name) or Program(name)
 
+    def start_order(self, programs):
+        """``programs`` (anything with ``full_name``) with what each needs before it;
+        otherwise in the order given."""
+        depth = {}
+
+        def depth_of(name, seen=()):
+            if name not in depth:
+                needs = [n for n in self.program(name).needs if n not in seen]
+                depth[name] = 1 + max((depth_of(n, seen + (name,)) for n in needs),
+                                      default=-1)
+            return depth[name]
+
+        return sorted(programs, key=lambda p: depth_of(p.full_name))
+
     def dependents(self, name):
         """The programs that need ``name``, directly or through another."""
         found, todo = [], [name]

@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from hybridhost import supervisor_rpc
 from hybridhost.watcher import listener
 from hybridhost.watcher import repairs
 from hybridhost.watcher import service
@@ -190,3 +191,36 @@ def test_checks_run_every_their_interval_and_their_last_part_is_kept(tmp_path):
     assert len(calls) == 1 and box.report()["vifs"]["health"] == "degraded"
     box.tick(advance=55)
     assert len(calls) == 2 and box.report()["vifs"]["health"] == "healthy"
+
+
+def test_after_a_dependency_restarts_its_dependents_are_repaired_in_start_order(tmp_path):
+    """base <- dep <- compute, all three stopped: one repair per round, each once what
+    it needs is RUNNING and healthy (never a dependent before what it needs)."""
+    box = Box(tmp_path, hang_timeout=0)
+    olds = {name: box.pid(name) for name in (BASE, DEP, COMPUTE)}
+    for pid in olds.values():
+        box.processes.status[pid] = "stopped"
+    restarted = []
+    for _ in range(3):
+        box.tick()
+        restarted.append(sorted(n for n, old in olds.items()
+                                if box.pid(n) != old and n not in sum(restarted, [])))
+        for name in restarted[-1]:
+            box.processes.status[box.pid(name)] = "sleeping"
+    assert restarted == [[BASE], [DEP], [COMPUTE]]
+
+
+def test_a_repair_that_waits_for_what_it_needs_says_so(tmp_path):
+    box = Box(tmp_path, hang_timeout=0, states={BASE: "STOPPED"})
+    box.processes.status[box.pid(DEP)] = "stopped"
+    box.tick()
+    part = box.report()[DEP]
+    assert part["health"] == "degraded"
+    assert part["detail"].endswith("its repair waits for g:base (RUNNING and healthy first)")
+
+
+def test_start_order_puts_what_a_program_needs_first():
+    topo = topology.Topology(topology.Settings(), {p.name: p for p in PROGRAMS}, ())
+    named = [supervisor_rpc.ProgramState(*n.split(":"), "RUNNING", 1, "")
+             for n in (COMPUTE, AGENT, DEP, BASE)]
+    assert [p.full_name for p in topo.start_order(named)] == [AGENT, BASE, DEP, COMPUTE]
