@@ -107,8 +107,10 @@ class Metrics(NullMetrics):
         _replace(self.containers, found["containers"])
 
     def sides(self, instances, ledger):
-        """``instances``: {side: count}; ``ledger``: the ledger's ``as_dict`` or None."""
-        _replace(self.instances, instances)
+        """``instances``: {side: count, or why it is unknown}; ``ledger``: the ledger's
+        ``as_dict`` or None."""
+        _replace(self.instances, {side: count for side, count in instances.items()
+                                  if isinstance(count, int)})
         for gauge in self.ledger.values():
             gauge.clear()
         if not ledger or ledger.get("placement") != "read":
