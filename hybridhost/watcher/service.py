@@ -187,14 +187,15 @@ class Watcher:
         return [part for parts in self._checked.values() for part in parts]
 
     def _check_parts(self, name, answer, wall):
-        """A check answers None (no problem), a reason, or ``[(part, ok, detail)]``."""
+        """A check answers None (no problem), a reason, or ``[(part, kind, ok,
+        detail)]``."""
         found = answer.reason if isinstance(answer.reason, list) else [
-            (name, answer.ok, "no problem" if answer.ok else answer.reason)]
+            (name, "check", answer.ok, "no problem" if answer.ok else answer.reason)]
         self.metrics.probe("check:%s" % name, probes.Answer(
-            None if all(ok for _p, ok, _d in found) else "problems", answer.latency))
-        return [state.Part(part, "check", "ok" if ok else "problems",
+            None if all(ok for _p, _k, ok, _d in found) else "problems", answer.latency))
+        return [state.Part(part, kind, "ok" if ok else "problems",
                            repairs.HEALTHY if ok else repairs.DEGRADED, wall, detail)
-                for part, ok, detail in found]
+                for part, kind, ok, detail in found]
 
     def _service(self, service, answer, wall):
         self.metrics.probe(_skey(service), answer)

@@ -13,12 +13,17 @@ import json
 import logging
 import subprocess
 
+from hybridhost.watcher import state
+
 LOG = logging.getLogger(__name__)
 
 #: Seconds one run may take: OVSDB, Docker, namespaces, repairs and placement.
 TIMEOUT = 60
 #: The sides of the box, as the ledger names them.
 SIDES = ("docker", "kvm")
+#: The kind of a side's row: 'hybridhost status' shows it, the box's health ignores it
+#: (the ledger never changes status's exit code).
+LEDGER = state.LEDGER
 
 
 class ChildFailed(Exception):
@@ -51,7 +56,7 @@ class SlowChecks:
         return found
 
     def __call__(self):
-        """``[(part, ok, detail)]``: the rows of one run."""
+        """``[(part, kind, ok, detail)]``: the rows of one run."""
         found = self.run_child()
         vifs = found.get("vifs")
         if vifs and "seen" in vifs:
@@ -69,17 +74,19 @@ def _last_line(text):
 
 
 def rows(found):
-    """The status rows of the child's answer: ``vifs`` and one ``ledger:<side>``."""
+    """The status rows of the child's answer: ``vifs`` (a check) and one
+    ``ledger:<side>`` per side (kind ledger: shown, never the box's health)."""
     found_rows = []
     vifs = found.get("vifs")
     if vifs is not None:
         problem = vifs.get("error") or vifs.get("reason")
-        found_rows.append(("vifs", problem is None, problem or "no problem"))
+        found_rows.append(("vifs", "check", problem is None, problem or "no problem"))
     instances = found.get("instances") or {}
     ledger = found.get("ledger")
     for side in SIDES:
         if side in instances or ledger is not None:
-            found_rows.append(side_row(side, instances.get(side), ledger))
+            part, ok, detail = side_row(side, instances.get(side), ledger)
+            found_rows.append((part, LEDGER, ok, detail))
     return found_rows
 
 

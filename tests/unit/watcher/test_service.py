@@ -224,3 +224,17 @@ def test_start_order_puts_what_a_program_needs_first():
     named = [supervisor_rpc.ProgramState(*n.split(":"), "RUNNING", 1, "")
              for n in (COMPUTE, AGENT, DEP, BASE)]
     assert [p.full_name for p in topo.start_order(named)] == [AGENT, BASE, DEP, COMPUTE]
+
+
+def test_the_ledgers_rows_are_shown_and_never_the_boxs_health(tmp_path):
+    from hybridhost.watcher import state
+
+    box = Box(tmp_path)
+    box.watcher.checks = {"slow": (lambda: [
+        ("vifs", "check", True, "no problem"),
+        ("ledger:kvm", "ledger", False, "0 instance(s); ledger unknown: refused")], 60)}
+    box.tick()
+    parts = box.report()
+    assert parts["ledger:kvm"]["health"] == "degraded" and parts["vifs"]["health"] == "healthy"
+    rows = [state.Part(**p) for p in parts.values()]
+    assert state.overall(rows) == "healthy"

@@ -38,10 +38,10 @@ def test_the_childs_answer_becomes_rows_and_metrics():
     check = slow.SlowChecks(_child(ANSWER), m)
     rows = check()
     assert rows == [
-        ("vifs", True, "no problem"),
-        ("ledger:docker", True, "2 instance(s); VCPU 2/128 vCPU (126 free)"),
-        ("ledger:kvm", False, "instances unknown (libvirt: refused); "
-                              "MEMORY_MB 9100/9050 MiB (-50 free)")]
+        ("vifs", "check", True, "no problem"),
+        ("ledger:docker", "ledger", True, "2 instance(s); VCPU 2/128 vCPU (126 free)"),
+        ("ledger:kvm", "ledger", False, "instances unknown (libvirt: refused); "
+                                        "MEMORY_MB 9100/9050 MiB (-50 free)")]
     text = prometheus_client.generate_latest(m.registry).decode()
     for line in ('hybridhost_instances{side="docker"} 2.0',
                  'hybridhost_ledger_capacity{resource="VCPU",side="docker"} 128.0',
@@ -77,7 +77,7 @@ def test_a_child_that_takes_too_long_is_cut():
 def test_a_ledger_placement_could_not_read_is_a_degraded_row_with_the_reason():
     rows = slow.rows({"instances": {"docker": 0},
                       "ledger": {"placement": "unknown", "unknown": "keystone refused"}})
-    assert rows[0] == ("ledger:docker", False,
+    assert rows[0] == ("ledger:docker", "ledger", False,
                        "0 instance(s); ledger unknown: keystone refused")
 
 
