@@ -23,6 +23,8 @@ STATE_PREFIX = "PROCESS_STATE_"
 RPC_BATCH = "rpc"
 #: oslo.messaging's control_exchange when a program's section names none.
 DEFAULT_EXCHANGE = "openstack"
+#: How long a kill-restart waits for supervisord to see the killed process exit.
+KILL_POLLS, KILL_POLL_INTERVAL = 50, 0.1
 
 
 class Watcher:
@@ -38,7 +40,10 @@ class Watcher:
         self.repairs = repairs.Repairs(self.settings)
         self.clock, self.wall, self.own_name = clock, wall, own_name
         self.next_round = 0.0
+        self.sleep = time.sleep
         self.seen_running = set()
+        # Programs the watcher SIGKILLed: their exit is not a crash.
+        self._killed = set()
         self.health = {}
         # {name: (call() -> reason, None or rows, interval)}, run in the background when
         # due; the last run's Parts kept.
@@ -59,7 +64,10 @@ class Watcher:
         if name == self.own_name:
             return
         LOG.debug("%s: %s -> %s", name, event.payload.get("from_state"), new)
-        if new == "EXITED" and event.payload.get("expected") == "0":
+        if new == "EXITED" and name in self._killed:
+            self._killed.discard(name)
+            LOG.debug("%s exited: the watcher killed it", name)
+        elif new == "EXITED" and event.payload.get("expected") == "0":
             self._crashed(name)
         elif new == repairs.RUNNING and name in self.seen_running:
             dependents = self.topology.dependents(name)
@@ -158,9 +166,9 @@ class Watcher:
     def _act(self, name, decision):
         LOG.warning("%s: %s, because %s", name, decision.action, decision.reason)
         try:
-            if decision.action == repairs.RESUME_RESTART:
-                self.supervisor.signal(name, "CONT")
-            if decision.action in (repairs.RESTART, repairs.RESUME_RESTART):
+            if decision.action == repairs.KILL_RESTART:
+                self._kill_and_start(name)
+            elif decision.action == repairs.RESTART:
                 self.supervisor.restart(name)
             elif decision.action == repairs.START:
                 self.supervisor.ensure_started(name)
@@ -169,8 +177,24 @@ class Watcher:
                 LOG.error("%s is failed: %s", name, decision.reason)
         except exception.HybridhostError as err:
             LOG.error("%s: %s did not work: %s", name, decision.action, err)
+            self._killed.discard(name)
             return
         self.metrics.repair(name, decision.action)
+
+    def _pid(self, name):
+        return {p.full_name: p.pid for p in self.supervisor.programs()}.get(name, 0)
+
+    def _kill_and_start(self, name):
+        """SIGKILL through supervisord; once it has seen the exit, start the program
+        (unless its autorestart already did). The exit is not counted as a crash."""
+        pid = self._pid(name)
+        self._killed.add(name)
+        self.supervisor.signal(name, "KILL")
+        for _ in range(KILL_POLLS):
+            if self._pid(name) != pid:
+                break
+            self.sleep(KILL_POLL_INTERVAL)
+        self.supervisor.ensure_started(name)
 
     def _run_checks(self, now, wall):
         """Start the checks that are due, in the background; the rows of the last run

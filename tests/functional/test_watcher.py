@@ -64,7 +64,7 @@ def test_sigstop_is_detected_as_a_hang_and_restarted(make_box):
     box.wait(lambda: box.state("demo:worker") == "RUNNING" and box.pid("demo:worker") != old,
              25, "the stopped worker restarted")
     log = box.log()
-    assert "demo:worker: resume-restart, because its process %d is stopped" % old in log
+    assert "demo:worker: kill-restart, because its process %d is stopped" % old in log
     box.wait(lambda: "demo:worker is RUNNING again: checking what depends on it now "
              "(demo:dependent)" in box.log(), 10, "its dependent checked")
     assert box.state("demo:dependent") == "RUNNING"
@@ -192,8 +192,8 @@ def test_after_a_dependency_restarts_its_dependents_are_restarted_in_start_order
                              box.state("demo:%s" % n) == "RUNNING"
                              for n, old in olds.items()), 60, "middle and top restarted")
         log = box.log()
-        middle = log.index("demo:middle: resume-restart, because")
-        top = log.index("demo:top: resume-restart, because")
+        middle = log.index("demo:middle: kill-restart, because")
+        top = log.index("demo:top: kill-restart, because")
         assert "demo:base is RUNNING again: checking what depends on it now" in log
         assert "its repair waits for demo:middle (RUNNING and healthy first)" in log[:top]
         # top's repair came in a round after middle was RUNNING again (and healthy: a

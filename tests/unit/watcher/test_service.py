@@ -82,14 +82,19 @@ def test_ticks_only_start_a_round_every_check_interval(box):
     assert len(box.pinger.calls) == 4, "a tick 0.5 s early still starts the round"
 
 
-def test_a_stopped_process_is_continued_and_restarted_after_hang_timeout(box):
+def test_a_stopped_process_is_killed_and_started_after_hang_timeout(box):
     old = box.pid(BASE)
     box.processes.status[old] = "stopped"
     box.tick()
     assert box.report()[BASE]["health"] == "degraded" and box.pid(BASE) == old
     box.tick()
-    assert box.supervisor.signals == [(BASE, "CONT")]
+    assert box.supervisor.signals == [(BASE, "KILL")]
     assert box.pid(BASE) != old
+    box.watcher.handle(_state(BASE, "EXITED", expected="0", from_state="RUNNING"))
+    # The kill's exit is not a crash: a crash now is the second trouble (the repair's
+    # and its own), not the third.
+    assert "(trouble 2 of 3 within 300 s)" in box.watcher.repairs.crashed(
+        BASE, box.clock.now).reason
 
 
 def test_a_program_silent_on_rpc_is_restarted_after_rpc_hang_timeout(box):
