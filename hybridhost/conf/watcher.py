@@ -37,9 +37,14 @@ watcher_opts = [
     cfg.IntOpt("reset_after", default=300, min=10, max=86400,
                help="Seconds a program must stay healthy before its repair count starts "
                     "again from 0."),
-    cfg.IntOpt("vif_interval", default=60, min=0, max=3600,
-               help="Seconds between two checks of the integration bridge's ports (what "
-                    "'hybridhost vifs' shows); 0 turns the check off."),
+    cfg.IntOpt("vif_interval", default=300, min=0, max=3600,
+               help="Seconds between two runs of the watcher's slow checks, in a child "
+                    "process: the integration bridge's ports (what 'hybridhost vifs' "
+                    "shows), each side's instances and its capacity ledger. A run costs "
+                    "about 2.3 CPU-seconds (the child loads ovsdbapp, the Docker SDK, "
+                    "pyroute2, oslo.privsep and openstacksdk): every 300 s that is 0.8 % "
+                    "of one core, every 60 s 3.5 %. The Docker nova-compute repairs its "
+                    "own VIFs meanwhile. 0 turns the slow checks off."),
     cfg.BoolOpt("vif_repair", default=True,
                 help="Repair what 'hybridhost vifs --repair' would (re-plug a running "
                      "container's missing or broken VIF, remove the Docker side's orphan "

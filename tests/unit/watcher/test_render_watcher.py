@@ -53,7 +53,7 @@ def test_the_topology_read_back(tmp_path):
     assert [s.kind for s in topo.services] == ["ovsdb", "unixctl", "docker", "libvirt"]
     assert topo.settings.state_file == "%s/run/hybridhost-watcher.json" % tmp_path
     assert topo.settings.metrics_port is None
-    assert (topo.settings.vif_interval, topo.settings.vif_repair) == (60, True)
+    assert (topo.settings.vif_interval, topo.settings.vif_repair) == (300, True)
     assert topo.vifs == {
         "bridge": "br-int", "owner": "box-docker", "prefix": "hhd",
         "ovsdb_connection": "unix:/var/run/openvswitch/db.sock",
