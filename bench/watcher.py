@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import psutil
@@ -194,36 +193,14 @@ def _read_only_conf(directory, vif_interval=None):
     return path
 
 
-class Ticker:
-    """Plays supervisord for one listener: a TICK_5 every 5 s on its stdin."""
-
-    def __init__(self, proc):
-        self.proc, self.stop = proc, threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        serial = 0
-        while not self.stop.is_set():
-            if self.proc.stdout.read(6) != b"READY\n":
-                return
-            serial += 1
-            payload = b"when:%d" % time.time()
-            self.proc.stdin.write(b"ver:3.0 server:supervisor serial:%d pool:hybridhost-watcher "
-                                  b"poolserial:%d eventname:TICK_5 len:%d\n%s" % (
-                                      serial, serial, len(payload), payload))
-            self.proc.stdin.flush()
-            self.proc.stdout.read(len(b"RESULT 2\nOK"))
-            self.stop.wait(5)
-
-
 def tree_against_lab(count, seconds, vif_interval=None):
     directory = tempfile.mkdtemp(prefix="hhwbench")
     conf = _read_only_conf(directory, vif_interval)
     proc = subprocess.Popen([sys.executable, "-m", "hybridhost.cmd.watcher", "--config-file",
                              conf], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            env=dict(os.environ, PYTHONPATH=watcher_box.ROOT))
-    ticker = Ticker(proc)
+                            env=dict(os.environ, PYTHONPATH=watcher_box.ROOT,
+                                     **watcher_box.AS_THE_WATCHER))
+    ticker = watcher_box.Ticker(proc)
     try:
         time.sleep(20)  # its first rounds, the VIF check's first run
         result = samples(psutil.Process(proc.pid), count, seconds)

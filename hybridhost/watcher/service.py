@@ -97,20 +97,31 @@ class Watcher:
             self._publish([state.Part("supervisord", "supervisord", "unreachable",
                                       repairs.DOWN, wall, str(err))], wall)
             return
-        answers = self._probe(programs)
+        facts = self._facts(programs)
+        answers = self._probe(programs, facts)
         parts = [state.Part("supervisord", "supervisord", repairs.RUNNING, repairs.HEALTHY,
                             wall, self.supervisor.url)]
-        parts += self._programs(programs, answers, now, wall)
+        parts += self._programs(programs, facts, answers, now, wall)
         parts += [self._service(s, answers[_skey(s)], wall) for s in self.topology.services]
         parts += self._run_checks(now, wall)
         self.processes.forget_others(p.pid for p in programs if p.pid)
         self._publish(parts, wall)
 
-    def _probe(self, programs):
+    def _facts(self, programs):
+        """``{program: ProcessFacts}`` of the RUNNING programs' processes."""
+        found = {}
+        for p in programs:
+            if p.state == repairs.RUNNING and p.pid:
+                self.seen_running.add(p.full_name)
+                found[p.full_name] = self.processes.facts(p.pid)
+                self.metrics.process(p.full_name, found[p.full_name])
+        return found
+
+    def _probe(self, programs, facts):
         timeout = self.settings.probe_timeout
         calls = {_skey(s): _bind(self.kinds[s.kind], s.target, timeout)
                  for s in self.topology.services}
-        pinged = self._ping_targets(programs)
+        pinged = self._ping_targets(programs, facts)
         if pinged:
             calls[RPC_BATCH] = _ping_all(self.pinger, list(pinged.values()))
         deadline = max(timeout, self.settings.rpc_timeout) + 1
@@ -118,19 +129,24 @@ class Watcher:
         answers.update(_rpc_answers(answers.pop(RPC_BATCH, None), pinged))
         return _blame_the_bus(answers)
 
-    def _ping_targets(self, programs):
-        """``{program: (exchange, topic, server)}`` of the RUNNING programs to ping."""
+    def _ping_targets(self, programs, facts):
+        """``{program: (exchange, topic, server)}`` of the RUNNING programs to ping: not
+        one whose process is stopped or gone (its silence would only make the round wait
+        rpc_timeout, and delay the repair its state already calls for)."""
         if self.pinger is None:
             return {}
         targets = {}
         for p in programs:
             spec = self.topology.program(p.full_name)
-            if p.state == repairs.RUNNING and spec.rpc_topic and spec.rpc_server:
+            process = facts.get(p.full_name)
+            if process is None or process.hung or process.dead:
+                continue
+            if spec.rpc_topic and spec.rpc_server:
                 targets[p.full_name] = (spec.rpc_exchange or DEFAULT_EXCHANGE,
                                         spec.rpc_topic, spec.rpc_server)
         return targets
 
-    def _programs(self, programs, answers, now, wall):
+    def _programs(self, programs, facts, answers, now, wall):
         """Each program's Part, decided in start order (what a program needs first): a
         program's repair waits until what it needs is RUNNING and healthy, so that after
         a dependency restarts its dependents are restarted in order, not all at once."""
@@ -139,19 +155,15 @@ class Watcher:
         for program in self.topology.start_order(programs):
             waiting = tuple(need for need in self.topology.program(program.full_name).needs
                             if need in present and need not in healthy)
-            part = self._program(program, answers, now, wall, waiting)
+            part = self._program(program, facts.get(program.full_name), answers, now,
+                                 wall, waiting)
             if part.health == repairs.HEALTHY:
                 healthy.add(part.part)
             parts[part.part] = part
         return [parts[p.full_name] for p in programs]
 
-    def _program(self, program, answers, now, wall, waiting=()):
+    def _program(self, program, facts, answers, now, wall, waiting=()):
         name = program.full_name
-        facts = None
-        if program.state == repairs.RUNNING and program.pid:
-            self.seen_running.add(name)
-            facts = self.processes.facts(program.pid)
-            self.metrics.process(name, facts)
         kind, reason = _rpc_outcome(answers.get(_rkey(name)))
         decision = self.repairs.assess(name, repairs.Observation(
             program.state, facts, kind, reason, waiting), now)

@@ -243,3 +243,11 @@ def test_the_ledgers_rows_are_shown_and_never_the_boxs_health(tmp_path):
     assert parts["ledger:kvm"]["health"] == "degraded" and parts["vifs"]["health"] == "healthy"
     rows = [state.Part(**p) for p in parts.values()]
     assert state.overall(rows) == "healthy"
+
+
+def test_a_stopped_program_is_not_pinged(box):
+    """Its silence would make the round wait rpc_timeout and delay its repair."""
+    box.processes.status[box.pid(COMPUTE)] = "stopped"
+    box.tick()
+    assert box.pinger.calls == [("q-agent", "h-kvm")]
+    assert "is stopped (state stopped)" in box.report()[COMPUTE]["detail"]
