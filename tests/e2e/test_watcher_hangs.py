@@ -111,11 +111,12 @@ def _tree_watcher(lab, directory):
     return proc, watcher_box.Ticker(proc), os.path.join(directory, "w.log")
 
 
-def test_this_trees_watcher_kills_and_starts_a_stopped_compute(lab, topo, tmp_path):
-    """The kill-restart: SIGKILL of the stopped nova-compute-docker and a start, with no
-    graceful stop to wait for (the lab's own watcher is SIGSTOPped meanwhile, so that
-    only this one repairs; supervisord keeps its events)."""
-    name = "hybridhost:%s" % lab.plan.docker.program
+@pytest.mark.parametrize("side", ["docker", "kvm", "agent"])
+def test_this_trees_watcher_kills_and_starts_a_stopped_program(lab, topo, tmp_path, side):
+    """The kill-restart: SIGKILL of the stopped program and a start, with no graceful
+    stop to wait for (the lab's own watcher is SIGSTOPped meanwhile, so that only this
+    one repairs; supervisord keeps its events)."""
+    name = "hybridhost:%s" % getattr(lab.plan, side).program
     spec = topo.program(name)
     client = box.client_for(lab.conf)
     lab_watcher = _program(client, watcher_box.WATCHER).pid
