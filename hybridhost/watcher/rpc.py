@@ -39,6 +39,8 @@ SILENT = "silent"
 BUS = "bus"
 ENVELOPE_VERSION, VERSION_KEY, MESSAGE_KEY = "2.0", "oslo.version", "oslo.message"
 CONTENT_TYPE = "application/json"
+#: How RabbitMQ's management tools name the watcher's connection.
+CONNECTION_NAME = "hybridhost-watcher"
 #: What py-amqp raises when the broker cannot be reached or refuses an operation.
 BUS_ERRORS = (amqp.exceptions.AMQPError, OSError, EOFError)
 
@@ -102,9 +104,13 @@ class Pinger:
     def _connect(self):
         last = None
         for host, user, password, vhost in self.brokers:
+            # No heartbeats: a ping every round is traffic enough, and a dead connection
+            # fails the next round's ping, which drops it. Writes are bounded too: a
+            # broker that blocks publishers must not hold the ping forever.
             conn = self._factory(host=host, userid=user, password=password,
                                  virtual_host=vhost, connect_timeout=self.timeout,
-                                 heartbeat=0)
+                                 write_timeout=self.timeout, heartbeat=0,
+                                 client_properties={"connection_name": CONNECTION_NAME})
             try:
                 conn.connect()
             except BUS_ERRORS as err:
