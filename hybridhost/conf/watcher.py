@@ -17,7 +17,8 @@ watcher_opts = [
                     "ovs-vswitchd to answer a probe; a slower answer counts as none."),
     cfg.IntOpt("hang_timeout", default=5, min=0, max=600,
                help="Seconds a program's process may stay stopped (state T, e.g. after "
-                    "SIGSTOP) before the watcher restarts it; 0 restarts at the first "
+                    "SIGSTOP) before the watcher kills it (SIGKILL: a stopped process "
+                    "would not finish a graceful stop) and starts it; 0 at the first "
                     "round that sees it stopped."),
     cfg.IntOpt("rpc_timeout", default=5, min=1, max=60,
                help="Deadline (seconds) of one RPC ping (oslo.messaging's "
