@@ -11,18 +11,20 @@ import socket
 from typing import Any
 import xmlrpc.client
 
-from supervisor import xmlrpc as supervisor_xmlrpc
-
 from hybridhost import exception
 
 LOG = logging.getLogger(__name__)
 
 RUNNING = "RUNNING"
+#: supervisor.xmlrpc.Faults' codes (part of its RPC interface); supervisor.xmlrpc itself
+#: is imported only to name a fault: hybridhost-watcher, which calls supervisord for as
+#: long as the box runs, would keep its server-side imports for nothing.
+ALREADY_STARTED, NOT_RUNNING = 60, 70
 
 #: The faults a caller may mean to tolerate; every other one is a SupervisorFault.
 TOLERABLE_FAULTS = {
-    supervisor_xmlrpc.Faults.ALREADY_STARTED: exception.ProgramAlreadyStarted,
-    supervisor_xmlrpc.Faults.NOT_RUNNING: exception.ProgramAlreadyStopped,
+    ALREADY_STARTED: exception.ProgramAlreadyStarted,
+    NOT_RUNNING: exception.ProgramAlreadyStopped,
 }
 
 
@@ -30,6 +32,8 @@ def fault_error(action: str, target: str,
                 fault: xmlrpc.client.Fault) -> exception.SupervisorFault:
     """The hybridhost error for supervisord's ``fault`` (an ``xmlrpc.client.Fault``)
     to the call that would ``action`` ``target``."""
+    from supervisor import xmlrpc as supervisor_xmlrpc
+
     name: str = supervisor_xmlrpc.getFaultDescription(fault.faultCode)
     prefix, _, extra = fault.faultString.partition(": ")
     if prefix != name:
@@ -38,6 +42,33 @@ def fault_error(action: str, target: str,
     error = TOLERABLE_FAULTS.get(fault.faultCode, exception.SupervisorFault)
     return error(action=action, target=target, fault=name, code=fault.faultCode,
                  detail=detail)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.unix_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    """XML-RPC over supervisord's unix socket (what supervisor's own transport does)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__()
+        self.unix_path, self.timeout = path, timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        return _UnixConnection(self.unix_path, self.timeout)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +93,8 @@ class SupervisorClient:
 
     def __init__(self, socket_path: str, timeout: float = 10) -> None:
         self.url = "unix://" + socket_path
-        transport = supervisor_xmlrpc.SupervisorTransport(None, None, serverurl=self.url)
-        transport.timeout = timeout
-        self._proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+        self._proxy = xmlrpc.client.ServerProxy("http://127.0.0.1",
+                                                transport=UnixTransport(socket_path, timeout))
 
     def _call(self, action: str, target: str, name: str, *args: Any) -> Any:
         """Call ``name``; a fault becomes the error saying supervisord refused to

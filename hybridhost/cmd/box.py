@@ -114,6 +114,11 @@ def _ledger(conf):
     return report.lines(ledger, flavors), report.as_dict(ledger, flavors)
 
 
+def ledger_data(conf):
+    """The capacity ledger as 'status --json' has it (the watcher's child reads it)."""
+    return _ledger(conf)[1]
+
+
 def _programs_json(programs):
     return [{"name": p.full_name, "group": p.group, "program": p.name, "state": p.state,
              "pid": p.pid, "description": p.description} for p in programs]

@@ -3,12 +3,12 @@ listener (``[eventlistener:hybridhost-watcher]`` in supervisord.d/hybridhost.con
 
 File descriptor 1 belongs to the listener protocol: it is kept for the protocol and
 then pointed at stderr, so that nothing else (a library's print, a warning) can ever
-write to it. The log goes to ``[watcher] log_file``.
+write to it. The log goes through oslo.log to ``[watcher] log_file``, as nova's and
+neutron's do. ``--slow-checks`` is the watcher's own child (cmd/watcher_checks.py).
 """
 
 import argparse
 import logging
-import logging.handlers
 import os
 import sys
 import warnings
@@ -17,7 +17,9 @@ from hybridhost import exception
 
 LOG = logging.getLogger(__name__)
 DEFAULT_CONFIG = "/etc/hybridhost/conf/watcher.conf"
-LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+#: Libraries whose INFO lines say nothing about the box's health.
+QUIET = ("amqp", "urllib3", "docker", "keystoneauth", "openstack", "oslo.privsep.daemon",
+         "ovsdbapp", "stevedore")
 
 
 def _protocol_streams():
@@ -29,14 +31,20 @@ def _protocol_streams():
 
 
 def _logging(log_file, debug):
-    handler = (logging.handlers.WatchedFileHandler(log_file) if log_file
-               else logging.StreamHandler(sys.stderr))
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    for noisy in ("oslo_messaging", "amqp", "kombu", "urllib3", "docker"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """oslo.log on a private ConfigOpts (the watcher parses no oslo config file): to
+    ``log_file`` (reopened when rotated away), else stderr."""
+    from oslo_config import cfg
+    from oslo_log import log as oslo_logging
+
+    conf = cfg.ConfigOpts()
+    oslo_logging.register_options(conf)
+    conf([], project="hybridhost", default_config_files=[], default_config_dirs=[])
+    conf.set_override("debug", debug)
+    conf.set_override("use_stderr", not log_file)
+    conf.set_override("default_log_levels", ["%s=WARN" % name for name in QUIET])
+    if log_file:
+        conf.set_override("log_file", log_file)
+    oslo_logging.setup(conf, "hybridhost-watcher")
 
 
 def _own_name():
@@ -45,7 +53,7 @@ def _own_name():
     return "%s:%s" % (group, name) if group and name else None
 
 
-def build(topology):
+def build(topology, config_file):
     """A Watcher wired to the real supervisord, bus and daemons of ``topology``."""
     from hybridhost import supervisor_rpc
     from hybridhost.watcher import metrics
@@ -56,72 +64,74 @@ def build(topology):
     client = supervisor_rpc.SupervisorClient(settings.supervisor_socket,
                                              settings.supervisor_timeout)
     wants_rpc = any(p.rpc_topic for p in topology.programs.values())
-    pinger = (rpc.Pinger(settings.transport_url, settings.rpc_timeout,
-                         settings.amqp_durable_queues)
+    pinger = (rpc.Pinger(settings.transport_url, settings.rpc_timeout)
               if wants_rpc and settings.transport_url else None)
-    watch_metrics = None
+    watch_metrics = metrics.NullMetrics()
     if settings.metrics_port:
         watch_metrics = metrics.Metrics()
         watch_metrics.serve(settings.metrics_host, settings.metrics_port)
     return service.Watcher(topology, client, pinger=pinger, metrics=watch_metrics,
-                           own_name=_own_name(), checks=_checks(topology, watch_metrics))
+                           own_name=_own_name(),
+                           checks=_checks(topology, config_file, watch_metrics))
 
 
-def _checks(topology, watch_metrics=None):
-    """The integration bridge's check, when conf/watcher.conf has a [vifs] section."""
-    settings = topology.settings
-    if not topology.vifs or not settings.vif_interval:
+def _checks(topology, config_file, watch_metrics):
+    """The slower checks (VIFs, instances, the ledger), every vif_interval seconds in a
+    child process; none when vif_interval is 0."""
+    from hybridhost.watcher import slow
+
+    interval = topology.settings.vif_interval
+    if not interval:
         return {}
-    from hybridhost.bridge_ports import sources
-    from hybridhost.watcher import vifs
-
-    found = dict(topology.vifs)
-    _privsep_helper(found.pop("bin_dir"), found.pop("helper_config"))
-    box_settings = sources.Settings(**found)
-    check = vifs.VifCheck(lambda: sources.LiveBox.connect(box_settings),
-                          repair_them=settings.vif_repair,
-                          observe=watch_metrics.bridge if watch_metrics else None)
-    return {"vifs": (check, settings.vif_interval)}
+    argv = [sys.executable, "-m", "hybridhost.cmd.watcher", "--slow-checks",
+            "--config-file", config_file]
+    return {"slow": (slow.SlowChecks(argv, watch_metrics), interval)}
 
 
-def _privsep_helper(bin_dir, config_file):
-    """Namespaces are read and VIFs plugged through the venv's privsep-helper, as
-    'hybridhost vifs' and the Docker nova-compute do (no sudo), reading nova-docker.conf
-    (the links it may touch carry its vif_prefix)."""
-    from oslo_config import cfg
+def _load(config_file):
+    from hybridhost.watcher import topology as watch_topology
 
-    import hybridhost.privileged
-
-    helper = "env PYTHONWARNINGS=ignore::Warning:oslo_privsep.daemon %s" % os.path.join(
-        bin_dir, "privsep-helper")
-    if os.path.exists(config_file):
-        helper += " --config-file %s" % config_file
-    cfg.CONF.set_override("helper_command", helper,
-                          group=hybridhost.privileged.net_admin.cfg_section)
+    try:
+        return watch_topology.load(config_file)
+    except exception.ConfigInvalid as err:
+        print("hybridhost-watcher: error: %s" % err, file=sys.stderr)
+        return err
 
 
 def main(argv=None):
-    from hybridhost.watcher import listener
-    from hybridhost.watcher import topology as watch_topology
-
     parser = argparse.ArgumentParser(prog="hybridhost-watcher", description=__doc__)
     parser.add_argument("--config-file", default=DEFAULT_CONFIG,
                         help="The rendered conf/watcher.conf (default %(default)s).")
     parser.add_argument("--debug", action="store_true", help="Log debug messages.")
+    parser.add_argument("--slow-checks", action="store_true",
+                        help="Run the slower checks once, as the watcher's child: a JSON "
+                             "request on stdin, the answer on stdout.")
     args = parser.parse_args(argv)
-    stdin, stdout = _protocol_streams()
     warnings.filterwarnings("ignore")
-    try:
-        topology = watch_topology.load(args.config_file)
-    except exception.ConfigInvalid as err:
-        print("hybridhost-watcher: error: %s" % err, file=sys.stderr)
-        return err.exit_code
+    if args.slow_checks:
+        return _slow_checks(args)
+    stdin, stdout = _protocol_streams()
+    topology = _load(args.config_file)
+    if isinstance(topology, exception.ConfigInvalid):
+        return topology.exit_code
     _logging(topology.settings.log_file, args.debug)
+    from hybridhost.watcher import listener
+
     LOG.info("hybridhost-watcher starts: %d program(s) with needs, %d daemon(s) to probe",
              len(topology.programs), len(topology.services))
-    watcher = build(topology)
+    watcher = build(topology, args.config_file)
     listener.serve(stdin, stdout, watcher.handle)
     return 0
+
+
+def _slow_checks(args):
+    from hybridhost.cmd import watcher_checks
+
+    topology = _load(args.config_file)
+    if isinstance(topology, exception.ConfigInvalid):
+        return topology.exit_code
+    _logging(topology.settings.log_file, args.debug)
+    return watcher_checks.main(topology)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,6 @@ def render_watcher(conf, plan):
         # Stopping a program may take its whole stop timeout.
         ("supervisor_timeout", conf.supervisor.stop_timeout + 30),
         ("transport_url", conf.openstack.transport_url),
-        ("amqp_durable_queues", conf.openstack.amqp_durable_queues),
     ]
     sections = [("watcher", settings)] + _programs(conf, plan) + _services(conf)
     if conf.watcher.vif_interval:

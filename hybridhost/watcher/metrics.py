@@ -4,12 +4,12 @@ Without ``metrics_port`` the watcher keeps a ``NullMetrics`` and never imports
 prometheus_client.
 """
 
-import collections
 import logging
 
 LOG = logging.getLogger(__name__)
 
 _HEALTH_VALUE = {"healthy": 0, "degraded": 1, "down": 2, "failed": 3}
+LEDGER_FIGURES = ("capacity", "used", "free")
 
 
 class NullMetrics:
@@ -28,7 +28,10 @@ class NullMetrics:
     def crash(self, program):
         pass
 
-    def bridge(self, snapshot, report):
+    def bridge(self, found):
+        pass
+
+    def sides(self, instances, ledger):
         pass
 
 
@@ -60,6 +63,13 @@ class Metrics(NullMetrics):
                                        "integration bridge per kind", ["code"], registry=r)
         self.containers = prom.Gauge("hybridhost_docker_instances", "The Docker side's "
                                      "containers per status", ["status"], registry=r)
+        self.instances = prom.Gauge("hybridhost_instances", "Instances per side (the "
+                                    "Docker side's containers, libvirt's domains)",
+                                    ["side"], registry=r)
+        self.ledger = {figure: prom.Gauge(
+            "hybridhost_ledger_%s" % figure, "The capacity ledger: %s per side and "
+            "resource class, as placement holds it" % figure, ["side", "resource"],
+            registry=r) for figure in LEDGER_FIGURES}
 
     def serve(self, host, port):
         import prometheus_client as prom
@@ -89,13 +99,30 @@ class Metrics(NullMetrics):
     def crash(self, program):
         self.crashes.labels(program).inc()
 
-    def bridge(self, snapshot, report):
-        for owner, count in report.owner_counts().items():
+    def bridge(self, found):
+        """``found``: ``vifs.figures()``."""
+        for owner, count in found["ports"].items():
             self.ports.labels(owner).set(count)
-        codes = collections.Counter(problem.code for _entry, problem in report.problems)
-        self.vif_problems.clear()
-        for code, count in codes.items():
-            self.vif_problems.labels(code).set(count)
-        self.containers.clear()
-        for status, count in collections.Counter(c.status for c in snapshot.containers).items():
-            self.containers.labels(status).set(count)
+        _replace(self.vif_problems, found["problems"])
+        _replace(self.containers, found["containers"])
+
+    def sides(self, instances, ledger):
+        """``instances``: {side: count, or why it is unknown}; ``ledger``: the ledger's
+        ``as_dict`` or None."""
+        _replace(self.instances, {side: count for side, count in instances.items()
+                                  if isinstance(count, int)})
+        for gauge in self.ledger.values():
+            gauge.clear()
+        if not ledger or ledger.get("placement") != "read":
+            return
+        for line in ledger["resources"]:
+            for figure in LEDGER_FIGURES:
+                if line.get(figure) is not None:
+                    self.ledger[figure].labels(line["side"], line["resource"]).set(
+                        line[figure])
+
+
+def _replace(gauge, counts):
+    gauge.clear()
+    for label, count in counts.items():
+        gauge.labels(label).set(count)

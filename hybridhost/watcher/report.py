@@ -61,7 +61,7 @@ def parts(programs, error, report, watcher_name=None, now=None):
     live = {p.full_name: p for p in programs}
     rows += [_program(p, fresh.get(p.full_name)) for p in programs
              if p.full_name != watcher_name]
-    rows += [p for p in fresh.values() if p.kind in ("service", "check")]
+    rows += [p for p in fresh.values() if p.kind in ("service", "check", state.LEDGER)]
     if watcher_name:
         rows.append(_watcher_row(watcher_name, live.get(watcher_name), why, report))
     return rows

@@ -13,14 +13,18 @@ from hybridhost import exception
 from hybridhost.watcher import probes
 from hybridhost.watcher import repairs
 from hybridhost.watcher import rpc
+from hybridhost.watcher import slow
 from hybridhost.watcher import state
 from hybridhost.watcher.metrics import NullMetrics
 
 LOG = logging.getLogger(__name__)
 STATE_PREFIX = "PROCESS_STATE_"
-#: Deadline of a slower check (the integration bridge: OVSDB, Docker, namespaces, and
-#: the repairs it makes).
-CHECK_TIMEOUT = 30
+#: The Deadlines key of the one call that pings every RPC server of a round.
+RPC_BATCH = "rpc"
+#: oslo.messaging's control_exchange when a program's section names none.
+DEFAULT_EXCHANGE = "openstack"
+#: How long a kill-restart waits for supervisord to see the killed process exit.
+KILL_POLLS, KILL_POLL_INTERVAL = 50, 0.1
 
 
 class Watcher:
@@ -36,10 +40,15 @@ class Watcher:
         self.repairs = repairs.Repairs(self.settings)
         self.clock, self.wall, self.own_name = clock, wall, own_name
         self.next_round = 0.0
+        self.sleep = time.sleep
         self.seen_running = set()
+        # Programs the watcher SIGKILLed: their exit is not a crash.
+        self._killed = set()
         self.health = {}
-        # {name: (call() -> reason or None, interval)}, run when due; last Part kept.
+        # {name: (call() -> reason, None or rows, interval)}, run in the background when
+        # due; the last run's Parts kept.
         self.checks, self._checked, self._check_due = checks or {}, {}, {}
+        self._running_checks = {}
 
     def handle(self, event):
         if event.name.startswith("TICK"):
@@ -55,7 +64,10 @@ class Watcher:
         if name == self.own_name:
             return
         LOG.debug("%s: %s -> %s", name, event.payload.get("from_state"), new)
-        if new == "EXITED" and event.payload.get("expected") == "0":
+        if new == "EXITED" and name in self._killed:
+            self._killed.discard(name)
+            LOG.debug("%s exited: the watcher killed it", name)
+        elif new == "EXITED" and event.payload.get("expected") == "0":
             self._crashed(name)
         elif new == repairs.RUNNING and name in self.seen_running:
             dependents = self.topology.dependents(name)
@@ -85,38 +97,76 @@ class Watcher:
             self._publish([state.Part("supervisord", "supervisord", "unreachable",
                                       repairs.DOWN, wall, str(err))], wall)
             return
-        answers = self._probe(programs)
+        facts = self._facts(programs)
+        answers = self._probe(programs, facts)
         parts = [state.Part("supervisord", "supervisord", repairs.RUNNING, repairs.HEALTHY,
                             wall, self.supervisor.url)]
-        parts += [self._program(p, answers, now, wall) for p in programs]
+        parts += self._programs(programs, facts, answers, now, wall)
         parts += [self._service(s, answers[_skey(s)], wall) for s in self.topology.services]
         parts += self._run_checks(now, wall)
         self.processes.forget_others(p.pid for p in programs if p.pid)
         self._publish(parts, wall)
 
-    def _probe(self, programs):
+    def _facts(self, programs):
+        """``{program: ProcessFacts}`` of the RUNNING programs' processes."""
+        found = {}
+        for p in programs:
+            if p.state == repairs.RUNNING and p.pid:
+                self.seen_running.add(p.full_name)
+                found[p.full_name] = self.processes.facts(p.pid)
+                self.metrics.process(p.full_name, found[p.full_name])
+        return found
+
+    def _probe(self, programs, facts):
         timeout = self.settings.probe_timeout
         calls = {_skey(s): _bind(self.kinds[s.kind], s.target, timeout)
                  for s in self.topology.services}
-        if self.pinger is not None:
-            for p in programs:
-                spec = self.topology.program(p.full_name)
-                if p.state == repairs.RUNNING and spec.rpc_topic and spec.rpc_server:
-                    calls[_rkey(p.full_name)] = _ping(self.pinger, spec)
+        pinged = self._ping_targets(programs, facts)
+        if pinged:
+            calls[RPC_BATCH] = _ping_all(self.pinger, list(pinged.values()))
         deadline = max(timeout, self.settings.rpc_timeout) + 1
         answers = self.deadlines.run(calls, deadline) if calls else {}
+        answers.update(_rpc_answers(answers.pop(RPC_BATCH, None), pinged))
         return _blame_the_bus(answers)
 
-    def _program(self, program, answers, now, wall):
+    def _ping_targets(self, programs, facts):
+        """``{program: (exchange, topic, server)}`` of the RUNNING programs to ping: not
+        one whose process is stopped or gone (its silence would only make the round wait
+        rpc_timeout, and delay the repair its state already calls for)."""
+        if self.pinger is None:
+            return {}
+        targets = {}
+        for p in programs:
+            spec = self.topology.program(p.full_name)
+            process = facts.get(p.full_name)
+            if process is None or process.hung or process.dead:
+                continue
+            if spec.rpc_topic and spec.rpc_server:
+                targets[p.full_name] = (spec.rpc_exchange or DEFAULT_EXCHANGE,
+                                        spec.rpc_topic, spec.rpc_server)
+        return targets
+
+    def _programs(self, programs, facts, answers, now, wall):
+        """Each program's Part, decided in start order (what a program needs first): a
+        program's repair waits until what it needs is RUNNING and healthy, so that after
+        a dependency restarts its dependents are restarted in order, not all at once."""
+        healthy, parts = set(), {}
+        present = {p.full_name for p in programs}
+        for program in self.topology.start_order(programs):
+            waiting = tuple(need for need in self.topology.program(program.full_name).needs
+                            if need in present and need not in healthy)
+            part = self._program(program, facts.get(program.full_name), answers, now,
+                                 wall, waiting)
+            if part.health == repairs.HEALTHY:
+                healthy.add(part.part)
+            parts[part.part] = part
+        return [parts[p.full_name] for p in programs]
+
+    def _program(self, program, facts, answers, now, wall, waiting=()):
         name = program.full_name
-        facts = None
-        if program.state == repairs.RUNNING and program.pid:
-            self.seen_running.add(name)
-            facts = self.processes.facts(program.pid)
-            self.metrics.process(name, facts)
         kind, reason = _rpc_outcome(answers.get(_rkey(name)))
         decision = self.repairs.assess(name, repairs.Observation(
-            program.state, facts, kind, reason), now)
+            program.state, facts, kind, reason, waiting), now)
         if decision.action:
             self._act(name, decision)
         health = decision.health
@@ -128,9 +178,9 @@ class Watcher:
     def _act(self, name, decision):
         LOG.warning("%s: %s, because %s", name, decision.action, decision.reason)
         try:
-            if decision.action == repairs.RESUME_RESTART:
-                self.supervisor.signal(name, "CONT")
-            if decision.action in (repairs.RESTART, repairs.RESUME_RESTART):
+            if decision.action == repairs.KILL_RESTART:
+                self._kill_and_start(name)
+            elif decision.action == repairs.RESTART:
                 self.supervisor.restart(name)
             elif decision.action == repairs.START:
                 self.supervisor.ensure_started(name)
@@ -139,21 +189,49 @@ class Watcher:
                 LOG.error("%s is failed: %s", name, decision.reason)
         except exception.HybridhostError as err:
             LOG.error("%s: %s did not work: %s", name, decision.action, err)
+            self._killed.discard(name)
             return
         self.metrics.repair(name, decision.action)
 
+    def _pid(self, name):
+        return {p.full_name: p.pid for p in self.supervisor.programs()}.get(name, 0)
+
+    def _kill_and_start(self, name):
+        """SIGKILL through supervisord; once it has seen the exit, start the program
+        (unless its autorestart already did). The exit is not counted as a crash."""
+        pid = self._pid(name)
+        self._killed.add(name)
+        self.supervisor.signal(name, "KILL")
+        for _ in range(KILL_POLLS):
+            if self._pid(name) != pid:
+                break
+            self.sleep(KILL_POLL_INTERVAL)
+        self.supervisor.ensure_started(name)
+
     def _run_checks(self, now, wall):
-        due = {name: call for name, (call, _interval) in self.checks.items()
-               if now >= self._check_due.get(name, 0)}
-        answers = self.deadlines.run(due, CHECK_TIMEOUT) if due else {}
-        for name, answer in answers.items():
-            self._check_due[name] = now + self.checks[name][1] - repairs.SLACK
-            self.metrics.probe("check:%s" % name, answer)
-            self._checked[name] = state.Part(
-                name, "check", "ok" if answer.ok else "problems",
-                repairs.HEALTHY if answer.ok else repairs.DEGRADED, wall,
-                "no problem" if answer.ok else answer.reason)
-        return list(self._checked.values())
+        """Start the checks that are due, in the background; the rows of the last run
+        of each (a run that is not over when the round ends shows at a later one)."""
+        for name, (call, interval) in self.checks.items():
+            if name not in self._running_checks and now >= self._check_due.get(name, 0):
+                self._running_checks[name] = self.deadlines.submit(call)
+                self._check_due[name] = now + interval - repairs.SLACK
+            future = self._running_checks.get(name)
+            if future is not None and future.done():
+                del self._running_checks[name]
+                self._checked[name] = self._check_parts(
+                    name, probes.answer_of(future, slow.TIMEOUT), wall)
+        return [part for parts in self._checked.values() for part in parts]
+
+    def _check_parts(self, name, answer, wall):
+        """A check answers None (no problem), a reason, or ``[(part, kind, ok,
+        detail)]``."""
+        found = answer.reason if isinstance(answer.reason, list) else [
+            (name, "check", answer.ok, "no problem" if answer.ok else answer.reason)]
+        self.metrics.probe("check:%s" % name, probes.Answer(
+            None if all(ok for _p, _k, ok, _d in found) else "problems", answer.latency))
+        return [state.Part(part, kind, "ok" if ok else "problems",
+                           repairs.HEALTHY if ok else repairs.DEGRADED, wall, detail)
+                for part, kind, ok, detail in found]
 
     def _service(self, service, answer, wall):
         self.metrics.probe(_skey(service), answer)
@@ -189,11 +267,28 @@ def _bind(probe, target, timeout):
     return lambda: probe(target, timeout)
 
 
-def _ping(pinger, spec):
+def _ping_all(pinger, targets):
     def call():
-        kind, reason = pinger.ping(spec.rpc_topic, spec.rpc_server, spec.rpc_exchange)
-        return None if kind is None else (kind, reason)
+        # The batch's answers ride in the Answer's reason: see _rpc_answers.
+        return pinger.ping_all(targets)
     return call
+
+
+def _rpc_answers(batch, pinged):
+    """One ``rpc:<program>`` Answer per pinged program from the batch's Answer: a batch
+    that failed or did not end in time is the bus's fault, not the programs'."""
+    if batch is None:
+        return {}
+    if not isinstance(batch.reason, dict):
+        reason = batch.reason or "no answer"
+        return {_rkey(name): probes.Answer((rpc.BUS, "the RPC ping did not end: %s" % reason),
+                                           batch.latency) for name in pinged}
+    found = {}
+    for name, target in pinged.items():
+        kind, note, latency = batch.reason.get(target, (rpc.BUS, "not pinged", None))
+        found[_rkey(name)] = probes.Answer(None if kind is None else (kind, note),
+                                           batch.latency if latency is None else latency)
+    return found
 
 
 def _rpc_outcome(answer):

@@ -10,12 +10,14 @@ from hybridhost.watcher import repairs
 #: Worst first; 'failed' (given up by the watcher) counts as down for the box.
 _RANK = {repairs.HEALTHY: 0, repairs.DEGRADED: 1, repairs.DOWN: 2, repairs.FAILED: 2}
 VERSION = 1
+#: The kind of the rows of each side's instances and capacity ledger.
+LEDGER = "ledger"
 
 
 @dataclasses.dataclass(frozen=True)
 class Part:
     part: str
-    kind: str                   # "program", "service", "supervisord" or "watcher"
+    kind: str       # "program", "service", "check", "ledger", "supervisord" or "watcher"
     state: str
     health: str
     last_check: float | None    # wall-clock seconds
@@ -23,8 +25,9 @@ class Part:
 
 
 def overall(parts):
-    """The box's health: its worst part's ('failed' is 'down')."""
-    worst = max((_RANK.get(p.health, 2) for p in parts), default=2)
+    """The box's health: its worst part's ('failed' is 'down'); the ledger's rows are
+    shown but never count."""
+    worst = max((_RANK.get(p.health, 2) for p in parts if p.kind != LEDGER), default=2)
     return {0: repairs.HEALTHY, 1: repairs.DEGRADED, 2: repairs.DOWN}[worst]
 
 

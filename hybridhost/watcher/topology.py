@@ -32,7 +32,8 @@ class Settings:
     state_file: str = "/run/hybridhost/hybridhost-watcher.json"
     supervisor_socket: str = "/run/hybridhost/supervisor.sock"
     transport_url: str | None = None
-    amqp_durable_queues: bool = False
+    #: hybridhost.conf, for the capacity ledger the slow checks read (none when absent).
+    box_config: str | None = "/etc/hybridhost/hybridhost.conf"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +68,20 @@ class Topology:
         """What is known of ``name``; a program not in the file is watched alone."""
         return self.programs.get(name) or Program(name)
 
+    def start_order(self, programs):
+        """``programs`` (anything with ``full_name``) with what each needs before it;
+        otherwise in the order given."""
+        depth = {}
+
+        def depth_of(name, seen=()):
+            if name not in depth:
+                needs = [n for n in self.program(name).needs if n not in seen]
+                depth[name] = 1 + max((depth_of(n, seen + (name,)) for n in needs),
+                                      default=-1)
+            return depth[name]
+
+        return sorted(programs, key=lambda p: depth_of(p.full_name))
+
     def dependents(self, name):
         """The programs that need ``name``, directly or through another."""
         found, todo = [], [name]
@@ -84,7 +99,7 @@ def _settings(section):
     for key, text in section.items():
         if key not in {f.name for f in dataclasses.fields(Settings)}:
             raise ValueError("unknown option %s" % key)
-        if key in ("vif_repair", "amqp_durable_queues"):
+        if key == "vif_repair":
             values[key] = text.strip().lower() == "true"
         else:
             values[key] = int(text) if key in _INTS or key == "metrics_port" else text

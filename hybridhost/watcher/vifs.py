@@ -1,5 +1,5 @@
 """The integration bridge's ports as a part of the box ('hybridhost vifs', every
-``vif_interval`` seconds), and their repair.
+``vif_interval`` seconds, in the watcher's child: see ``slow``), and their repair.
 
 A problem 'hybridhost vifs --repair' can fix (a running container's VIF missing or
 broken: re-plug; an orphan port of the Docker side: remove) is repaired when the next
@@ -7,6 +7,7 @@ check still finds it, so that a port being plugged by a boot in progress is left
 Never anything but the Docker side's own ports (bridge_ports refuses the rest).
 """
 
+import collections
 import logging
 
 from hybridhost.bridge_ports import audit
@@ -18,20 +19,26 @@ LOG = logging.getLogger(__name__)
 class VifCheck:
     """``connect()`` gives a ``bridge_ports.sources.LiveBox`` (or a fake)."""
 
-    def __init__(self, connect, repair_them=True, observe=None):
+    def __init__(self, connect, repair_them=True, observe=None, seen=()):
         self.connect = connect
         self.repair_them = repair_them
-        # observe(snapshot, report): the metrics' view of each check.
-        self.observe = observe or (lambda snapshot, report: None)
+        # observe(figures(snapshot, report)): the metrics' view of each check.
+        self.observe = observe or (lambda found: None)
         self._box = None
-        self._seen = set()
+        # What the last check found to repair ([kind, port, instance]: the child
+        # process that runs one check is given the last one's).
+        self._seen = {audit.Action(*item) for item in seen}
+
+    @property
+    def seen(self):
+        return sorted([a.kind, a.port, a.instance] for a in self._seen)
 
     def _snapshot_report(self):
         if self._box is None:
             self._box = self.connect()
         snapshot = self._box.snapshot()
         report = audit.audit(snapshot)
-        self.observe(snapshot, report)
+        self.observe(figures(snapshot, report))
         return report
 
     def __call__(self):
@@ -59,6 +66,13 @@ class VifCheck:
                 LOG.error("vifs: %s %s did not work: %s", outcome.action.kind,
                           outcome.action.port, outcome.error)
         return after
+
+
+def figures(snapshot, report):
+    """What the metrics show of one check (plain data: it crosses a process boundary)."""
+    return {"ports": report.owner_counts(),
+            "problems": dict(collections.Counter(p.code for _e, p in report.problems)),
+            "containers": dict(collections.Counter(c.status for c in snapshot.containers))}
 
 
 def summary(report):

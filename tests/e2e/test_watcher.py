@@ -34,7 +34,7 @@ def topo(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pinger(topo):
-    pinger = rpc.Pinger(topo.settings.transport_url, 15, topo.settings.amqp_durable_queues)
+    pinger = rpc.Pinger(topo.settings.transport_url, timeout=15)
     yield pinger
     pinger.close()
 
@@ -113,12 +113,11 @@ def test_the_vif_check_reads_the_labs_bridge(topo):
     """Read-only (no repairs): the check the watcher runs, on the lab's integration
     bridge; the lab's own 'hybridhost vifs' is the reference for what it finds."""
     from hybridhost.bridge_ports import sources
-    from hybridhost.cmd import watcher as watcher_cmd
+    from hybridhost.cmd import vifs as vifs_cmd
     from hybridhost.watcher import vifs
 
     found = dict(topo.vifs)
-    watcher_cmd._privsep_helper(found.pop("bin_dir"),  # noqa: SLF001 - the watcher's own
-                                found.pop("helper_config"))
+    vifs_cmd.use_privsep_helper(found.pop("bin_dir"), found.pop("helper_config"))
     check = vifs.VifCheck(lambda: sources.LiveBox.connect(sources.Settings(**found)),
                           repair_them=False)
     reason = check()

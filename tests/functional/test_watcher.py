@@ -64,7 +64,7 @@ def test_sigstop_is_detected_as_a_hang_and_restarted(make_box):
     box.wait(lambda: box.state("demo:worker") == "RUNNING" and box.pid("demo:worker") != old,
              25, "the stopped worker restarted")
     log = box.log()
-    assert "demo:worker: resume-restart, because its process %d is stopped" % old in log
+    assert "demo:worker: kill-restart, because its process %d is stopped" % old in log
     box.wait(lambda: "demo:worker is RUNNING again: checking what depends on it now "
              "(demo:dependent)" in box.log(), 10, "its dependent checked")
     assert box.state("demo:dependent") == "RUNNING"
@@ -162,3 +162,43 @@ def test_metrics_on_loopback_in_prometheus_text(make_box):
     assert 'hybridhost_part_health{part="demo:worker"} 0.0' in text
     assert 'hybridhost_program_crashes_total{program="demo:worker"} 1.0' in text
     assert 'hybridhost_program_rss_bytes{program="demo:worker"}' in text
+
+
+def _follower(directory, name, leader):
+    """A program that writes its pid to <name>.pid and stops itself (state T, as a
+    service wedged by the loss of what it needs) when <leader>.pid changes: when the
+    program it needs restarts."""
+    return watcher_box.program(name, (
+        "sh -c 'echo $$ > {d}/{n}.pid; first=$(cat {d}/{l}.pid); while :; do sleep 0.2; "
+        "now=$(cat {d}/{l}.pid); [ \"$now\" = \"$first\" ] || {{ first=$now; "
+        "kill -STOP $$; }}; done'").format(d=directory, n=name, l=leader))
+
+
+def test_after_a_dependency_restarts_its_dependents_are_restarted_in_start_order(tmp_path):
+    """base <- middle <- top (middle and top both wedge when base restarts): the watcher
+    restarts middle first, and top only once middle is RUNNING and healthy again."""
+    base.require(os.path.exists(SUPERVISORD), "supervisord is not installed")
+    d = str(tmp_path)
+    box = watcher_box.Box(
+        [watcher_box.program("base", "sh -c 'echo $$ > %s/base.pid; exec sleep 1000'" % d),
+         _follower(d, "middle", "base"), _follower(d, "top", "base")],
+        needs={"middle": ["base"], "top": ["middle"]}).start()
+    try:
+        box.wait(_healthy_report(box, ["demo:base", "demo:middle", "demo:top"]), 30,
+                 "a healthy round")
+        olds = {name: box.pid("demo:%s" % name) for name in ("middle", "top")}
+        box.client.restart("demo:base")
+        box.wait(lambda: all(box.pid("demo:%s" % n) != old and
+                             box.state("demo:%s" % n) == "RUNNING"
+                             for n, old in olds.items()), 60, "middle and top restarted")
+        log = box.log()
+        middle = log.index("demo:middle: kill-restart, because")
+        top = log.index("demo:top: kill-restart, because")
+        assert "demo:base is RUNNING again: checking what depends on it now" in log
+        assert "its repair waits for demo:middle (RUNNING and healthy first)" in log[:top]
+        # top's repair came in a round after middle was RUNNING again (and healthy: a
+        # round's health lines are written at its end, after its repairs).
+        assert middle < log.index("demo:middle is RUNNING again", middle) < top, log[-3000:]
+    finally:
+        box.stop()
+

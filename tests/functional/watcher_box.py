@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from hybridhost import exception
@@ -18,6 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 LOOP = "sh -c 'while :; do sleep 1; done'"
 WATCHER = "hybridhost-watcher:hybridhost-watcher"
+#: The environment supervisord gives its listener: a watcher started by hand with it
+#: leaves the box's own watcher alone, as it would itself.
+AS_THE_WATCHER = {"SUPERVISOR_GROUP_NAME": "hybridhost-watcher",
+                  "SUPERVISOR_PROCESS_NAME": "hybridhost-watcher"}
 
 SUPERVISORD = """\
 [unix_http_server]
@@ -160,3 +165,26 @@ class Box:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
                               env=dict(os.environ, PYTHONPATH=ROOT), check=False)
         return proc.returncode, proc.stdout
+
+
+class Ticker:
+    """Plays supervisord for one listener: a TICK_5 every 5 s on its stdin."""
+
+    def __init__(self, proc):
+        self.proc, self.stop = proc, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        serial = 0
+        while not self.stop.is_set():
+            if self.proc.stdout.read(6) != b"READY\n":
+                return
+            serial += 1
+            payload = b"when:%d" % time.time()
+            self.proc.stdin.write(b"ver:3.0 server:supervisor serial:%d pool:hybridhost-watcher "
+                                  b"poolserial:%d eventname:TICK_5 len:%d\n%s" % (
+                                      serial, serial, len(payload), payload))
+            self.proc.stdin.flush()
+            self.proc.stdout.read(len(b"RESULT 2\nOK"))
+            self.stop.wait(5)

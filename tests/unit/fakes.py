@@ -106,6 +106,8 @@ class FakeSupervisorClient:
         if self._states[name] not in RUNNING_STATES:
             raise _fault("signal", name, FAULTS.NOT_RUNNING, name)
         self.signals = getattr(self, "signals", []) + [(name, signal)]
+        if signal == "KILL":
+            self._states[name] = "EXITED"
         return True
 
     def stop_group(self, group, wait=True):

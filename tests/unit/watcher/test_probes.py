@@ -1,4 +1,4 @@
-"""The probes' own machinery: the deadline runner's threads and psutil on real processes."""
+"""The probes' own machinery: the deadline runner's threads and /proc on real processes."""
 
 import os
 import signal
@@ -68,3 +68,25 @@ def test_unixctl_without_a_socket_says_so(tmp_path):
 def test_docker_probe_of_a_missing_socket_is_a_reason(tmp_path):
     reason = probes.docker("unix://%s" % (tmp_path / "docker.sock"), 1)
     assert reason and "docker.sock" in reason or "No such file" in reason
+
+
+def test_process_cpu_is_measured_between_two_looks():
+    child = subprocess.Popen(["sh", "-c", "while :; do :; done"])
+    processes = probes.Processes()
+    try:
+        assert processes.facts(child.pid).cpu_percent == 0.0
+        time.sleep(0.5)
+        assert processes.facts(child.pid).cpu_percent > 20
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_process_name_with_spaces_and_parentheses_is_read(tmp_path):
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "stat").write_text(
+        "42 (a (b) c) T 1 42 42 0 -1 4194560 0 0 0 0 7 3 0 0 20 0 1 0 999 0 0")
+    (tmp_path / "42" / "statm").write_text("100 25 0 0 0 0 0")
+    facts = probes.Processes(str(tmp_path)).facts(42)
+    assert facts.hung and facts.status == "stopped"
+    assert facts.rss == 25 * probes.PAGE

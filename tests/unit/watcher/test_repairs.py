@@ -41,7 +41,7 @@ def test_a_stopped_process_is_restarted_after_the_hang_timeout(r):
     assert "stopped (state stopped) for 4 s (repair after 5 s)" in waiting.reason
     # A tick a little early still repairs (repairs.SLACK).
     decision = r.assess("p", _obs(STOPPED), 4.5)
-    assert decision.action == repairs.RESUME_RESTART
+    assert decision.action == repairs.KILL_RESTART
     assert decision.reason == "its process 7 is stopped (state stopped) (repair 1 of 3)"
 
 

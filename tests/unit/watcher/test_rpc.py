@@ -1,99 +1,103 @@
-"""The RPC ping over oslo.messaging's in-memory fake driver, with a real RPC server:
-pong, a server without the ping endpoint, and no server at all."""
+"""The RPC ping in oslo.messaging's wire format over py-amqp, against in-memory servers
+that read and answer it with oslo.messaging's own code (tests/unit/watcher/amqp_fake.py):
+pong, a server without the ping endpoint, no server, no exchange, a broker that is down.
+tests/e2e/test_watcher.py pings the lab's real nova-computes and agent with it."""
 
-import pytest
+import json
+
+from oslo_messaging._drivers import common as rpc_common
 
 from hybridhost.watcher import rpc
+from tests.unit.watcher import amqp_fake
+
+URL = "rabbit://openstack:s3cret@127.0.0.1:5672/"
+DOCKER = ("nova", "compute", "box-docker")
+KVM = ("nova", "compute", "box-kvm")
+AGENT = ("neutron", "q-agent-notifier-tunnel-update", "box-kvm")
 
 
-class _Endpoint:
-    def echo(self, ctxt, value):
-        return value
+def _pinger(broker, timeout=1):
+    return rpc.Pinger(URL, timeout, connection_factory=broker)
 
 
-@pytest.fixture
-def server():
-    from oslo_config import cfg
-    import oslo_messaging
-    import oslo_messaging.opts
-
-    pinger = rpc.Pinger("fake:/", timeout=1)
-    pinger._client("compute", "box-kvm")  # noqa: SLF001 - the transport is the pinger's
-    transport = pinger._transport  # noqa: SLF001
-    started = []
-
-    def start(ping_enabled):
-        # The dispatcher reads rpc_ping_enabled from cfg.CONF, as nova-compute does.
-        cfg.CONF.register_opts([opt for group, opts in oslo_messaging.opts.list_opts()
-                                if group in (None, "DEFAULT") for opt in opts
-                                if opt.name == "rpc_ping_enabled"])
-        cfg.CONF.set_override("rpc_ping_enabled", ping_enabled)
-        target = oslo_messaging.Target(topic="compute", server="box-kvm")
-        srv = oslo_messaging.get_rpc_server(transport, target, [_Endpoint()],
-                                            executor="threading")
-        srv.start()
-        started.append(srv)
-        return pinger
-
-    yield start
-    for srv in started:
-        srv.stop()
-        srv.wait()
-    cfg.CONF.clear_override("rpc_ping_enabled")
-    pinger.close()
+def _server(target, ping_enabled=True):
+    exchange, topic, server = target
+    return {(exchange, "%s.%s" % (topic, server)): amqp_fake.oslo_server(ping_enabled)}
 
 
-def test_a_server_rendered_with_rpc_ping_enabled_answers_pong(server):
-    assert server(True).ping("compute", "box-kvm") == (None, None)
+def test_a_server_rendered_with_rpc_ping_enabled_answers_pong():
+    broker = amqp_fake.Broker({**_server(DOCKER), **_server(AGENT)})
+    found = _pinger(broker).ping_all([DOCKER, AGENT])
+    assert {t: found[t][:2] for t in found} == {DOCKER: (None, None), AGENT: (None, None)}
+    assert all(found[t][2] >= 0 for t in found)
 
 
-def test_a_server_without_the_ping_endpoint_still_answers(server):
+def test_the_call_is_sent_as_an_rpc_client_sends_it():
+    """Exchange, routing key '<topic>.<server>', the envelope oslo.messaging reads, and
+    an expiry: a ping nobody consumes does not pile up in a wedged server's queue."""
+    broker = amqp_fake.Broker()
+    _pinger(broker, timeout=3).ping_all([KVM])
+    [(exchange, key, message)] = broker.published
+    assert (exchange, key) == ("nova", "compute.box-kvm")
+    assert message.properties["expiration"] == "3000"
+    inner = rpc_common.deserialize_msg(json.loads(message.body))
+    assert inner["method"] == rpc.PING and inner["args"] == {}
+    assert inner["_reply_q"].startswith("reply_") and inner["_msg_id"]
+
+
+def test_a_server_without_the_ping_endpoint_still_answers():
     """It replies NoSuchMethod: the service is alive, just not rendered for pings."""
-    kind, note = server(False).ping("compute", "box-kvm")
-    assert kind is None and note.startswith("answered, without a ping endpoint: NoSuchMethod")
+    broker = amqp_fake.Broker(_server(KVM, ping_enabled=False))
+    kind, note = _pinger(broker).ping("compute", "box-kvm", "nova")
+    assert kind is None and note == "answered, without a ping endpoint: NoSuchMethod"
 
 
 def test_no_server_on_the_bus_is_silent_within_the_timeout():
-    pinger = rpc.Pinger("fake:/", timeout=1)
-    try:
-        kind, reason = pinger.ping("compute", "box-docker")
-    finally:
-        pinger.close()
-    assert kind == rpc.SILENT
-    assert reason == "no answer to oslo_rpc_server_ping on compute.box-docker within 1 s"
+    broker = amqp_fake.Broker(_server(KVM))
+    found = _pinger(broker).ping_all([KVM, DOCKER])
+    assert found[KVM][0] is None
+    assert found[DOCKER][:2] == (rpc.SILENT, "no answer to oslo_rpc_server_ping on "
+                                 "compute.box-docker within 1 s")
 
 
-class _Transport:
-    cleaned = False
-
-    def cleanup(self):
-        self.cleaned = True
-
-
-def test_a_bus_failure_drops_the_transport_so_the_next_ping_reconnects(monkeypatch):
-    """With retry=0 a broken connection would stay pooled and fail every later ping."""
-    import oslo_messaging
-
-    pinger = rpc.Pinger("rabbit://nobody@127.0.0.1:1/", timeout=1)
-    transport = pinger._transport = _Transport()  # noqa: SLF001 - the pinger's own
-
-    def refuse(topic, server, exchange=None):
-        raise oslo_messaging.MessageDeliveryFailure("connection already closed")
-
-    monkeypatch.setattr(pinger, "_client", refuse)
-    kind, reason = pinger.ping("compute", "box-kvm", "nova")
-    assert kind == rpc.BUS and "connection already closed" in reason
-    assert transport.cleaned and pinger._transport is None  # noqa: SLF001
+def test_an_exchange_the_bus_does_not_have_is_silent_and_the_others_still_pinged():
+    broker = amqp_fake.Broker({**_server(KVM), **_server(AGENT)}, exchanges=("nova",))
+    found = _pinger(broker).ping_all([KVM, AGENT])
+    assert found[KVM][0] is None
+    assert found[AGENT][:2] == (rpc.SILENT, "exchange neutron does not exist on the bus: "
+                                "no server of it is connected")
 
 
-@pytest.mark.parametrize("durable", [True, False])
-def test_the_pinger_declares_as_the_bus_does(durable):
-    from oslo_config import cfg
+def test_a_broker_that_is_down_is_the_bus_and_the_next_ping_connects_again():
+    broker = amqp_fake.Broker(_server(KVM))
+    pinger = _pinger(broker)
+    assert pinger.ping_all([KVM])[KVM][0] is None
+    broker.down = True
+    kind, reason, _latency = pinger.ping_all([KVM])[KVM]
+    assert kind == rpc.BUS and reason.startswith("the RPC bus refused the ping")
+    assert broker.connections[0].closed
+    broker.down = False
+    assert pinger.ping_all([KVM])[KVM][0] is None
+    assert len(broker.connections) == 2
 
-    pinger = rpc.Pinger("fake:/", timeout=1, durable=durable)
-    try:
-        pinger._client("compute", "box-kvm")  # noqa: SLF001 - its transport is made here
-        assert cfg.CONF.oslo_messaging_rabbit.amqp_durable_queues is durable
-    finally:
-        pinger.close()
-        cfg.CONF.clear_override("amqp_durable_queues", "oslo_messaging_rabbit")
+
+def test_a_late_reply_to_an_earlier_ping_is_not_taken_for_this_one():
+    broker = amqp_fake.Broker(_server(KVM))
+    pinger = _pinger(broker)
+    pinger.ping_all([KVM])
+    old_reply = amqp_fake.oslo_server()(broker.published[-1][2].body)
+    broker.late = [old_reply]
+    broker.servers.clear()
+    assert pinger.ping_all([KVM])[KVM][0] == rpc.SILENT
+
+
+def test_an_answer_that_is_not_pong_is_silent():
+    assert rpc.outcome(json.dumps(rpc_common.serialize_msg(
+        {"result": "hello", "failure": None, "_msg_id": "m"}))) == (
+        "m", rpc.SILENT, "answered 'hello', not 'pong'")
+
+
+def test_brokers_of_a_transport_url():
+    assert rpc.brokers("rabbit://u:p%40ss@h1:5672,u:p%40ss@h2/nova") == [
+        ("h1:5672", "u", "p@ss", "nova"), ("h2:5672", "u", "p@ss", "nova")]
+    assert rpc.brokers(URL) == [("127.0.0.1:5672", "openstack", "s3cret", "/")]

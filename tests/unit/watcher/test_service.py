@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from hybridhost import supervisor_rpc
 from hybridhost.watcher import listener
 from hybridhost.watcher import repairs
 from hybridhost.watcher import service
@@ -81,14 +82,19 @@ def test_ticks_only_start_a_round_every_check_interval(box):
     assert len(box.pinger.calls) == 4, "a tick 0.5 s early still starts the round"
 
 
-def test_a_stopped_process_is_continued_and_restarted_after_hang_timeout(box):
+def test_a_stopped_process_is_killed_and_started_after_hang_timeout(box):
     old = box.pid(BASE)
     box.processes.status[old] = "stopped"
     box.tick()
     assert box.report()[BASE]["health"] == "degraded" and box.pid(BASE) == old
     box.tick()
-    assert box.supervisor.signals == [(BASE, "CONT")]
+    assert box.supervisor.signals == [(BASE, "KILL")]
     assert box.pid(BASE) != old
+    box.watcher.handle(_state(BASE, "EXITED", expected="0", from_state="RUNNING"))
+    # The kill's exit is not a crash: a crash now is the second trouble (the repair's
+    # and its own), not the third.
+    assert "(trouble 2 of 3 within 300 s)" in box.watcher.repairs.crashed(
+        BASE, box.clock.now).reason
 
 
 def test_a_program_silent_on_rpc_is_restarted_after_rpc_hang_timeout(box):
@@ -190,3 +196,58 @@ def test_checks_run_every_their_interval_and_their_last_part_is_kept(tmp_path):
     assert len(calls) == 1 and box.report()["vifs"]["health"] == "degraded"
     box.tick(advance=55)
     assert len(calls) == 2 and box.report()["vifs"]["health"] == "healthy"
+
+
+def test_after_a_dependency_restarts_its_dependents_are_repaired_in_start_order(tmp_path):
+    """base <- dep <- compute, all three stopped: one repair per round, each once what
+    it needs is RUNNING and healthy (never a dependent before what it needs)."""
+    box = Box(tmp_path, hang_timeout=0)
+    olds = {name: box.pid(name) for name in (BASE, DEP, COMPUTE)}
+    for pid in olds.values():
+        box.processes.status[pid] = "stopped"
+    restarted = []
+    for _ in range(3):
+        box.tick()
+        restarted.append(sorted(n for n, old in olds.items()
+                                if box.pid(n) != old and n not in sum(restarted, [])))
+        for name in restarted[-1]:
+            box.processes.status[box.pid(name)] = "sleeping"
+    assert restarted == [[BASE], [DEP], [COMPUTE]]
+
+
+def test_a_repair_that_waits_for_what_it_needs_says_so(tmp_path):
+    box = Box(tmp_path, hang_timeout=0, states={BASE: "STOPPED"})
+    box.processes.status[box.pid(DEP)] = "stopped"
+    box.tick()
+    part = box.report()[DEP]
+    assert part["health"] == "degraded"
+    assert part["detail"].endswith("its repair waits for g:base (RUNNING and healthy first)")
+
+
+def test_start_order_puts_what_a_program_needs_first():
+    topo = topology.Topology(topology.Settings(), {p.name: p for p in PROGRAMS}, ())
+    named = [supervisor_rpc.ProgramState(*n.split(":"), "RUNNING", 1, "")
+             for n in (COMPUTE, AGENT, DEP, BASE)]
+    assert [p.full_name for p in topo.start_order(named)] == [AGENT, BASE, DEP, COMPUTE]
+
+
+def test_the_ledgers_rows_are_shown_and_never_the_boxs_health(tmp_path):
+    from hybridhost.watcher import state
+
+    box = Box(tmp_path)
+    box.watcher.checks = {"slow": (lambda: [
+        ("vifs", "check", True, "no problem"),
+        ("ledger:kvm", "ledger", False, "0 instance(s); ledger unknown: refused")], 60)}
+    box.tick()
+    parts = box.report()
+    assert parts["ledger:kvm"]["health"] == "degraded" and parts["vifs"]["health"] == "healthy"
+    rows = [state.Part(**p) for p in parts.values()]
+    assert state.overall(rows) == "healthy"
+
+
+def test_a_stopped_program_is_not_pinged(box):
+    """Its silence would make the round wait rpc_timeout and delay its repair."""
+    box.processes.status[box.pid(COMPUTE)] = "stopped"
+    box.tick()
+    assert box.pinger.calls == [("q-agent", "h-kvm")]
+    assert "is stopped (state stopped)" in box.report()[COMPUTE]["detail"]

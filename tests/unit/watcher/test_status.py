@@ -120,3 +120,14 @@ def test_watch_redraws_until_interrupted(monkeypatch, capsys, tmp_path, path):
     monkeypatch.setattr(time, "sleep", sleep)
     code, out = _status(capsys, path, "--watch", "0.5")
     assert code == 0 and sleeps == [0.5, 0.5] and out.count("\033[H\033[J") == 2
+
+
+def test_the_ledgers_rows_show_and_never_change_the_exit_code(monkeypatch, capsys, tmp_path,
+                                                              path):
+    _supervisor(monkeypatch, RUNNING)
+    _report(tmp_path, HEALTHY + [
+        ("ledger:kvm", "ledger", "problems", "degraded", "1 instance(s); ledger unknown: x")])
+    code, out = _status(capsys, path)
+    assert code == 0 and "box: healthy" in out
+    assert any(line.split()[:3] == ["ledger:kvm", "problems", "degraded"]
+               for line in out.splitlines())
