@@ -5,6 +5,7 @@ Every decision is logged with its reason. I/O goes through what is passed in (th
 supervisord client, the RPC pinger, the probes), so the rounds run against fakes.
 """
 
+import dataclasses
 import logging
 import os
 import time
@@ -23,6 +24,8 @@ STATE_PREFIX = "PROCESS_STATE_"
 RPC_BATCH = "rpc"
 #: oslo.messaging's control_exchange when a program's section names none.
 DEFAULT_EXCHANGE = "openstack"
+#: A check that finds a problem runs again this many rounds later to confirm it.
+RECHECK_ROUNDS = 3
 #: How long a kill-restart waits for supervisord to see the killed process exit.
 KILL_POLLS, KILL_POLL_INTERVAL = 50, 0.1
 
@@ -49,6 +52,8 @@ class Watcher:
         # due; the last run's Parts kept.
         self.checks, self._checked, self._check_due = checks or {}, {}, {}
         self._running_checks = {}
+        # Parts a check found wrong in its last run: wrong again at the next, they count.
+        self._suspects = set()
 
     def handle(self, event):
         if event.name.startswith("TICK"):
@@ -218,9 +223,31 @@ class Watcher:
             future = self._running_checks.get(name)
             if future is not None and future.done():
                 del self._running_checks[name]
-                self._checked[name] = self._check_parts(
-                    name, probes.answer_of(future, slow.TIMEOUT), wall)
+                self._checked[name] = self._confirm(name, self._check_parts(
+                    name, probes.answer_of(future, slow.TIMEOUT), wall), now)
         return [part for parts in self._checked.values() for part in parts]
+
+    def _confirm(self, name, parts, now):
+        """A check's problem counts once its next run, brought forward to RECHECK_ROUNDS
+        rounds later, still finds it: a port of a boot or a delete in progress, or one
+        the driver re-plugs meanwhile, is a problem only for a moment."""
+        confirmed = []
+        for part in parts:
+            if (part.health == repairs.HEALTHY or part.part in self._suspects
+                    or part.kind == state.LEDGER):
+                if part.health == repairs.HEALTHY:
+                    self._suspects.discard(part.part)
+                confirmed.append(part)
+                continue
+            self._suspects.add(part.part)
+            recheck = now + RECHECK_ROUNDS * self.settings.check_interval
+            self._check_due[name] = min(self._check_due.get(name, recheck), recheck)
+            LOG.info("%s: %s; checking again in about %d s", part.part, part.detail,
+                     RECHECK_ROUNDS * self.settings.check_interval)
+            confirmed.append(dataclasses.replace(
+                part, state="checking again", health=repairs.HEALTHY,
+                detail="unconfirmed: %s" % part.detail))
+        return confirmed
 
     def _check_parts(self, name, answer, wall):
         """A check answers None (no problem), a reason, or ``[(part, kind, ok,
