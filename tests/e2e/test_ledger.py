@@ -1,7 +1,7 @@
 """The capacity ledger against the running lab (``hybridhost lab up``): what
 ``lab status --json`` and ``status --json`` report is placement's own figures, and one
-``hh.container.tiny`` grows the Docker side's use by exactly its flavor; a flavor it
-says never fits gets "No valid host" from nova.
+``hh.container.tiny`` grows the Docker side's use by exactly its flavor; a container may
+ask every CPU of the machine, and a flavor above placement's max_unit gets "No valid host".
 
 The commands run from the tree these tests import (``python -m hybridhost.cmd.main``
 with that tree first on PYTHONPATH), not the copy installed for the lab.
@@ -17,6 +17,7 @@ import pytest
 
 import hybridhost
 from hybridhost.lab import demo
+from hybridhost.virt.docker import engine
 from tests.e2e import lab as e2e
 
 TREE = os.path.dirname(os.path.dirname(os.path.abspath(hybridhost.__file__)))
@@ -125,26 +126,58 @@ def test_one_tiny_container_grows_the_docker_side_use_by_its_flavor(lab):
     assert allocations_after[server.id] == grown
 
 
-def test_a_flavor_the_ledger_says_never_fits_finds_no_valid_host(lab):
-    """On a box whose Docker side offers 1 vCPU (2-vCPU machines), placement's VCPU
-    max_unit is 1 and hh.container.large (2 vCPU) can never be placed, however much
-    the ratio leaves free: the ledger says so before nova does."""
-    never = [room for room in _ledger("lab", "status")["room"] if room["max_unit"]]
-    if not never:
-        pytest.skip("every demo flavor is within placement's max_unit on this box")
-    room = never[0]
-    flavor = lab.conn.compute.find_flavor(room["flavor"], ignore_missing=False)
-    server = lab.conn.compute.create_server(
-        name="hh-e2e-ledger-never-%s" % uuid.uuid4().hex[:6], flavor_id=flavor.id,
-        image_id=_image_for(lab, room["side"]),
+def _docker_vcpu_max_unit():
+    line = next(r for r in _ledger("lab", "status")["resources"]
+                if (r["side"], r["resource"]) == ("docker", "VCPU"))
+    return line["placement"]["max_unit"]
+
+
+def _boot(lab, flavor, side):
+    return lab.conn.compute.create_server(
+        name="hh-e2e-ledger-%s" % uuid.uuid4().hex[:6], flavor_id=flavor.id,
+        image_id=_image_for(lab, side),
         networks=[{"uuid": lab.conn.network.find_network(demo.NETWORK,
                                                          ignore_missing=False).id}])
+
+
+def _delete(lab, server):
+    lab.conn.compute.delete_server(server, ignore_missing=True)
+    lab.conn.compute.wait_for_delete(server, wait=180)
+
+
+def test_a_container_may_ask_every_cpu_of_the_machine(lab):
+    """The Docker side offers 1 vCPU of a 2-vCPU machine, yet hh.container.large (2 vCPU)
+    is placed: a container's vCPUs are a CFS limit over the machine's CPUs."""
+    max_unit = _docker_vcpu_max_unit()
+    assert max_unit == max(os.cpu_count(), 1)
+    flavor = lab.conn.compute.find_flavor("hh.container.large", ignore_missing=False)
+    server = _boot(lab, flavor, "docker")
     try:
-        failed = e2e.wait_error(lab.conn, server, timeout=120)
+        e2e.wait_active(lab.conn, server)
+        container = lab.docker().containers.get(engine.container_name(server.id))
+        assert container.attrs["HostConfig"]["NanoCpus"] == flavor.vcpus * 10 ** 9
     finally:
-        lab.conn.compute.delete_server(server, ignore_missing=True)
-        lab.conn.compute.wait_for_delete(server, wait=180)
-    assert "No valid host" in failed.fault["message"]
+        _delete(lab, server)
+
+
+def test_a_flavor_above_max_unit_finds_no_valid_host_as_the_ledger_says(lab):
+    """One vCPU more than placement's max_unit (the machine's CPUs): whatever the ratio
+    leaves free, nova says "No valid host", which the ledger's rule predicts."""
+    max_unit = _docker_vcpu_max_unit()
+    flavor = lab.conn.compute.create_flavor(
+        name="hh-e2e-too-wide-%s" % uuid.uuid4().hex[:6], vcpus=max_unit + 1, ram=64,
+        disk=1, is_public=True)
+    try:
+        lab.conn.compute.create_flavor_extra_specs(
+            flavor, {"trait:%s" % demo.TRAIT_DOCKER: "required"})
+        server = _boot(lab, flavor, "docker")
+        try:
+            failed = e2e.wait_error(lab.conn, server, timeout=120)
+        finally:
+            _delete(lab, server)
+        assert "No valid host" in failed.fault["message"]
+    finally:
+        lab.conn.compute.delete_flavor(flavor, ignore_missing=True)
 
 
 def _image_for(lab, side):
