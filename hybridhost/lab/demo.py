@@ -27,6 +27,10 @@ GUEST_KERNEL = "hh-guest-kernel"
 GUEST_RAMDISK = "hh-guest-initramfs"
 GUEST_IMAGE = "hh-guest"
 GUEST_BUILD_PROPERTY = "hybridhost_guest_build"
+#: nova waits this long for a guest to power off cleanly (stop, shelve) before it pulls
+#: the plug; the demo guest has nothing to save and no ACPI handler (nova's default: 60 s).
+STOP_TIMEOUT_PROPERTY = "os_shutdown_timeout"
+GUEST_STOP_TIMEOUT_S = 5
 CONTAINER_BUILD_PROPERTY = "hybridhost_container_build"
 # The guest's root disk is never read (everything is in the initramfs): one MiB of raw.
 GUEST_DISK_BYTES = 1024 * 1024
@@ -184,7 +188,7 @@ def ensure_guest_images(conn, conf, guest_artifacts=None):
     existing = _find_active_image(conn, GUEST_IMAGE)
     if existing is not None and (existing.properties or {}).get(
             GUEST_BUILD_PROPERTY) == artifacts.build_id:
-        return existing, False
+        return _with_stop_timeout(conn, existing), False
     # An older build, or a kernel/initramfs left by an interrupted upload: all three go.
     for name in (GUEST_IMAGE, GUEST_KERNEL, GUEST_RAMDISK):
         for image in list(conn.image.images(name=name)):
@@ -202,7 +206,17 @@ def guest_properties(kernel_id, ramdisk_id, cmdline):
     # pc, not q35: the cloud kernel has no AHCI driver; hypervisor_type keeps the
     # guest off the Docker side.
     return {"kernel_id": kernel_id, "ramdisk_id": ramdisk_id, "hw_machine_type": "pc",
-            "os_command_line": cmdline, "hypervisor_type": "qemu"}
+            "os_command_line": cmdline, "hypervisor_type": "qemu",
+            STOP_TIMEOUT_PROPERTY: GUEST_STOP_TIMEOUT_S}
+
+
+def _with_stop_timeout(conn, image):
+    """An image uploaded before the guest's stop timeout was a property gets it."""
+    if str((image.properties or {}).get(STOP_TIMEOUT_PROPERTY)) == str(GUEST_STOP_TIMEOUT_S):
+        return image
+    LOG.info("Setting %(key)s=%(value)s on image %(name)s", {
+        "key": STOP_TIMEOUT_PROPERTY, "value": GUEST_STOP_TIMEOUT_S, "name": GUEST_IMAGE})
+    return conn.image.update_image(image, **{STOP_TIMEOUT_PROPERTY: GUEST_STOP_TIMEOUT_S})
 
 
 def ensure(conn, conf, report):

@@ -94,6 +94,10 @@ class FakeImages:
         self.uploads.append(name)
         return image
 
+    def update_image(self, image, **properties):
+        image.properties = dict(image.properties, **{k: str(v) for k, v in properties.items()})
+        return image
+
     def wait_for_status(self, image, **_):
         return image
 
@@ -195,6 +199,19 @@ class TestGuestImages:
         assert sorted(i.name for i in conn.image.images_) == sorted(
             [demo.GUEST_IMAGE, demo.GUEST_KERNEL, demo.GUEST_RAMDISK])
         assert image.properties["kernel_id"] == conn.image.find_image(demo.GUEST_KERNEL).id
+
+
+    def test_the_guest_powers_off_after_a_short_wait_also_on_an_older_upload(self, tmp_path):
+        conf = confutils.load(tmp_path, "[lab]\ncache_dir = %s\n" % tmp_path)
+        conn = _conn()
+        first = self._artifacts(tmp_path, "6.1-aaaa")
+        image, _ = demo.ensure_guest_images(conn, conf, first)
+        assert image.properties[demo.STOP_TIMEOUT_PROPERTY] == demo.GUEST_STOP_TIMEOUT_S
+        del image.properties[demo.STOP_TIMEOUT_PROPERTY]
+        kept, uploaded = demo.ensure_guest_images(conn, conf, first)
+        assert not uploaded and kept.id == image.id
+        assert kept.properties[demo.STOP_TIMEOUT_PROPERTY] == str(demo.GUEST_STOP_TIMEOUT_S)
+        assert len(conn.image.uploads) == 3
 
 
 class TestForgetDhcp:
