@@ -207,7 +207,7 @@ def guest_properties(kernel_id, ramdisk_id, cmdline):
     # guest off the Docker side.
     return {"kernel_id": kernel_id, "ramdisk_id": ramdisk_id, "hw_machine_type": "pc",
             "os_command_line": cmdline, "hypervisor_type": "qemu",
-            STOP_TIMEOUT_PROPERTY: GUEST_STOP_TIMEOUT_S}
+            STOP_TIMEOUT_PROPERTY: str(GUEST_STOP_TIMEOUT_S)}
 
 
 def _with_stop_timeout(conn, image):
@@ -216,7 +216,8 @@ def _with_stop_timeout(conn, image):
         return image
     LOG.info("Setting %(key)s=%(value)s on image %(name)s", {
         "key": STOP_TIMEOUT_PROPERTY, "value": GUEST_STOP_TIMEOUT_S, "name": GUEST_IMAGE})
-    return conn.image.update_image(image, **{STOP_TIMEOUT_PROPERTY: GUEST_STOP_TIMEOUT_S})
+    # Glance takes an image's own properties as strings only.
+    return conn.image.update_image(image, **{STOP_TIMEOUT_PROPERTY: str(GUEST_STOP_TIMEOUT_S)})
 
 
 def ensure(conn, conf, report):

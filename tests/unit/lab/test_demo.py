@@ -95,7 +95,9 @@ class FakeImages:
         return image
 
     def update_image(self, image, **properties):
-        image.properties = dict(image.properties, **{k: str(v) for k, v in properties.items()})
+        if any(not isinstance(value, str) for value in properties.values()):
+            raise ValueError("400: glance takes string properties only")
+        image.properties = dict(image.properties, **properties)
         return image
 
     def wait_for_status(self, image, **_):
@@ -206,7 +208,7 @@ class TestGuestImages:
         conn = _conn()
         first = self._artifacts(tmp_path, "6.1-aaaa")
         image, _ = demo.ensure_guest_images(conn, conf, first)
-        assert image.properties[demo.STOP_TIMEOUT_PROPERTY] == demo.GUEST_STOP_TIMEOUT_S
+        assert image.properties[demo.STOP_TIMEOUT_PROPERTY] == str(demo.GUEST_STOP_TIMEOUT_S)
         del image.properties[demo.STOP_TIMEOUT_PROPERTY]
         kept, uploaded = demo.ensure_guest_images(conn, conf, first)
         assert not uploaded and kept.id == image.id
