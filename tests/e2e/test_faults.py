@@ -33,6 +33,7 @@ import time
 import uuid
 
 import docker
+import psutil
 import pytest
 import requests
 
@@ -345,3 +346,46 @@ class TestDownUp:
         assert lab.conn.compute.get_server(stopped.id).status == "SHUTOFF"
         assert _running_in_docker(lab, stopped) is False
         assert figures["reachable_s"] > timings["down_s"]
+
+
+# --- a reboot, as the box's processes see it ------------------------------------------
+
+#: Processes of the box that live outside supervisord's tree: each container's shim and
+#: what runs in it, each libvirt guest's QEMU.
+OUTSIDE_THE_TREE = ("containerd-shim", "qemu-system")
+
+
+def _power_cut(lab):
+    """SIGKILL, at once, supervisord, every process under it and the instances' own
+    processes: what a reboot leaves of them (the disks, OVSDB and the databases stay)."""
+    root = psutil.Process(box.client_for(lab.conf).pid())
+    victims = [root] + root.children(recursive=True)
+    for process in psutil.process_iter(["cmdline"]):
+        if any(name in " ".join(process.info["cmdline"] or []) for name in OUTSIDE_THE_TREE):
+            victims += [process] + process.children(recursive=True)
+    for process in victims:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+class TestReboot:
+    def test_every_process_killed_then_up_brings_back_what_ran(
+            self, lab, fleet, stopped_and_vm):
+        stopped, vm = stopped_and_vm
+        timings = {}
+
+        def make():
+            _power_cut(lab)
+            started = time.monotonic()
+            _hybridhost("up")
+            timings["up_s"] = round(time.monotonic() - started, 2)
+
+        figures = measure(lab, fleet, "every process killed + hybridhost up", make,
+                          timeout=BOX_TIMEOUT, extra=[(0, e2e.fixed_ip(vm))])
+        _record("every process killed + hybridhost up (parts)", **timings)
+        _assert_active(lab, fleet.servers + [vm])
+        assert lab.conn.compute.get_server(stopped.id).status == "SHUTOFF"
+        assert _running_in_docker(lab, stopped) is False
+        assert figures["reachable_s"] > timings["up_s"]
