@@ -275,6 +275,15 @@ def stop_docker_compute(conf, plan, client):
     return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program))
 
 
+def stop_kvm_compute(conf, plan, client):
+    """Stop nova-compute-kvm before the lab powers its guests off, for the reason above:
+    its power-state sync would call the stop API on each and record it SHUTOFF. Only
+    when the box runs libvirtd. True when it was running."""
+    if not (conf.host.manage_services and "libvirtd" in conf.host.managed_services):
+        return False
+    return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.kvm.program))
+
+
 def descendants(pid):
     try:
         return psutil.Process(pid).children(recursive=True)

@@ -334,6 +334,7 @@ def _box_down(conf):
     """``(containers stopped, leftovers killed)``, or None when supervisord was not up."""
     plan = box_plan.build(conf)
     if box.is_up(conf):
+        box.stop_kvm_compute(conf, plan, box.patient_client(conf))
         host.stop_guests(conf)
     result = box.down(conf, plan, stop_timeout=conf.supervisor.stop_timeout + 30)
     host.stop_dnsmasq(conf)

@@ -35,6 +35,20 @@ class TestStopDockerCompute:
         assert supervisord.state_of(DOCKER_PROGRAM) == "RUNNING"
 
 
+class TestStopKvmCompute:
+    def test_it_is_stopped_when_the_box_runs_libvirtd(self, tmp_path):
+        conf, plan, supervisord = _box(tmp_path)
+        assert box.stop_kvm_compute(conf, plan, supervisord)
+        assert supervisord.state_of(KVM_PROGRAM) == "STOPPED"
+        assert supervisord.state_of(DOCKER_PROGRAM) == "RUNNING"
+        assert not box.stop_kvm_compute(conf, plan, supervisord)
+
+    def test_it_is_left_running_when_libvirtd_is_not_the_boxs(self, tmp_path):
+        conf, plan, supervisord = _box(tmp_path, "[host]\nmanage_services = false\n")
+        assert not box.stop_kvm_compute(conf, plan, supervisord)
+        assert supervisord.state_of(KVM_PROGRAM) == "RUNNING"
+
+
 class TestDown:
     def test_nova_compute_docker_is_stopped_before_the_containers(self, tmp_path,
                                                                    monkeypatch):
