@@ -13,6 +13,7 @@ from hybridhost.render import ini
 from hybridhost.render import keystone
 from hybridhost.render import l3_agent
 from hybridhost.render import messaging
+from hybridhost.render import neutron
 from hybridhost.render import supervisor as box_supervisor
 from hybridhost.targeting import model as targeting_model
 
@@ -327,12 +328,7 @@ def render_dhcp_agent(conf, plan, secrets):
             ("rpc_response_timeout", 20),
             ("use_stderr", False),
         ]),
-        ("agent", [("root_helper", "env")]),
-        ("ovs", [("ovsdb_connection", ovs.ovsdb_connection),
-                 ("integration_bridge", ovs.integration_bridge)]),
-        ("privsep", [("helper_command", "%s --config-file %s" % (
-            os.path.join(plan.bin_dir, "privsep-helper"),
-            config_path(plan, "dhcp_agent.ini")))]),
+        *neutron.namespace_agent_sections(ovs, plan, config_path(plan, "dhcp_agent.ini")),
         messaging.rabbit_section(DURABLE_QUEUES),
         _lock(conf, "neutron-dhcp"),
     ], comment="neutron-dhcp-agent of the lab (runs beside the box's OVS agent).")

@@ -11,6 +11,7 @@ import os
 from hybridhost import lab_state
 from hybridhost.render import ini
 from hybridhost.render import messaging
+from hybridhost.render import neutron
 from hybridhost.render import supervisor as box_supervisor
 
 L3_AGENT = "neutron-l3-agent"
@@ -64,11 +65,7 @@ def render_l3_agent(conf, plan, transport_url, path):
             ("rpc_response_timeout", 20),
             ("use_stderr", False),
         ]),
-        ("agent", [("root_helper", "env")]),
-        ("ovs", [("ovsdb_connection", ovs.ovsdb_connection),
-                 ("integration_bridge", ovs.integration_bridge)]),
-        ("privsep", [("helper_command", "%s --config-file %s" % (
-            os.path.join(plan.bin_dir, "privsep-helper"), path))]),
+        *neutron.namespace_agent_sections(ovs, plan, path),
         ("oslo_concurrency", [("lock_path", lay.path(STATE, "locks"))]),
         messaging.rabbit_section(conf.openstack.amqp_durable_queues),
     ], comment="neutron-l3-agent of the lab (legacy routers, beside the box's OVS agent).")

@@ -15,6 +15,18 @@ from hybridhost.render import messaging
 POLLING_INTERVAL_S = 1
 
 
+def namespace_agent_sections(ovs, plan, config_file):
+    """The sections the lab's DHCP and L3 agents share: root without sudo, their ports
+    on the integration bridge, and a privsep helper reading their own file."""
+    return [
+        ("agent", [("root_helper", "env")]),
+        ("ovs", [("ovsdb_connection", ovs.ovsdb_connection),
+                 ("integration_bridge", ovs.integration_bridge)]),
+        ("privsep", [("helper_command", "%s --config-file %s" % (
+            os.path.join(plan.bin_dir, "privsep-helper"), config_file))]),
+    ]
+
+
 def _ovs_section(ovs):
     return ("ovs", [
         ("integration_bridge", ovs.integration_bridge),
