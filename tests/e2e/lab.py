@@ -19,6 +19,7 @@ from hybridhost import lab_state
 from hybridhost import plan as box_plan
 from hybridhost import readiness
 from hybridhost.lab import bootstrap
+from hybridhost.lab import demo
 from hybridhost.render import control_plane
 
 CONFIG = os.environ.get("HYBRIDHOST_CONFIG", hh_conf.DEFAULT_CONFIG_FILE)
@@ -211,3 +212,19 @@ def boot_reachable(conn, name, flavor, image, network, groups):
         security_groups=[{"name": group} for group in groups])
     server = wait_active(conn, server)
     return server, add_floating_ip(conn, server)
+
+
+def create_on_demo_net(lab, name, flavor, image=demo.CONTAINER_IMAGE):
+    """A server of ``flavor`` and ``image`` (names) on the demo network; not waited for."""
+    network = lab.conn.network.find_network(demo.NETWORK)
+    return lab.conn.compute.create_server(
+        name=name, flavor_id=lab.conn.compute.find_flavor(flavor).id,
+        image_id=lab.conn.image.find_image(image).id, networks=[{"uuid": network.id}])
+
+
+def delete_servers(lab, servers):
+    """Delete every one of ``servers`` at once, then wait until each is gone."""
+    for server in servers:
+        lab.conn.compute.delete_server(server, ignore_missing=True)
+    for server in servers:
+        lab.conn.compute.wait_for_delete(server, wait=180)

@@ -58,17 +58,11 @@ class Fleet:
 
 
 def _create(lab, name, flavor=FLAVOR, image=demo.CONTAINER_IMAGE):
-    network = lab.conn.network.find_network(demo.NETWORK)
-    return lab.conn.compute.create_server(
-        name=name, flavor_id=lab.conn.compute.find_flavor(flavor).id,
-        image_id=lab.conn.image.find_image(image).id, networks=[{"uuid": network.id}])
+    return e2e.create_on_demo_net(lab, name, flavor, image)
 
 
 def _delete(lab, servers):
-    for server in servers:
-        lab.conn.compute.delete_server(server, ignore_missing=True)
-    for server in servers:
-        lab.conn.compute.wait_for_delete(server, wait=180)
+    e2e.delete_servers(lab, servers)
 
 
 @pytest.fixture(scope="module")
