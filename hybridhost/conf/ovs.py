@@ -29,10 +29,14 @@ ovs_opts = [
                 help="physnet:bridge pairs for flat/VLAN networks."),
     cfg.PortOpt("of_listen_port", default=6633,
                 help="The agent's OpenFlow controller port (on 127.0.0.1)."),
-    cfg.StrOpt("firewall_driver", default="openvswitch",
-               choices=["openvswitch", "noop"],
-               help="Security groups: the openvswitch firewall, or none. iptables_hybrid "
-                    "cannot work with a netdev datapath."),
+    cfg.StrOpt("firewall_driver", default="hybridhost_openvswitch",
+               choices=["hybridhost_openvswitch", "openvswitch", "noop"],
+               help="Security groups. hybridhost_openvswitch: neutron's openvswitch "
+                    "firewall, applying a change of a remote group's members to the "
+                    "address flows only (neutron's own rewrites every port naming the "
+                    "group: O(N) per boot on a shared group). openvswitch: neutron's "
+                    "own. noop: none. iptables_hybrid cannot work with a netdev "
+                    "datapath."),
     cfg.Opt("vif_prefix", type=linknames.VifPrefix(), default="hhd",
             help="Name prefix of container VIFs on the integration bridge; distinct "
                  "from libvirt's 'tap' so each side only touches its own ports. 2-4 "

@@ -77,7 +77,7 @@ class TestRenderedFiles:
         assert agent["agent"]["root_helper"] == "env"
         # New ports are noticed within 1 s (default 2 s): boot time waits on it.
         assert agent["agent"]["polling_interval"] == "1"
-        assert agent["securitygroup"]["firewall_driver"] == "openvswitch"
+        assert agent["securitygroup"]["firewall_driver"] == "hybridhost_openvswitch"
 
     def test_qemu_gets_cpu_mode_none(self, tmp_path):
         _plan, files = _render(tmp_path)

@@ -1,0 +1,1 @@
+"""neutrons OVS agents firewall driver (neutron imports stay in this package)."""
