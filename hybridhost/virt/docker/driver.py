@@ -35,6 +35,7 @@ from nova.compute import vm_states
 import nova.conf
 from nova.network import model as network_model
 from nova.objects import fields as obj_fields
+from nova.scheduler.client import report
 from nova.virt import driver
 from nova.virt import hardware
 import os_resource_classes as orc
@@ -42,6 +43,7 @@ from oslo_utils import versionutils
 
 from hybridhost import exception
 import hybridhost.privileged.net
+from hybridhost.virt.docker import allocations
 from hybridhost.virt.docker import conf as docker_conf
 from hybridhost.virt.docker import diagnosis
 from hybridhost.virt.docker import engine as engine_mod
@@ -237,6 +239,8 @@ class DockerDriver(driver.ComputeDriver):
             stopped_delay=self.conf.stopped_event_delay, on_reconnect=self._revive)
         self._watcher.start()
         self._reconciler.start()
+        if not CONF.pci.report_in_placement:
+            allocations.read_on_first_use(report.SchedulerReportClient)
 
     def _replug_running(self):
         """Each instance on its own: one that cannot be re-plugged now is left to the
@@ -299,15 +303,15 @@ class DockerDriver(driver.ComputeDriver):
     def _looking_broken(self, uuids):
         """Those of ``uuids`` whose saved VIFs fail the cheap check (OVS row, host end):
         a scan of every running container without entering any of them."""
-        veths_up = self.plugger.host_veths_up(self.conf.vif_prefix)
-        return [uuid for uuid in uuids if not self._looks_intact(uuid, veths_up)]
+        view = self.plugger.scan_view(self.conf.vif_prefix)
+        return [uuid for uuid in uuids if not self._looks_intact(uuid, view)]
 
-    def _looks_intact(self, uuid, veths_up):
+    def _looks_intact(self, uuid, view):
         try:
             specs = self.spec_store.load(uuid)
         except exception.VifSpecCorrupt:
             return False  # the repair says so, and plug_vifs rewrites it
-        return all(self.plugger.looks_intact(spec, veths_up) for spec in specs)
+        return all(self.plugger.looks_intact(spec, view) for spec in specs)
 
     def _repair(self, uuid):
         """Plug again each VIF of ``uuid``'s running container that is not intact. The
