@@ -37,6 +37,7 @@ from hybridhost import privileged
 
 LOG = logging.getLogger(__name__)
 IFF_UP = 0x1
+SYS_CLASS_NET = "/sys/class/net"
 
 IFNAMSIZ_MAX = 15
 MTU_MIN = 68
@@ -367,15 +368,20 @@ def veth_intact(host_ifname: str, netns: str, ifname: str, mac: str) -> bool:
 
 
 def host_veths_up(prefix: str) -> set[str]:
-    """Names of the host's links starting with ``prefix`` that are up (one netlink dump;
-    reading needs no privilege, so no entrypoint). When a container's namespace ends,
-    the kernel deletes both ends of its veths."""
+    """Names of the host's links starting with ``prefix`` that are up, read from sysfs
+    (no privilege needed, so no entrypoint; a netlink dump would decode every link of
+    the host, a few hundred on a dense box, at each scan). When a container's
+    namespace ends, the kernel deletes both ends of its veths."""
     found = set()
-    with IPRoute() as ipr:
-        for link in ipr.get_links():
-            name = link.get_attr("IFLA_IFNAME") or ""
-            if name.startswith(prefix) and link["flags"] & IFF_UP:
-                found.add(name)
+    for name in os.listdir(SYS_CLASS_NET):
+        if not name.startswith(prefix):
+            continue
+        try:
+            with open(os.path.join(SYS_CLASS_NET, name, "flags")) as flags:
+                if int(flags.read(), 16) & IFF_UP:
+                    found.add(name)
+        except (OSError, ValueError):
+            continue  # deleted while we read
     return found
 
 

@@ -56,6 +56,16 @@ class OvsPortsContract:
         self.assertGreater(port.ofport, 0)
         self.assertEqual(port, self.theirs.get_port(name))
 
+    def test_all_ports_reads_each_row_as_get_port_does(self):
+        mine, theirs = self.name(), self.name()
+        self.mine.add_port(self.bridge, mine, "port-1", MAC, "vm-1")
+        self.theirs.add_port(self.bridge, theirs, "port-2", OTHER_MAC, "vm-2")
+        every = self.mine.all_ports()
+        self.assertEqual(self.mine.get_port(mine), every[mine])
+        self.assertEqual(self.mine.get_port(theirs), every[theirs])
+        self.assertTrue(self.mine.delete_port(mine))
+        self.assertNotIn(mine, self.mine.all_ports())
+
     def test_only_own_ports_are_listed_and_deleted(self):
         mine, theirs = self.name(), self.name()
         self.mine.add_port(self.bridge, mine, "port-1", MAC, "vm-1")

@@ -70,6 +70,13 @@ def _first(value: Any, default: Any = None) -> Any:
     return value
 
 
+def _as_port(iface: ovs_idl.Row, bridge: str | None) -> OvsPort:
+    ids = dict(iface.external_ids)
+    return OvsPort(name=iface.name, bridge=bridge or "", iface_id=ids.get("iface-id", ""),
+                   mac=ids.get("attached-mac", ""), vm_uuid=ids.get("vm-uuid", ""),
+                   owner=ids.get(OWNER_KEY, ""), ofport=_first(iface.ofport, -1))
+
+
 class DeleteOwnPortCommand(ovs_command.BaseCommand):
     """Delete port ``name`` if its Interface carries ``owner``; the result is the owner
     found (None: no such row).
@@ -175,15 +182,21 @@ class OvsPorts:
         with self._cache():
             return self._port(name)
 
+    def all_ports(self) -> dict[str, OvsPort]:
+        """Every Interface row as an :class:`OvsPort`, by name: one pass over the IDL
+        cache, for a scan that would otherwise search it once per port."""
+        with self._cache():
+            bridge_of = {port.name: bridge.name
+                         for bridge in self.api.tables["Bridge"].rows.values()
+                         for port in bridge.ports}
+            return {iface.name: _as_port(iface, bridge_of.get(iface.name))
+                    for iface in self.api.tables["Interface"].rows.values()}
+
     def _port(self, name: str) -> OvsPort | None:
         iface = self._row(name)
         if iface is None:
             return None
-        ids = dict(iface.external_ids)
-        bridge = self._bridge_of(name)
-        return OvsPort(name=name, bridge=bridge or "", iface_id=ids.get("iface-id", ""),
-                       mac=ids.get("attached-mac", ""), vm_uuid=ids.get("vm-uuid", ""),
-                       owner=ids.get(OWNER_KEY, ""), ofport=_first(iface.ofport, -1))
+        return _as_port(iface, self._bridge_of(name))
 
     def _bridge_of(self, port_name: str) -> str | None:
         for bridge in self.api.tables["Bridge"].rows.values():

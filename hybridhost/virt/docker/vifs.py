@@ -121,6 +121,14 @@ def _log_plugged(uuid, spec):
               "host": spec.host_ifname})
 
 
+@dataclasses.dataclass(frozen=True)
+class ScanView:
+    """The host ends that are up (names) and the OVS rows (by name), read once a scan."""
+
+    veths_up: frozenset
+    ports: dict
+
+
 class VifPlugger:
     """Plugs specs into a running container and unplugs them.
 
@@ -184,20 +192,24 @@ class VifPlugger:
 
     def row_intact(self, spec):
         """True when the OVS row of ``spec`` is ours, for its port, with an OpenFlow port."""
-        port = self.ovs.get_port(spec.host_ifname)
+        return self._port_intact(spec, self.ovs.get_port(spec.host_ifname))
+
+    def _port_intact(self, spec, port):
         if port is None or port.iface_id != spec.port_id or port.mac != spec.mac:
             return False
         return port.owner == self.ovs.owner and port.ofport is not None and port.ofport > 0
 
-    def host_veths_up(self, prefix):
-        """The host ends (named with ``prefix``) that are up: one read for a whole scan."""
-        return self.net.host_veths_up(prefix)
+    def scan_view(self, prefix):
+        """What the periodic scan checks each VIF against, read once for a whole scan:
+        the host ends (named with ``prefix``) that are up, and every OVS row by name."""
+        return ScanView(frozenset(self.net.host_veths_up(prefix)), self.ovs.all_ports())
 
-    def looks_intact(self, spec, veths_up):
+    def looks_intact(self, spec, view):
         """The periodic scan's cheap check, without entering the container: its OVS row
-        and its host end (in ``veths_up``). A restarted or killed container lost its
+        and its host end (in ``view``). A restarted or killed container lost its
         namespace and so both veth ends; a deleted veth or row shows here too."""
-        return spec.host_ifname in veths_up and self.row_intact(spec)
+        return (spec.host_ifname in view.veths_up
+                and self._port_intact(spec, view.ports.get(spec.host_ifname)))
 
     def intact(self, netns, spec):
         """True when the veth and the OVS row of ``spec`` are both in place for ``netns``."""

@@ -68,6 +68,9 @@ class FakeOvsPorts:
     def get_port(self, name):
         return self.ports.get(name)
 
+    def all_ports(self):
+        return dict(self.ports)
+
     def delete_port(self, name):
         port = self.ports.get(name)
         if port is None or port.owner != self.owner:

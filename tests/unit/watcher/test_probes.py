@@ -75,8 +75,15 @@ def test_process_cpu_is_measured_between_two_looks():
     processes = probes.Processes()
     try:
         assert processes.facts(child.pid).cpu_percent == 0.0
-        time.sleep(0.5)
-        assert processes.facts(child.pid).cpu_percent > 20
+        # A busy loop gets a fair share of a core within a few looks, however loaded
+        # the box (one 0.5 s look failed while a density bench ran beside it).
+        seen = []
+        for _look in range(10):
+            time.sleep(0.5)
+            seen.append(processes.facts(child.pid).cpu_percent)
+            if seen[-1] > 20:
+                break
+        assert seen[-1] > 20, seen
     finally:
         child.kill()
         child.wait()
