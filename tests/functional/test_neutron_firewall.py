@@ -78,7 +78,7 @@ def neutron_port(index, network=NET):
 def members(ports):
     """The group's member addresses as the agent's cache computes them: (ip, mac)."""
     found = {"IPv4": set(), "IPv6": set()}
-    for port in ports:
+    for port in (p for p in ports if SG in p["security_groups"]):
         pairs = [(ip, port["mac_address"]) for ip in port["fixed_ips"]]
         pairs += [(p["ip_address"], p["mac_address"]) for p in port["allowed_address_pairs"]]
         for ip, mac in pairs:
@@ -102,7 +102,7 @@ class Side:
 
 class TestSameFlowsAsNeutron(fixtures.TestWithFixtures):
     """One port's life after another on a shared group, the flows compared after each
-    step (a-f: the agent's everyday passes; g-k: what may trip the members-only path)."""
+    step (a-f: the agent's everyday passes; g-l: what may trip the members-only path)."""
 
     def setUp(self):
         super().setUp()
@@ -202,7 +202,8 @@ class TestSameFlowsAsNeutron(fixtures.TestWithFixtures):
                      self.step_f_the_ofport_changes, self.step_g_a_port_joins_again,
                      self.step_h_a_port_elsewhere_joins, self.step_i_it_leaves,
                      self.step_j_a_port_on_another_network_joins,
-                     self.step_k_members_change_on_both_networks):
+                     self.step_k_members_change_on_both_networks,
+                     self.step_l_port_security_comes_on):
             step()
             self.assert_same_flows(step.__name__)
 
@@ -285,3 +286,17 @@ class TestSameFlowsAsNeutron(fixtures.TestWithFixtures):
         self.agent_pass(update=(0, 1, 3, 5))
         self.assert_paths("k", STOCK, rewritten={0, 1, 3, 5}, cleaned={0, 1, 3, 5})
         self.assert_paths("k", OURS, rewritten=set(), cleaned=set())
+
+    def step_l_port_security_comes_on(self):
+        """Port 6 starts without port security (so in no group), then gets both."""
+        self.ports[6] = dict(neutron_port(6), port_security_enabled=False,
+                             security_groups=[], security_group_source_groups=[])
+        self.plug(6)
+        self.agent_pass(prepare=(6,))
+        self.assert_paths("l", STOCK, rewritten=set(), cleaned=set())
+        self.assert_paths("l", OURS, rewritten=set(), cleaned=set())
+        self.assert_same_flows("l (port 6 unfiltered)")
+        self.ports[6] = neutron_port(6)
+        self.agent_pass(update=(0, 1, 3, 5, 6))
+        self.assert_paths("l", STOCK, rewritten={0, 1, 3, 5, 6}, cleaned={0, 1, 3, 5, 6})
+        self.assert_paths("l", OURS, rewritten={6}, cleaned={6})
