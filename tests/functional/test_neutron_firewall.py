@@ -102,7 +102,7 @@ class Side:
 
 class TestSameFlowsAsNeutron(fixtures.TestWithFixtures):
     """One port's life after another on a shared group, the flows compared after each
-    step (a-f: the agent's everyday passes; g-l: what may trip the members-only path)."""
+    step (a-f: the agent's everyday passes; g-n: what may trip the members-only path)."""
 
     def setUp(self):
         super().setUp()
@@ -203,7 +203,9 @@ class TestSameFlowsAsNeutron(fixtures.TestWithFixtures):
                      self.step_h_a_port_elsewhere_joins, self.step_i_it_leaves,
                      self.step_j_a_port_on_another_network_joins,
                      self.step_k_members_change_on_both_networks,
-                     self.step_l_port_security_comes_on):
+                     self.step_l_port_security_comes_on,
+                     self.step_m_a_port_sharing_a_mac_leaves,
+                     self.step_n_a_new_port_gets_a_removed_ports_ofport):
             step()
             self.assert_same_flows(step.__name__)
 
@@ -300,3 +302,31 @@ class TestSameFlowsAsNeutron(fixtures.TestWithFixtures):
         self.agent_pass(update=(0, 1, 3, 5, 6))
         self.assert_paths("l", STOCK, rewritten={0, 1, 3, 5, 6}, cleaned={0, 1, 3, 5, 6})
         self.assert_paths("l", OURS, rewritten={6}, cleaned={6})
+
+    def step_m_a_port_sharing_a_mac_leaves(self):
+        """Ports 1 and 3 share a VRRP address pair (its MAC too); port 1 leaves. Removing
+        its filter deletes the VRRP MAC's flows, port 3's as well."""
+        self.ports[3]["allowed_address_pairs"] = copy.deepcopy(
+            self.ports[1]["allowed_address_pairs"])
+        self.agent_pass(update=(0, 1, 3, 5, 6))
+        self.assert_same_flows("m (port 3 gets the pair)")
+        self.unplug(1)
+        self.remove_pass(1)
+        self.agent_pass(update=(0, 3, 5, 6))
+        self.assert_paths("m", STOCK, rewritten={0, 3, 5, 6}, cleaned={0, 3, 5, 6})
+        self.assert_paths("m", OURS, rewritten={3}, cleaned={0, 3, 5, 6})
+
+    def step_n_a_new_port_gets_a_removed_ports_ofport(self):
+        """Port 3's interface goes and port 4's comes with its OpenFlow port (requested
+        here; ovs-vswitchd hands a freed number out again only after a while, or after it
+        restarts). The agent's process_network_ports prepares new ports before it removes
+        the filters of gone ones: removing port 3's deletes the flows on its number,
+        port 4's."""
+        self.unplug(3)
+        self.plug(4, ofport=FIRST_OFPORT + 3)
+        self.agent_pass(prepare=(4,))
+        self.assert_same_flows("n (port 4 prepared)")
+        self.remove_pass(3)
+        self.agent_pass(update=(0, 4, 5, 6))
+        self.assert_paths("n", STOCK, rewritten={0, 4, 5, 6}, cleaned={0, 4, 5, 6})
+        self.assert_paths("n", OURS, rewritten={4}, cleaned={0, 4, 5, 6})

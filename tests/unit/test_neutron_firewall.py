@@ -1,6 +1,7 @@
 """The pure parts of hybridhost's openvswitch firewall driver: member addresses, what a
-port was filtered with, which refreshes owe a conntrack cleanup. Its flows are checked
-against neutron's on a real OVS in tests/functional/test_neutron_firewall.py."""
+port was filtered with, which refreshes owe a conntrack cleanup, which ports a flow
+deletion forgets. Its flows are checked against neutron's on a real OVS in
+tests/functional/test_neutron_firewall.py."""
 # These are the driver's private helpers, tested as such:
 # ruff: noqa: SLF001
 
@@ -87,3 +88,21 @@ def test_a_refresh_owes_a_cleanup_only_when_a_named_group_lost_an_address():
     assert driver._lost_since(naming_port, 0)
     assert not driver._lost_since(other_port, 0)
     assert not driver._lost_since(naming_port, driver._generation)
+
+
+def test_deleting_a_ports_flows_forgets_the_ports_they_overlap():
+    """The stock deletes match an OpenFlow port number, or a MAC in a VLAN."""
+    driver = bare_driver()
+    driver.update_security_group_rules(SG, [])
+    pair = [{"ip_address": "10.0.0.100", "mac_address": "fa:16:3e:00:01:00"}]
+    gone = of_port(driver, port_dict("gone", allowed_address_pairs=pair))
+    of_port(driver, port_dict("same-number"), ofport=1, mac="fa:16:3e:00:00:02")
+    of_port(driver, port_dict("shares-the-pair", allowed_address_pairs=pair), ofport=3,
+            mac="fa:16:3e:00:00:03")
+    of_port(driver, port_dict("pair-elsewhere", allowed_address_pairs=pair), ofport=4,
+            vlan_tag=6, mac="fa:16:3e:00:00:04")
+    of_port(driver, port_dict("apart"), ofport=5, mac="fa:16:3e:00:00:05")
+    for device in driver.sg_port_map.ports:
+        driver._filtered[device] = driver_mod._Filtered(fingerprint=None, generation=0)
+    driver._forget_overlapping(gone)
+    assert set(driver._filtered) == {"gone", "pair-elsewhere", "apart"}
