@@ -10,8 +10,12 @@ them by difference. With N ports on a group, a boot costs O(N) flow writes and a
 of the agent grows with N: on this lab, 14 s with 60 containers on ``default``.
 
 This driver keeps the stock path whenever anything but the members may have changed
-for a port: its first filter, its port data, its groups' rules or its OpenFlow port
-number. Otherwise it updates the address flows of the port's network, and cleans the
+for a port: its first filter, its port data, its groups' rules, its OpenFlow port
+number, or flows of its that went with another port's. (The stock driver deletes a
+port's flows by OpenFlow port number and by MAC within the VLAN: a port sharing a MAC
+with it through an allowed address pair, or given the number of a port whose filter is
+not removed yet, loses flows as well, which the stock driver's next refresh writes
+back.) Otherwise it updates the address flows of the port's network, and cleans the
 port's invalid conntrack entries only when a remote group it names lost an address
 (as the stock driver does on every refresh).
 """
@@ -82,6 +86,10 @@ class OVSFirewallDriver(ovs_firewall.OVSFirewallDriver):
         self._filtered.pop(port["device"], None)
         super().remove_port_filter(port)
 
+    def delete_all_port_flows(self, port):
+        super().delete_all_port_flows(port)
+        self._forget_overlapping(port)
+
     def update_security_group_members(self, sg_id, member_ips):
         sec_group = self.sg_port_map.get_sg(sg_id)
         before = _addresses(sec_group.members) if sec_group else set()
@@ -101,6 +109,16 @@ class OVSFirewallDriver(ovs_firewall.OVSFirewallDriver):
             rules.append((sg_id, sec_group and sec_group.raw_rules,
                           sec_group and sec_group.remote_rules))
         return copy.deepcopy((port_data, rules))
+
+    def _forget_overlapping(self, port):
+        """Other ports whose flows deleting ``port``'s took along: their next filter is
+        written in full, as the stock driver writes every one."""
+        for other in self.sg_port_map.ports.values():
+            if other.id != port.id and (
+                    other.ofport == port.ofport
+                    or other.vlan_tag == port.vlan_tag
+                    and other.all_allowed_macs & port.all_allowed_macs):
+                self._filtered.pop(other.id, None)
 
     def _remember(self, port):
         if self.is_port_managed(port) and firewall.port_sec_enabled(port):
