@@ -12,9 +12,10 @@ of the agent grows with N: on this lab, 14 s with 60 containers on ``default``.
 This driver keeps the stock path whenever anything but the members may have changed
 for a port: its first filter, its port data, its groups' rules, its OpenFlow port
 number, or flows of its that went with another port's. (The stock driver deletes a
-port's flows by OpenFlow port number and by MAC within the VLAN: a port sharing a MAC
-with it through an allowed address pair, or given the number of a port whose filter is
-not removed yet, loses flows as well, which the stock driver's next refresh writes
+port's flows by OpenFlow port number and by MAC, within the VLAN and, for the provider
+network direct flows, by segment (any flat network's when it has none): a port sharing a
+MAC with it through an allowed address pair, or given the number of a port whose filter
+is not removed yet, loses flows as well, which the stock driver's next refresh writes
 back.) Otherwise it updates the address flows of the port's network, and cleans the
 port's invalid conntrack entries only when a remote group it names lost an address
 (as the stock driver does on every refresh).
@@ -112,12 +113,12 @@ class OVSFirewallDriver(ovs_firewall.OVSFirewallDriver):
 
     def _forget_overlapping(self, port):
         """Other ports whose flows deleting ``port``'s took along: their next filter is
-        written in full, as the stock driver writes every one."""
+        written in full, as the stock driver writes every one. A shared MAC counts on
+        any network: the direct flows are deleted by segment id, or on every flat one."""
         for other in self.sg_port_map.ports.values():
             if other.id != port.id and (
                     other.ofport == port.ofport
-                    or other.vlan_tag == port.vlan_tag
-                    and other.all_allowed_macs & port.all_allowed_macs):
+                    or other.all_allowed_macs & port.all_allowed_macs):
                 self._filtered.pop(other.id, None)
 
     def _remember(self, port):
