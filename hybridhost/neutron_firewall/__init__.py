@@ -1,1 +1,1 @@
-"""neutrons OVS agents firewall driver (neutron imports stay in this package)."""
+"""neutron's OVS agent's firewall driver (neutron imports stay in this package)."""
