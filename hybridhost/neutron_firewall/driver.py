@@ -115,11 +115,21 @@ class OVSFirewallDriver(ovs_firewall.OVSFirewallDriver):
         """Other ports whose flows deleting ``port``'s took along: their next filter is
         written in full, as the stock driver writes every one. A shared MAC counts on
         any network: the direct flows are deleted by segment id, or on every flat one."""
+        self._forget_sharing(port.id, port.ofport, port.all_allowed_macs)
+
+    def _forget_sharing(self, port_id, ofport, macs):
         for other in self.sg_port_map.ports.values():
-            if other.id != port.id and (
-                    other.ofport == port.ofport
-                    or other.all_allowed_macs & port.all_allowed_macs):
+            if other.id != port_id and (other.ofport == ofport
+                                        or other.all_allowed_macs & macs):
                 self._filtered.pop(other.id, None)
+
+    def _remove_egress_no_port_security(self, port_id):
+        # The stock removal deletes flows by the unfiltered port's OpenFlow number (and
+        # its MAC): a filtered port given that number loses them too.
+        ovs_port, _vlan = self.sg_port_map.unfiltered.get(port_id, (None, None))
+        super()._remove_egress_no_port_security(port_id)
+        if ovs_port is not None:
+            self._forget_sharing(port_id, ovs_port.ofport, {ovs_port.vif_mac})
 
     def _remember(self, port):
         if self.is_port_managed(port) and firewall.port_sec_enabled(port):

@@ -5,6 +5,8 @@ tests/functional/test_neutron_firewall.py."""
 # These are the driver's private helpers, tested as such:
 # ruff: noqa: SLF001
 
+import types
+
 from neutron.agent.common import ovs_lib
 from neutron.agent.linux.openvswitch_firewall import firewall as ovs_firewall
 
@@ -107,3 +109,22 @@ def test_deleting_a_ports_flows_forgets_the_ports_they_overlap():
         driver._filtered[device] = driver_mod._Filtered(fingerprint=None, generation=0)
     driver._forget_overlapping(gone)
     assert set(driver._filtered) == {"gone", "apart"}
+
+
+def test_removing_an_unfiltered_ports_flows_forgets_the_ports_they_overlap():
+    """The stock removal of an unfiltered port's flows matches its OpenFlow number."""
+    driver = bare_driver()
+    driver.update_security_group_rules(SG, [])
+    of_port(driver, port_dict("same-number"), ofport=7, mac="fa:16:3e:00:00:07")
+    of_port(driver, port_dict("apart"), ofport=8, mac="fa:16:3e:00:00:08")
+    for device in driver.sg_port_map.ports:
+        driver._filtered[device] = driver_mod._Filtered(fingerprint=None, generation=0)
+    unfiltered = types.SimpleNamespace(ofport=7, vif_mac="fa:16:3e:00:00:99")
+    driver.sg_port_map.unfiltered["was-open"] = (unfiltered, 5)
+    deleted = []
+    driver.int_br = types.SimpleNamespace(delete_flows=lambda **flow: deleted.append(flow))
+    driver._deferred = True
+    driver._remove_egress_no_port_security("was-open")
+    assert any(flow.get("in_port") == 7 for flow in deleted)
+    assert set(driver._filtered) == {"apart"}
+    assert "was-open" not in driver.sg_port_map.unfiltered
