@@ -220,10 +220,7 @@ class OvsPorts:
 
     def list_own_ports(self) -> list[OvsPort]:
         """Every Interface row whose owner key names this service."""
-        with self._cache():
-            rows = self.api.tables["Interface"].rows.values()
-            names = [row.name for row in rows if row.external_ids.get(OWNER_KEY) == self.owner]
-            return [port for port in map(self._port, names) if port is not None]
+        return [port for port in self.all_ports().values() if port.owner == self.owner]
 
 
 def delete_ports_of(conn_str: str, iface_ids: Iterable[str], timeout: int = 10) -> list[str]:
