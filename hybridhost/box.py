@@ -270,18 +270,20 @@ def stop_docker_compute(conf, plan, client):
     (resume_guests_state_on_host_boot) only the instances it still believes running.
     Only when the box runs dockerd (else the containers keep running). True when it
     was running."""
-    if not (conf.host.manage_services and "dockerd" in conf.host.managed_services):
-        return False
-    return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.docker.program))
+    return _stop_compute(conf, client, "dockerd", plan.docker.program)
 
 
 def stop_kvm_compute(conf, plan, client):
     """Stop nova-compute-kvm before the lab powers its guests off, for the reason above:
     its power-state sync would call the stop API on each and record it SHUTOFF. Only
     when the box runs libvirtd. True when it was running."""
-    if not (conf.host.manage_services and "libvirtd" in conf.host.managed_services):
+    return _stop_compute(conf, client, "libvirtd", plan.kvm.program)
+
+
+def _stop_compute(conf, client, hypervisor_daemon, program):
+    if not (conf.host.manage_services and hypervisor_daemon in conf.host.managed_services):
         return False
-    return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, plan.kvm.program))
+    return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, program))
 
 
 def descendants(pid):
