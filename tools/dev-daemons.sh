@@ -16,9 +16,11 @@ start() {
         [ "$(ovsdb-tool needs-conversion "$DB" "$SCHEMA")" = no ] || ovsdb-tool convert "$DB" "$SCHEMA"
         ovsdb-server "$DB" --remote=punix:$OVS_RUNDIR/db.sock \
             --remote=db:Open_vSwitch,Open_vSwitch,manager_options \
-            --pidfile --detach --log-file
+            --pidfile --detach --log-file --unixctl=$OVS_RUNDIR/ovsdb-server.ctl
         ovs-vsctl --timeout=10 --no-wait init
-        ovs-vswitchd --pidfile --detach --log-file
+        # The control sockets get the fixed names the lab gives them (a killed lab leaves
+        # its sockets behind; a daemon binding the same name replaces the stale file).
+        ovs-vswitchd --pidfile --detach --log-file --unixctl=$OVS_RUNDIR/ovs-vswitchd.ctl
         echo ovs >> "$STATE"
     fi
     if ! docker version >/dev/null 2>&1; then
@@ -40,8 +42,11 @@ stop() {
         fi
     fi
     if grep -qx ovs "$STATE"; then
-        ovs-appctl -t ovs-vswitchd exit 2>/dev/null || true
-        ovs-appctl -t ovsdb-server exit 2>/dev/null || true
+        for daemon in ovs-vswitchd ovsdb-server; do
+            # By the fixed socket name, else by pidfile (daemons started before it was fixed).
+            ovs-appctl -t "$OVS_RUNDIR/$daemon.ctl" exit 2>/dev/null \
+                || ovs-appctl -t "$daemon" exit 2>/dev/null || true
+        done
     fi
     rm -f "$STATE"
 }
