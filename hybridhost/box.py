@@ -230,8 +230,9 @@ def _start(conf, plan, progress, foreground):
 
 
 def _reload(conf, progress):
-    """Apply changed program sections; the groups supervisord (re)started."""
-    added, changed, removed = client_for(conf).reload_config()
+    """Apply changed program sections; the groups supervisord (re)started. A changed
+    group is stopped first, which may take as long as its slowest program's stop."""
+    added, changed, removed = patient_client(conf).reload_config()
     progress("supervisord already running; groups added %s, changed %s, removed %s" % (
         added or "-", changed or "-", removed or "-"))
     return frozenset(added) | frozenset(changed)

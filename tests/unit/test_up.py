@@ -94,6 +94,26 @@ class TestUp:
             "rendered %s/etc (0 file(s) changed)" % tmp_path,
             "supervisord already running; groups added -, changed -, removed -"]
 
+    def test_a_changed_group_is_reloaded_by_a_client_that_waits_out_its_stop(
+            self, tmp_path, monkeypatch):
+        """supervisord answers the reload only once the changed group has stopped: a
+        nova-compute stops in tens of seconds (seen: 'not answering ... timed out')."""
+        hh = Box(tmp_path, monkeypatch)
+        reloads = []
+
+        class Recording:
+            def __init__(self, timeout):
+                self.timeout = timeout
+
+            def __getattr__(self, name):
+                if name == "reload_config":
+                    reloads.append(self.timeout)
+                return getattr(hh.supervisor, name)
+
+        monkeypatch.setattr(box, "client_for", lambda _conf, timeout=10: Recording(timeout))
+        box.up(hh.load(6634), hh.progress)
+        assert len(reloads) == 1 and reloads[0] > hh.conf.supervisor.stop_timeout
+
     def test_a_spawn_error_on_the_restart_is_raised_naming_the_program(
             self, tmp_path, monkeypatch):
         hh = Box(tmp_path, monkeypatch, cannot_spawn=[AGENT])
