@@ -8,6 +8,7 @@ from hybridhost import exception
 from hybridhost import readiness
 from hybridhost import render
 from hybridhost.render import files as rendered_files
+from hybridhost.render import supervisor
 
 MIN_FREE_DISK_GB = 5
 _OK, _FAIL, _WARN = "ok", "FAIL", "warn"
@@ -123,7 +124,8 @@ def check_libvirt(conf):
 
 def check_binaries(conf, plan):
     needed = [os.path.join(plan.bin_dir, name) for name in
-              ("nova-compute", "neutron-openvswitch-agent", "privsep-helper", "hybridhost")]
+              ("nova-compute", supervisor.agent_command(conf.ovs), "privsep-helper",
+               "hybridhost")]
     if conf.host.manage_services:
         needed += [os.path.join("/usr/sbin", name) for name in conf.host.managed_services]
     missing = [path for path in needed if not os.access(path, os.X_OK)]

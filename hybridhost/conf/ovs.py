@@ -37,6 +37,12 @@ ovs_opts = [
                     "group: O(N) per boot on a shared group). openvswitch: neutron's "
                     "own. noop: none. iptables_hybrid cannot work with a netdev "
                     "datapath."),
+    cfg.BoolOpt("agent_wakes_on_events", default=True,
+                help="Run the OVS agent as hybridhost-openvswitch-agent: neutron's agent "
+                     "whose loop ends its wait as soon as its OVSDB monitor reports a "
+                     "port (or neutron a port update), instead of sleeping out its "
+                     "1 s polling_interval: a new port is wired ~0.5 s sooner on "
+                     "average. False: neutron-openvswitch-agent itself."),
     cfg.Opt("vif_prefix", type=linknames.VifPrefix(), default="hhd",
             help="Name prefix of container VIFs on the integration bridge; distinct "
                  "from libvirt's 'tap' so each side only touches its own ports. 2-4 "

@@ -22,6 +22,13 @@ WAIT_ATTEMPT_SECONDS = 3
 STARTSECS = 8
 
 
+def agent_command(ovs):
+    """The file name of the OVS agent's command in bin_dir."""
+    if ovs.agent_wakes_on_events:
+        return "hybridhost-openvswitch-agent"
+    return "neutron-openvswitch-agent"
+
+
 def start_retries(dependency_timeout):
     """Fewest retries whose waits and supervisord back-offs (1 s, 2 s, ...) cover it."""
     retries, covered = 0, 0
@@ -127,7 +134,7 @@ def _box_programs(conf, plan):
     kvm_needs = [ovsdb, bridge, ("--unix-socket", conf.libvirt.socket)]
     return [
         (agent.program, (command_line(*wait_for_argv(conf, plan, [ovsdb] + mapped),
-                              os.path.join(plan.bin_dir, "neutron-openvswitch-agent"),
+                              os.path.join(plan.bin_dir, agent_command(ovs)),
                               "--config-file", agent.config_file), 20, STARTSECS)),
         (plan.docker.program, (command_line(*wait_for_argv(conf, plan, docker_needs),
                                     os.path.join(plan.bin_dir, "nova-compute"),

@@ -184,7 +184,8 @@ class TestNeutron:
     def test_exactly_one_ovs_agent_program_on_the_box(self, lab):
         programs = "".join(text for rel, text in lab[2].items()
                            if rel.startswith("supervisord.d/"))
-        assert programs.count("/neutron-openvswitch-agent --config-file") == 1
+        agents = re.findall(r"/(?:hybridhost|neutron)-openvswitch-agent --config-file", programs)
+        assert agents == ["/hybridhost-openvswitch-agent --config-file"]
 
 
 class TestPrograms:

@@ -125,6 +125,14 @@ class TestSupervisorLayout:
         assert host["group:host-services"]["programs"] == (
             "ovsdb-server,ovs-vswitchd,dockerd,libvirtd,virtlogd")
 
+    def test_the_agent_wakes_on_events_unless_told_otherwise(self, tmp_path):
+        _plan, files = _render(tmp_path)
+        agent = _ini(files["supervisord.d/hybridhost.conf"])["program:neutron-openvswitch-agent"]
+        assert "/venv/bin/hybridhost-openvswitch-agent --config-file" in agent["command"]
+        _plan, files = _render(tmp_path, "[ovs]\nagent_wakes_on_events = false\n")
+        agent = _ini(files["supervisord.d/hybridhost.conf"])["program:neutron-openvswitch-agent"]
+        assert "/venv/bin/neutron-openvswitch-agent --config-file" in agent["command"]
+
     def test_start_order_through_wait_for(self, tmp_path):
         _plan, files = _render(tmp_path)
         box = _ini(files["supervisord.d/hybridhost.conf"])
