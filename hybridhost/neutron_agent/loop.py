@@ -5,10 +5,12 @@ neutron's ``rpc_loop`` sleeps whatever is left of ``[agent] polling_interval`` (
 integer, at least 1 s) after each iteration, even when its OVSDB monitor has already
 reported a new port: a port plugged just after an iteration waits up to a whole second
 to be wired (half a second on average, a fifth of one container boot on this box).
-This agent waits in short slices instead and ends the wait as soon as the agent has
-work: an Interface change from the monitor, a port update or deletion from the server,
-or a firewall refresh. With nothing to do it still iterates once per polling_interval,
-as neutron's does; under load, when an iteration outlasts the interval, nothing changes.
+This agent waits in short slices instead and ends the wait as soon as work comes in: an
+Interface change from the monitor, a port update or deletion from the server, or a
+firewall refresh. With nothing to do it still iterates once per polling_interval, as
+neutron's does; so it does when work was already waiting as the iteration ended (an
+iteration that failed leaves its ports waiting, and must not be repeated at once); under
+load, when an iteration outlasts the interval, nothing changes.
 """
 
 import logging
@@ -44,6 +46,12 @@ class EventDrivenOVSAgent(ovs_neutron_agent.OVSNeutronAgent):
 
     def _wait_for_work(self, deadline):
         time.sleep(0)  # always yield: the RPC and monitor threads run meanwhile
+        if self._has_work():
+            # Work the iteration left undone (OVS is down, an error put the ports back,
+            # or it came in during the iteration): wait as neutron does, or an iteration
+            # that fails would repeat without a pause.
+            _sleep_until(deadline)
+            return
         while True:
             left = deadline - time.time()
             if left <= 0 or self._has_work():
@@ -57,6 +65,12 @@ class EventDrivenOVSAgent(ovs_neutron_agent.OVSNeutronAgent):
             # each time): sleep out the interval, as upstream does.
             return False
         return bool(self._agent_has_updates(polling_manager))
+
+
+def _sleep_until(deadline):
+    left = deadline - time.time()
+    if left > 0:
+        time.sleep(left)
 
 
 def _monitor_active(polling_manager):

@@ -16,9 +16,13 @@ INTERVAL = 1
 
 
 class FakeClock:
+    """time() and sleep() of the loop; ``during_sleep(n, what)`` runs ``what`` in the
+    n-th sleep (1-based), as another thread would while the loop sleeps."""
+
     def __init__(self):
         self.now = 1000.0
         self.sleeps = []
+        self._events = {}
 
     def time(self):
         return self.now
@@ -26,6 +30,10 @@ class FakeClock:
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+        self._events.pop(len(self.sleeps), lambda: None)()
+
+    def during_sleep(self, number, what):
+        self._events[number] = what
 
 
 class FakeMonitor:
@@ -37,7 +45,8 @@ class FakeMonitor:
 
 
 class FakePollingManager:
-    """An InterfacePollingMinimizer: has updates from the ``updates_at``-th look on."""
+    """An InterfacePollingMinimizer: has updates from the ``updates_at``-th look on
+    (neutron's keeps saying so until the loop calls ``polling_completed``)."""
 
     def __init__(self, updates_at=None, active=True):
         self._monitor = FakeMonitor(active)
@@ -84,11 +93,11 @@ def bare_agent(polling_manager):
 
 
 def test_the_wait_ends_at_the_first_look_that_finds_a_port(clock):
-    manager = FakePollingManager(updates_at=3)
+    manager = FakePollingManager(updates_at=4)
     agent = bare_agent(manager)
     start = clock.now
     agent.loop_count_and_wait(start, {})
-    assert manager.looks == 3
+    assert manager.looks == 4  # the first look is the one before waiting
     assert clock.now - start == pytest.approx(2 * loop.WAKE_CHECK_S)
     assert agent.iter_num == 8
 
@@ -100,7 +109,8 @@ def test_with_nothing_to_do_it_waits_out_the_polling_interval(clock):
     agent.loop_count_and_wait(start, {})
     assert clock.now - start == pytest.approx(INTERVAL)
     assert max(clock.sleeps) <= loop.WAKE_CHECK_S
-    assert manager.looks == pytest.approx(INTERVAL / loop.WAKE_CHECK_S, abs=1)
+    # One look before waiting, one after each slice (the float sum may leave one more).
+    assert manager.looks == pytest.approx(INTERVAL / loop.WAKE_CHECK_S + 1, abs=1)
 
 
 def test_time_the_iteration_took_counts_against_the_interval(clock):
@@ -111,29 +121,42 @@ def test_time_the_iteration_took_counts_against_the_interval(clock):
 
 
 def test_an_iteration_longer_than_the_interval_does_not_wait_but_yields(clock):
-    manager = FakePollingManager()
-    agent = bare_agent(manager)
+    agent = bare_agent(FakePollingManager())
     now = clock.now
     agent.loop_count_and_wait(now - 3, {})
     assert clock.sleeps == [0]
-    assert manager.looks == 0
 
 
 @pytest.mark.parametrize("work", ["updated_ports", "deleted_ports", "activated_bindings"])
 def test_a_port_event_from_the_server_ends_the_wait(clock, work):
     agent = bare_agent(FakePollingManager())
-    getattr(agent, work).add("port-1")
+    clock.during_sleep(3, lambda: getattr(agent, work).add("port-1"))
     start = clock.now
     agent.loop_count_and_wait(start, {})
-    assert clock.now == start
+    assert clock.now - start == pytest.approx(2 * loop.WAKE_CHECK_S)
 
 
 def test_a_firewall_refresh_ends_the_wait(clock):
     agent = bare_agent(FakePollingManager())
-    agent.sg_agent.refresh = True
+    clock.during_sleep(2, lambda: setattr(agent.sg_agent, "refresh", True))
     start = clock.now
     agent.loop_count_and_wait(start, {})
-    assert clock.now == start
+    assert clock.now - start == pytest.approx(loop.WAKE_CHECK_S)
+
+
+@pytest.mark.parametrize("left_undone", [
+    lambda agent: agent.updated_ports.add("port-1"),  # an error put the ports back
+    lambda agent: setattr(agent, "_polling_manager", FakePollingManager(updates_at=1)),
+])
+def test_work_the_iteration_left_undone_waits_out_the_interval(clock, left_undone):
+    """OVS down, or an iteration that failed: neutron waits before trying again, so
+    that a failing iteration does not repeat without a pause; so does this agent."""
+    agent = bare_agent(FakePollingManager())
+    left_undone(agent)
+    start = clock.now
+    agent.loop_count_and_wait(start, {})
+    assert clock.now - start == pytest.approx(INTERVAL)
+    assert agent.iter_num == 8
 
 
 def test_a_monitor_being_respawned_is_not_asked(clock):
