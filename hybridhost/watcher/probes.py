@@ -110,18 +110,34 @@ def ovsdb(target, timeout):
 
 def unixctl(target, timeout):
     """ovs-vswitchd answers ``version`` on its control socket."""
-    path = target
-    if not os.path.exists(path):
-        # Started outside hybridhost, ovs-vswitchd names its socket after its pid.
-        found = sorted(glob.glob(os.path.join(os.path.dirname(target), "ovs-vswitchd.*.ctl")))
-        if not found:
-            return "%s: no control socket" % target
-        path = found[-1]
+    path = control_socket(target)
+    if path is None:
+        return "%s: no control socket" % target
     try:
         wire.jsonrpc("unix:" + path, "version", [], timeout)
     except wire.WireError as err:
         return str(err)
     return None
+
+
+def control_socket(target):
+    """The control socket of the ovs-vswitchd running beside ``target``, found as
+    ``ovs-appctl -t ovs-vswitchd`` finds it: ``<pid>.ctl`` from the pidfile first
+    (started outside hybridhost, ovs-vswitchd names its socket after its pid, and a
+    killed one leaves its socket behind, so a name alone may reach a dead daemon), then
+    ``target``, then the last pid-named socket. None when there is none."""
+    directory = os.path.dirname(target)
+    try:
+        with open(os.path.join(directory, "ovs-vswitchd.pid")) as handle:
+            by_pid = os.path.join(directory, "ovs-vswitchd.%d.ctl" % int(handle.read()))
+    except (OSError, ValueError):
+        by_pid = None
+    if by_pid is not None and os.path.exists(by_pid):
+        return by_pid
+    if os.path.exists(target):
+        return target
+    found = sorted(glob.glob(os.path.join(directory, "ovs-vswitchd.*.ctl")))
+    return found[-1] if found else None
 
 
 def docker(target, timeout):

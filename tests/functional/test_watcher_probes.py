@@ -14,32 +14,18 @@ VSWITCHD_CTL = os.path.join(OVS_RUNDIR, "ovs-vswitchd.ctl")
 DOCKER = "unix:///var/run/docker.sock"
 
 
-def _running_vswitchd_ctl():
-    """The control socket of the ovs-vswitchd that runs now, found as 'ovs-appctl -t
-    ovs-vswitchd' finds it: <pid>.ctl from the pidfile, else the fixed name the lab and
-    tools/dev-daemons.sh give it. (A killed daemon leaves its socket behind: probing a
-    name alone could reach a dead one.)"""
-    try:
-        with open(os.path.join(OVS_RUNDIR, "ovs-vswitchd.pid")) as handle:
-            by_pid = os.path.join(OVS_RUNDIR, "ovs-vswitchd.%d.ctl" % int(handle.read()))
-    except (OSError, ValueError):
-        return VSWITCHD_CTL
-    return by_pid if os.path.exists(by_pid) else VSWITCHD_CTL
-
-
 def _need(path, what):
     base.require(os.path.exists(path), "%s is not running (no %s)" % (what, path))
 
 
 @pytest.mark.parametrize("kind,target,path,what", [
     ("ovsdb", OVSDB, OVSDB[len("unix:"):], "ovsdb-server"),
-    ("unixctl", None, OVS_RUNDIR, "ovs-vswitchd"),
+    ("unixctl", VSWITCHD_CTL, OVS_RUNDIR, "ovs-vswitchd"),
     ("docker", DOCKER, DOCKER[len("unix://"):], "dockerd"),
 ])  # libvirtd runs in the lab only: tests/e2e/test_watcher.py probes it
 def test_a_running_daemon_answers_within_the_deadline(kind, target, path, what):
     base.require_root()
     _need(path, what)
-    target = target or _running_vswitchd_ctl()
     answer = probes.Deadlines().run({kind: lambda: probes.KINDS[kind](target, 5)}, 10)[kind]
     assert answer.ok, answer.reason
     assert answer.latency < 10

@@ -65,6 +65,26 @@ def test_unixctl_without_a_socket_says_so(tmp_path):
     assert reason == "%s: no control socket" % (tmp_path / "ovs-vswitchd.ctl")
 
 
+def test_the_control_socket_is_the_running_daemons_as_ovs_appctl_finds_it(tmp_path):
+    """A killed lab leaves ovs-vswitchd.ctl behind: the daemon its pidfile names, at
+    <pid>.ctl, is the one to ask (seen in CI: 'Connection refused')."""
+    target = tmp_path / "ovs-vswitchd.ctl"
+    target.touch()
+    assert probes.control_socket(str(target)) == str(target)
+    (tmp_path / "ovs-vswitchd.pid").write_text("4242\n")
+    assert probes.control_socket(str(target)) == str(target)  # no such <pid>.ctl
+    (tmp_path / "ovs-vswitchd.4242.ctl").touch()
+    assert probes.control_socket(str(target)) == str(tmp_path / "ovs-vswitchd.4242.ctl")
+
+
+def test_without_the_named_socket_the_last_pid_named_one_is_asked(tmp_path):
+    (tmp_path / "ovs-vswitchd.17.ctl").touch()
+    (tmp_path / "ovs-vswitchd.18.ctl").touch()
+    assert probes.control_socket(str(tmp_path / "ovs-vswitchd.ctl")) == str(
+        tmp_path / "ovs-vswitchd.18.ctl")
+    assert probes.control_socket(str(tmp_path / "none" / "ovs-vswitchd.ctl")) is None
+
+
 def test_docker_probe_of_a_missing_socket_is_a_reason(tmp_path):
     reason = probes.docker("unix://%s" % (tmp_path / "docker.sock"), 1)
     assert reason and "docker.sock" in reason or "No such file" in reason
