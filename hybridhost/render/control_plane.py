@@ -29,6 +29,9 @@ RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 API_STARTSECS = 5
 DHCP_AGENT = "neutron-dhcp-agent"
 QUOTA_DRIVER = "neutron.db.quota.driver.DbQuotaDriver"
+#: Entry point of hybridhost.neutron_server.nova_events (named, not imported: render
+#: stays free of neutron).
+NOVA_EVENTS_PLUGIN = "hybridhost_nova_events"
 #: Every service of the lab, and the box joining it, declares its queues durable: a
 #: boot sent right after a RabbitMQ restart is no longer lost (render/messaging.py).
 DURABLE_QUEUES = True
@@ -256,12 +259,19 @@ def render_nova_db(conf, secrets):
                "a nova-compute).")
 
 
+def service_plugins(conf):
+    """The router service with the L3 agent, and hybridhost's filter of nova's events
+    (hybridhost.neutron_server.nova_events: no network-changed for nova's own port
+    attach, which nova-compute would answer with a second network info refresh)."""
+    return ",".join(filter(None, [l3_agent.service_plugins(conf), NOVA_EVENTS_PLUGIN]))
+
+
 def render_neutron(conf, plan, secrets):
     lay = lab_state.layout(conf)
     return ini.render([
         ("DEFAULT", [
             ("core_plugin", "ml2"),
-            ("service_plugins", l3_agent.service_plugins(conf)),
+            ("service_plugins", service_plugins(conf)),
             ("auth_strategy", "keystone"),
             ("transport_url", transport_url(conf, secrets)),
             ("state_path", lay.path("neutron")),

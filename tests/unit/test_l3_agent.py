@@ -70,7 +70,8 @@ class TestOn:
     def test_neutron_loads_the_router_service(self, tmp_path):
         files = _rendered(tmp_path)[2]
         neutron = _ini(files["conf/lab/neutron/neutron.conf"])
-        assert neutron.get("DEFAULT", "service_plugins") == "router"
+        assert neutron.get("DEFAULT", "service_plugins").split(",") == [
+            "router", control_plane.NOVA_EVENTS_PLUGIN]
 
     def test_the_ovs_agent_maps_public_to_br_ex_and_waits_for_it(self, tmp_path):
         files = _rendered(tmp_path, "[ovs]\nbridge_mappings = other:br-other\n")[2]
@@ -86,7 +87,7 @@ class TestOff:
         assert L3_INI not in files
         assert l3_agent.L3_AGENT not in [n for _g, n in control_plane.program_names(conf, plan)]
         neutron = _ini(files["conf/lab/neutron/neutron.conf"])
-        assert neutron.get("DEFAULT", "service_plugins") == ""
+        assert neutron.get("DEFAULT", "service_plugins") == control_plane.NOVA_EVENTS_PLUGIN
         assert not _ini(files[rules.AGENT_CONF]).has_option("ovs", "bridge_mappings")
         assert "--bridge" not in _agent_command(files)
 
