@@ -72,7 +72,7 @@ class TestProjectQuotas:
         quotas = bootstrap.project_quotas(_plan(tmp_path))
         assert quotas == {"compute": {"instances": 4 * 128 + 4 * 4, "cores": 4 * 128 + 4 * 4,
                                       "ram": 15360 + 15360},
-                          "network": {"ports": 528 + bootstrap.SPARE_PORTS}}
+                          "network": {"ports": bootstrap.UNLIMITED}}
 
     def test_ratios_scale_them(self, tmp_path):
         quotas = bootstrap.project_quotas(_plan(
@@ -87,12 +87,12 @@ class TestEnsureQuotas:
         conn, plan = _conn(), _plan(tmp_path)
         raised = bootstrap.ensure_quotas(conn, plan)
         # nova's default ram quota (51200 MiB) is already above the box's 30720.
-        assert raised == {name: {"instances": 528, "cores": 528, "ports": 538}
+        assert raised == {name: {"instances": 528, "cores": 528, "ports": -1}
                           for name in bootstrap.LAB_PROJECTS}
         for name in bootstrap.LAB_PROJECTS:
             assert conn.compute.quotas.table["id-%s" % name] == {
                 "instances": 528, "cores": 528, "ram": 51200}
-            assert conn.network.quotas.table["id-%s" % name] == {"ports": 538}
+            assert conn.network.quotas.table["id-%s" % name] == {"ports": -1}
 
     def test_a_second_run_changes_nothing(self, tmp_path):
         conn, plan = _conn(), _plan(tmp_path)
@@ -106,9 +106,18 @@ class TestEnsureQuotas:
         conn.compute.quotas.table["id-admin"] = {"instances": -1, "cores": 100000,
                                                  "ram": 10}
         raised = bootstrap.ensure_quotas(conn, plan)
-        assert raised["admin"] == {"ram": 30720, "ports": 538}
+        assert raised["admin"] == {"ram": 30720, "ports": -1}
         assert conn.compute.quotas.table["id-admin"] == {"instances": -1, "cores": 100000,
                                                          "ram": 30720}
+
+    def test_an_unlimited_port_quota_is_left_and_a_high_one_lifted(self, tmp_path):
+        """Unlimited ports: nova-api counts a limited project's ports at each boot."""
+        conn, plan = _conn(), _plan(tmp_path)
+        conn.network.quotas.table["id-admin"] = {"ports": -1}
+        conn.network.quotas.table["id-service"] = {"ports": 100000}
+        raised = bootstrap.ensure_quotas(conn, plan)
+        assert "ports" not in raised["admin"] and raised["service"]["ports"] == -1
+        assert conn.network.quotas.table["id-service"] == {"ports": -1}
 
     def test_a_project_the_lab_did_not_create_is_skipped(self, tmp_path):
         conn = _conn(projects=("admin",))
@@ -118,6 +127,6 @@ class TestEnsureQuotas:
         plan = _plan(tmp_path)
         assert bootstrap.quotas_line(plan, {}) == (
             "quotas of admin, service at least instances 528, cores 528, ram 30720 MiB, "
-            "ports 538 (unchanged)")
+            "ports unlimited (unchanged)")
         assert bootstrap.quotas_line(plan, {"service": {}, "admin": {}}).endswith(
             "(raised in admin, service)")
