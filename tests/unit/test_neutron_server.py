@@ -3,7 +3,9 @@ neutron's own nova notifier: only its outgoing queue is replaced, so what is tes
 neutron's callback registry and its notifier's rules with the plugin in between. The lab
 runs it in neutron-server (tests/e2e/test_nova_events.py)."""
 
+import configparser
 import json
+import os
 
 from neutron.conf import common as neutron_common
 from neutron.notifiers import nova as nova_notifier
@@ -17,6 +19,7 @@ from oslo_config import cfg
 import pytest
 
 from hybridhost.neutron_server import nova_events
+from hybridhost.render import control_plane
 
 INSTANCE = "6f1a3c8e-1d2b-4c5d-8e9f-0a1b2c3d4e5f"
 PORT = "a3cbdf13-9adc-428c-97b1-6c102418d39b"
@@ -152,3 +155,14 @@ def test_the_plugin_is_a_service_plugin_neutron_can_load():
     plugin = nova_events.NovaAttachEventFilter
     assert plugin.get_plugin_type() == nova_events.PLUGIN_TYPE
     assert plugin.supported_extension_aliases == []
+
+
+def test_the_lab_names_the_plugin_by_its_entry_point():
+    """render names the plugin without importing it (it stays free of neutron)."""
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(os.path.dirname(__file__), "..", "..", "setup.cfg"))
+    plugins = dict(line.split(" = ") for line in setup.get(
+        "options.entry_points", "neutron.service_plugins").strip().splitlines())
+    assert control_plane.NOVA_EVENTS_PLUGIN == nova_events.ALIAS
+    assert plugins[nova_events.ALIAS] == "%s:%s" % (
+        nova_events.__name__, nova_events.NovaAttachEventFilter.__name__)
