@@ -50,7 +50,8 @@ from hybridhost.lab import demo
 from hybridhost.render import neutron as render_neutron
 from tests.e2e import lab as e2e
 
-TARGET_P50_ACTIVE = 3.0
+# Issue 11's target for one boot alone (it replaced issue 4's 3.0 s).
+TARGET_P50_ACTIVE = 1.2
 # Each GET /servers/<id> costs nova-api ~0.1 s of CPU and two neutron API calls (security
 # groups) that queue behind the boot's own port create and bind. An instance action is
 # read from nova's database alone (~50 ms of nova-api), so it is polled instead.
