@@ -69,6 +69,11 @@ def connect(config=CONFIG):
                conn=bootstrap.admin_connection(conf, secrets))
 
 
+def log_size(path):
+    """Where a test starts reading ``path`` (a service's log) from: its size now."""
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
 def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
     """The server once it is ACTIVE; AssertionError when it goes to ERROR,
     DependencyNotReady after ``timeout``."""

@@ -17,11 +17,6 @@ COMPLETED = re.compile(r"Agent rpc_loop - iteration:(\d+) completed\. Processed 
                        r"'removed': (\d+)")
 
 
-def _log_size(path):
-    with open(path, "rb") as handle:
-        return handle.seek(0, 2)
-
-
 def _iterations(path, offset):
     """``{iteration: (started at, ports added + updated + removed)}`` from ``offset``."""
     started, ports = {}, {}
@@ -56,7 +51,7 @@ def test_the_agent_wakes_for_new_ports_before_its_polling_interval(lab):
     """Each boot and delete is a chance: the port comes in while the agent waits (most
     of its time, the lab otherwise idle) and the next iteration starts then."""
     log_file = lab.plan.agent.log_file
-    offset = _log_size(log_file)
+    offset = e2e.log_size(log_file)
     servers = []
     try:
         for number in range(3):

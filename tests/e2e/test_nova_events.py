@@ -12,11 +12,6 @@ NETWORK_CHANGED = "network-changed"
 DELETED = "network-vif-deleted"
 
 
-def _log_size(path):
-    with open(path, "rb") as handle:
-        return handle.seek(0, 2)
-
-
 def _events(path, offset, server_id, port_id):
     """Names of the events sent to nova for ``server_id``'s port since ``offset``."""
     names = []
@@ -31,7 +26,7 @@ def _events(path, offset, server_id, port_id):
 
 def test_nova_hears_of_a_users_port_update_but_not_of_its_own_attach(lab):
     log_file = os.path.join(lab.conf.paths.log_root, NEUTRON_API_LOG)
-    offset = _log_size(log_file)
+    offset = e2e.log_size(log_file)
     server = e2e.create_on_demo_net(lab, "hh-e2e-events", "hh.container.tiny")
     port = None
     try:

@@ -22,6 +22,7 @@ from hybridhost import box
 from hybridhost.render import watcher as watcher_render
 from hybridhost.watcher import rpc
 from hybridhost.watcher import topology
+from tests.e2e import lab as e2e
 from tests.functional import watcher_box
 
 #: hang_timeout (5 s) + up to two rounds of 5 s + the stop and start: well within this.
@@ -48,10 +49,6 @@ def _wait(predicate, timeout, what):
     raise AssertionError("timed out after %s s waiting for %s" % (timeout, what))
 
 
-def _log_size(path):
-    return os.path.getsize(path) if os.path.exists(path) else 0
-
-
 def _log_since(path, offset):
     with open(path) as handle:
         handle.seek(offset)
@@ -69,7 +66,7 @@ def test_a_stopped_program_is_found_hung_and_restarted_by_the_labs_watcher(lab, 
     try:
         _wait(lambda: pinger.ping(spec.rpc_topic, spec.rpc_server, spec.rpc_exchange)[0]
               is None, BACK_TIMEOUT, "%s to answer its RPC ping before the test" % name)
-        offset, old = _log_size(log_file), _program(client, name).pid
+        offset, old = e2e.log_size(log_file), _program(client, name).pid
         started = time.monotonic()
         os.kill(old, signal.SIGSTOP)
         try:
