@@ -23,10 +23,11 @@ from neutron_lib.plugins import directory
 from neutron_lib.services import base as service_base
 from oslo_serialization import jsonutils
 
+from hybridhost import neutron_server
+
 LOG = logging.getLogger(__name__)
 
-#: ``service_plugins`` alias (entry point ``neutron.service_plugins``).
-ALIAS = "hybridhost_nova_events"
+ALIAS = neutron_server.NOVA_EVENTS_ALIAS
 PLUGIN_TYPE = "HYBRIDHOST_NOVA_EVENTS"
 #: What nova-compute's update of a port it attaches may carry
 #: (nova.network.neutron: _update_ports_for_instance, _populate_neutron_extension_values).

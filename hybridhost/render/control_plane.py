@@ -9,6 +9,7 @@ import os
 
 from hybridhost import conf as hh_conf
 from hybridhost import lab_state
+from hybridhost import neutron_server
 from hybridhost.render import ini
 from hybridhost.render import keystone
 from hybridhost.render import l3_agent
@@ -29,9 +30,7 @@ RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 API_STARTSECS = 5
 DHCP_AGENT = "neutron-dhcp-agent"
 QUOTA_DRIVER = "neutron.db.quota.driver.DbQuotaDriver"
-#: Entry point of hybridhost.neutron_server.nova_events (named, not imported: render
-#: stays free of neutron).
-NOVA_EVENTS_PLUGIN = "hybridhost_nova_events"
+NOVA_EVENTS_PLUGIN = neutron_server.NOVA_EVENTS_ALIAS
 #: Every service of the lab, and the box joining it, declares its queues durable: a
 #: boot sent right after a RabbitMQ restart is no longer lost (render/messaging.py).
 DURABLE_QUEUES = True
