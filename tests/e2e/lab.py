@@ -113,6 +113,22 @@ def fixed_ip(server):
     raise AssertionError("server %s has no IPv4 address" % server.id)
 
 
+def wiring(lab, address):
+    """How the port holding ``address`` is wired, for a failure message: its neutron
+    status and host, and its OVS port's name and VLAN tag (4095: cut off by the agent)."""
+    ports = list(lab.conn.network.ports(fixed_ips="ip_address=%s" % address))
+    if not ports:
+        return "%s: no neutron port" % address
+    port = ports[0]
+    rows = lab.ovsdb("Interface", [["external_ids", "includes",
+                                    ["map", [["iface-id", port.id]]]]], ["name"])
+    names = [row["name"] for row in rows]
+    tags = [row["tag"] for name in names
+            for row in lab.ovsdb("Port", [["name", "==", name]], ["tag"])]
+    return "%s: port %s %s on %s, OVS %s tag %s" % (
+        address, port.id, port.status, port.binding_host_id, names or "none", tags or "none")
+
+
 def ping_from_namespace(argv_prefix, address, count=1, wait=1):
     """``ping`` run inside a network namespace; True when a reply came back."""
     proc = subprocess.run(argv_prefix + ["busybox", "ping", "-c", str(count), "-W", str(wait),

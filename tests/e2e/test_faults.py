@@ -100,9 +100,9 @@ def _reaches(pid, address):
     return bool(pid) and e2e.ping_from_namespace(e2e.in_container_netns(pid), address)
 
 
-def _all_reach(lab, fleet, extra=()):
+def _unreached(lab, fleet, extra=()):
     """One round: each container pings the next in the ring (and ``extra`` pairs of
-    (server index, address)); True when every ping was answered."""
+    (server index, address)); the pairs whose ping was not answered."""
     count = len(fleet.servers)
     pairs = [(i, fleet.ips[(i + 1) % count]) for i in range(count)] + list(extra)
 
@@ -111,14 +111,23 @@ def _all_reach(lab, fleet, extra=()):
         return _reaches(_pid(lab, fleet, fleet.servers[index].id), address)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(pairs)) as pool:
-        return all(list(pool.map(one, pairs)))
+        answered = list(pool.map(one, pairs))
+    return ["%s -> %s" % (fleet.ips[index], address)
+            for (index, address), ok in zip(pairs, answered, strict=True) if not ok]
 
 
 def _wait_reachable(lab, fleet, timeout, extra=()):
     deadline = time.monotonic() + timeout
-    while not _all_reach(lab, fleet, extra):
-        assert time.monotonic() < deadline, "containers not all reachable in %d s" % timeout
+    while unreached := _unreached(lab, fleet, extra):
+        assert time.monotonic() < deadline, "not reachable in %d s: %s\n%s" % (
+            timeout, ", ".join(unreached), _wiring(lab, unreached))
         time.sleep(0.2)
+
+
+def _wiring(lab, unreached):
+    """Both ends of each unreached pair, as neutron and OVS see them."""
+    addresses = sorted({end for pair in unreached for end in pair.split(" -> ")})
+    return "\n".join(e2e.wiring(lab, address) for address in addresses)
 
 
 # --- measuring -----------------------------------------------------------------------
@@ -173,12 +182,14 @@ def measure(lab, fleet, name, make, timeout=RECOVERY_TIMEOUT, extra=()):
     rounds = []
     while True:
         made = fault.took is not None  # before this round began
-        ok = _all_reach(lab, fleet, extra)
+        unreached = _unreached(lab, fleet, extra)
         elapsed = time.monotonic() - fault.started_at
-        rounds.append((elapsed, ok))
-        if ok and made:
+        rounds.append((elapsed, not unreached))
+        if made and not unreached:
             break
-        assert elapsed < timeout, "%s: not all reachable %d s after the fault" % (name, timeout)
+        assert elapsed < timeout, "%s: not reachable %d s after the fault: %s\n%s" % (
+            name, timeout, ", ".join(unreached) or "(the fault was still being made)",
+            _wiring(lab, unreached))
         time.sleep(0.1)
     fault.join()
     if fault.error is not None:
@@ -313,7 +324,11 @@ def stopped_and_vm(lab):
         stopped = e2e.wait_active(lab.conn, stopped)
         lab.conn.compute.stop_server(stopped)
         lab.conn.compute.wait_for_server(stopped, status="SHUTOFF", wait=120)
-        yield stopped, e2e.wait_active(lab.conn, vm)
+        vm = e2e.wait_active(lab.conn, vm)
+        # The guest says when its network is set (boot under TCG): a slow boot fails
+        # here with its console, not later as an unreachable address.
+        e2e.console_has(lab.conn, vm, "HYBRIDHOST-GUEST ready ip=")
+        yield stopped, vm
     finally:
         _delete(lab, [stopped, vm])
 
