@@ -10,6 +10,7 @@ import time
 import psutil
 
 from hybridhost import exception
+from hybridhost import listeners
 from hybridhost import render
 from hybridhost import restarts
 from hybridhost import runner
@@ -26,6 +27,9 @@ USERSPACE_TSO = "userspace-tso-enable"
 # Program states from which supervisord will not move on its own (every program has
 # autorestart, so EXITED and BACKOFF are on the way to a retry).
 SETTLED = {"RUNNING", "FATAL", "STOPPED"}
+# A program SIGKILLed with its supervisord holds its port until the kernel has torn the
+# process down (its memory first): 'up' right after such a kill waits this long.
+TAKEN_PORT_GRACE_S = 5
 
 
 def supervisord_conf(plan):
@@ -203,10 +207,13 @@ def up(conf, progress, foreground=False, start_stopped=True):
     groups whose section changed are re-added, programs reading a changed file or
     running changed code restarted, and (``start_stopped``) stopped programs started.
     With ``foreground`` a starting supervisord replaces this process."""
+    running = is_up(conf)
+    if not running:
+        refuse_taken_ports(conf)
     plan, changed = render_to_disk(conf)
     progress("rendered %s (%d file(s) changed)" % (plan.config_dir, len(changed)))
     prepare(conf, plan)
-    if not is_up(conf):
+    if not running:
         _start(conf, plan, progress, foreground)
         return UpResult(plan, tuple(changed), None, ())
     groups = _reload(conf, progress)
@@ -227,6 +234,18 @@ def _start(conf, plan, progress, foreground):
     restart_if_code_changed(conf, plan)  # records the code that starts now
     start_supervisord(conf, plan, foreground=foreground)
     progress("supervisord started (control socket %s)" % client_for(conf).url)
+
+
+def refuse_taken_ports(conf, grace=None):
+    """PortsTaken when a process holds a port the box's programs will listen on; only
+    while supervisord is down (when up, its programs hold them)."""
+    deadline = time.monotonic() + (TAKEN_PORT_GRACE_S if grace is None else grace)
+    while (taken := listeners.strangers(conf)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if taken:
+        raise exception.PortsTaken(
+            taken="; ".join(str(holder) for holder in taken),
+            pids=" ".join(sorted({str(h.pid) for h in taken if h.pid})) or "them")
 
 
 def _reload(conf, progress):

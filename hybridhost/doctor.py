@@ -5,8 +5,10 @@ import os
 import shutil
 
 from hybridhost import exception
+from hybridhost import listeners
 from hybridhost import readiness
 from hybridhost import render
+from hybridhost import supervisor_rpc
 from hybridhost.render import files as rendered_files
 from hybridhost.render import supervisor
 
@@ -151,6 +153,25 @@ def check_disk(conf):
     return results
 
 
+def _supervisord_pid(conf):
+    try:
+        return supervisor_rpc.SupervisorClient(supervisor.socket_path(conf), 3).pid()
+    except exception.SupervisorUnreachable:
+        return None
+
+
+def check_ports(conf):
+    """The box's TCP ports are free, or held by its own supervisord's programs."""
+    box_pid = _supervisord_pid(conf)
+    taken = listeners.strangers(conf, box_pid)
+    if taken:
+        return _fail("ports", "; ".join(str(holder) for holder in taken),
+                     "stop that process (often a program left by a killed supervisord), "
+                     "or give the box another port in hybridhost.conf.")
+    owner = "free" if box_pid is None else "free or held by supervisord %d" % box_pid
+    return _ok("ports", "%d TCP port(s) %s" % (len(listeners.box_ports(conf)), owner))
+
+
 def run(conf):
     plan, results = check_render(conf)
     if plan is not None:
@@ -159,4 +180,5 @@ def run(conf):
     results.extend(check_ovs(conf))
     results.extend(check_libvirt(conf))
     results.extend(check_disk(conf))
+    results.append(check_ports(conf))
     return results

@@ -90,6 +90,13 @@ class ProgramNotRunning(HybridhostError):
     msg_fmt = "%(program)s is %(state)s, not RUNNING"
 
 
+class PortsTaken(HybridhostError):
+    msg_fmt = ("Not starting supervisord: %(taken)s. Nothing of this box runs yet, so "
+               "these are other processes (often a box's programs left running after its "
+               "supervisord was killed): stop them (kill %(pids)s), or give the box other "
+               "ports in hybridhost.conf.")
+
+
 class StartTimeout(HybridhostError):
     msg_fmt = ("Timed out after %(seconds)ss waiting for %(what)s. "
                "Look at %(log)s for the reason.")

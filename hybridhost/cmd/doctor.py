@@ -21,6 +21,7 @@ def register(subparsers):
     doctor = subparsers.add_parser(
         "doctor", help="Preflight checks; each failure names its fix.",
         description="Check sockets, the Docker API version, OVS bridge "
-        "datapath types, libvirt and virt_type, identities, binaries "
-        "and disk space. Exit 1 when any check fails.")
+        "datapath types, libvirt and virt_type, identities, binaries, "
+        "disk space, and that no other process holds the box's TCP ports. "
+        "Exit 1 when any check fails.")
     doctor.set_defaults(func=cmd_doctor)

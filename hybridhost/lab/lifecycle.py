@@ -282,8 +282,11 @@ def up(conf, out, wait=300):
     progress = progress_lines.Progress(out)
     _enable(conf)
     bootstrap.require_python_packages()
+    running = box.is_up(conf)
+    if not running:
+        box.refuse_taken_ports(conf)
     secrets = _prepare_host(conf, progress)
-    if box.is_up(conf):
+    if running:
         # Before box.up restarts the OVS agent, which waits for the bridges it maps.
         _public_bridge(conf, progress)
     # The lab starts what is stopped itself, in order, once its databases exist.
