@@ -9,6 +9,7 @@ import types
 
 import pytest
 
+from hybridhost.neutron_agent import agent
 from hybridhost.neutron_agent import loop
 from hybridhost.neutron_agent import main as agent_main
 
@@ -204,4 +205,4 @@ def test_the_command_runs_neutrons_main_with_this_agent(monkeypatch):
     monkeypatch.setattr(agent_main.ovs_neutron_agent, "OVSNeutronAgent",
                         agent_main.ovs_neutron_agent.OVSNeutronAgent)
     agent_main.main()
-    assert built == [loop.EventDrivenOVSAgent]
+    assert built == [agent.HybridhostOVSAgent]
