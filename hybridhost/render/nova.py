@@ -12,6 +12,9 @@ NOVA_PRIVSEP_SECTIONS = ("nova_sys_admin", "vif_plug_ovs_privileged",
                           "vif_plug_linux_bridge_privileged", "privsep_osbrick")
 DOCKER_PRIVSEP_SECTION = "hybridhost_docker_privileged"
 DOCKER_DRIVER = "hybridhost_docker.DockerDriver"
+# nova's LibvirtDriver, which also ends its connection-event thread at shutdown
+# (hybridhost/virt/libvirt/driver.py).
+KVM_DRIVER = "hybridhost_libvirt.LibvirtDriver"
 MiB_PER_GiB = 1024
 KVM_PROVIDER_CONFIG = "conf/provider-config-kvm/hv-kvm.yaml"
 TRAIT_HV_KVM = "CUSTOM_HV_KVM"
@@ -109,7 +112,7 @@ def render_docker(conf, plan):
 def render_kvm(conf, plan):
     side = plan.kvm
     # libvirt reports plan.libvirt; nova reserves what it reports beyond the share.
-    sections = _common_sections(conf, plan, side, "libvirt.LibvirtDriver")
+    sections = _common_sections(conf, plan, side, KVM_DRIVER)
     libvirt_items = [
         ("virt_type", conf.libvirt.virt_type),
         ("connection_uri", conf.libvirt.connection_uri),

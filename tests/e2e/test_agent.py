@@ -3,7 +3,6 @@ woken by its OVSDB monitor), seen from its process and its own log while contain
 come and go. How much sooner a boot ends is bench/boot.py's to say, not a test's."""
 
 import datetime
-import os
 import re
 
 import psutil
@@ -69,30 +68,3 @@ def test_the_agent_wakes_for_new_ports_before_its_polling_interval(lab):
         "no iteration with ports started within %ss of the previous one: %s" % (
             render_neutron.POLLING_INTERVAL_S, sorted(iterations.items())[-20:]))
 
-
-def test_the_agent_exits_on_sigterm_instead_of_being_killed(lab):
-    """neutron's agent, in oslo.service's threading mode, never ended after SIGTERM:
-    supervisord killed it at [supervisor] stop_timeout on every stop and restart."""
-    program = lab.plan.agent.program
-    supervisord_log = os.path.join(lab.conf.paths.log_root, "supervisord.log")
-    offsets = e2e.log_size(supervisord_log), e2e.log_size(lab.plan.agent.log_file)
-    client = box.patient_client(lab.conf)
-    full_name = next(p.full_name for p in client.programs() if p.name == program)
-    client.ensure_stopped(full_name, wait=True)
-    try:
-        said = _read_from(supervisord_log, offsets[0])
-        assert "stopped: %s (exit status 0)" % program in said, said
-        assert "Agent stopped; the process exits with status 0" in _read_from(
-            lab.plan.agent.log_file, offsets[1])
-    finally:
-        client.start(full_name, wait=True)
-    # Running again: its loop goes round (the next tests boot through it).
-    restarted = e2e.log_size(lab.plan.agent.log_file)
-    e2e.wait_until(lambda: _iterations(lab.plan.agent.log_file, restarted),
-                   timeout=120, what="the restarted agent's loop")
-
-
-def _read_from(path, offset):
-    with open(path, errors="replace") as handle:
-        handle.seek(offset)
-        return handle.read()

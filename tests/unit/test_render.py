@@ -38,7 +38,7 @@ class TestRenderedFiles:
         assert docker["DEFAULT"]["host"] == "box-docker"
         assert kvm["DEFAULT"]["host"] == "box-kvm"
         assert docker["DEFAULT"]["compute_driver"] == "hybridhost_docker.DockerDriver"
-        assert kvm["DEFAULT"]["compute_driver"] == "libvirt.LibvirtDriver"
+        assert kvm["DEFAULT"]["compute_driver"] == "hybridhost_libvirt.LibvirtDriver"
         assert agent["DEFAULT"]["host"] == "box-kvm"
         assert docker["hybridhost_docker"]["network_binding_host"] == "box-kvm"
         assert docker["hybridhost_docker"]["nodename"] == "box-docker"
