@@ -15,6 +15,7 @@ from hybridhost import render
 from hybridhost import restarts
 from hybridhost import runner
 from hybridhost import supervisor_rpc
+from hybridhost.render import control_plane
 from hybridhost.render import files as rendered_files
 from hybridhost.render import supervisor as supervisor_render
 from hybridhost.render import systemd as systemd_unit
@@ -27,6 +28,10 @@ USERSPACE_TSO = "userspace-tso-enable"
 # Program states from which supervisord will not move on its own (every program has
 # autorestart, so EXITED and BACKOFF are on the way to a retry).
 SETTLED = {"RUNNING", "FATAL", "STOPPED"}
+#: Groups 'down' stops one after the other, before the rest: the watcher (it must not
+#: take the others' stops for faults), the computes and the agent, the lab's services.
+STOP_FIRST = (supervisor_render.WATCHER, supervisor_render.BOX_GROUP,
+              control_plane.SERVICES_GROUP)
 # A program SIGKILLed with its supervisord holds its port until the kernel has torn the
 # process down (its memory first): 'up' right after such a kill waits this long.
 TAKEN_PORT_GRACE_S = 5
@@ -306,6 +311,18 @@ def _stop_compute(conf, client, hypervisor_daemon, program):
     return client.ensure_stopped("%s:%s" % (supervisor_render.BOX_GROUP, program))
 
 
+def stop_in_order(client):
+    """Stop the groups of :data:`STOP_FIRST` one after the other, then everything else:
+    the computes and the agent end with RabbitMQ, libvirtd and OVS still there (their
+    graceful shutdown talks to them; stopped beside them, nova-compute-kvm outlived
+    [supervisor] stop_timeout and was killed), and the APIs with their database."""
+    present = {program.group for program in client.programs()}
+    for group in STOP_FIRST:
+        if group in present:
+            client.stop_group(group, wait=True)
+    client.stop_all()
+
+
 def descendants(pid):
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -367,7 +384,7 @@ def down(conf, plan, stop_timeout):
     processes = [psutil.Process(pid)] + descendants(pid)
     stop_docker_compute(conf, plan, client)
     containers = stop_containers(conf, plan)
-    client.stop_all()
+    stop_in_order(client)
     client.shutdown()
     psutil.wait_procs(processes[:1], timeout=stop_timeout)
     leftovers = [p for p in processes if p.is_running()]

@@ -4,6 +4,7 @@ and config files, running ``agent.HybridhostOVSAgent``."""
 import importlib
 
 from neutron.plugins.ml2.drivers.openvswitch.agent import ovs_neutron_agent
+from os_ken.lib import hub
 
 from hybridhost.neutron_agent import agent
 from hybridhost.neutron_agent import shutdown
@@ -19,4 +20,6 @@ def main():
     # module-level names, and offers no other way to choose their classes.
     ovs_neutron_agent.OVSNeutronAgent = agent.HybridhostOVSAgent
     ovs_neutron_agent.OVSPluginApi = shutdown.QuickStopPluginApi
+    # The main thread waits here for os-ken's threads; see shutdown.joinall_waking.
+    hub.joinall = shutdown.joinall_waking
     neutron_command.main()

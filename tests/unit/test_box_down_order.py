@@ -66,3 +66,47 @@ class TestDown:
         assert leftovers == []
         with pytest.raises(exception.SupervisorUnreachable):
             supervisord.state()  # supervisord itself is down
+
+
+class RecordingSupervisor(fakes.FakeSupervisorClient):
+    """The fake supervisord, recording which programs each stop call ended."""
+
+    def __init__(self, programs):
+        super().__init__(programs)
+        self.stops = []
+
+    def _record(self, call, stop):
+        before = {p.full_name for p in self.programs() if p.running}
+        result = stop()
+        after = {p.full_name for p in self.programs() if p.running}
+        self.stops.append((call, sorted(before - after)))
+        return result
+
+    def stop_group(self, group, wait=True):
+        return self._record(group, lambda: super(RecordingSupervisor, self).stop_group(
+            group, wait))
+
+    def stop_all(self):
+        return self._record("all", super().stop_all)
+
+
+class TestStopInOrder:
+    def test_computes_and_agent_then_the_services_then_the_bus_and_host_daemons(self):
+        supervisord = RecordingSupervisor({
+            "hybridhost-watcher:hybridhost-watcher": "RUNNING",
+            "hybridhost:neutron-openvswitch-agent": "RUNNING", KVM_PROGRAM: "RUNNING",
+            "control-plane:nova-api": "RUNNING", "lab-infra:rabbitmq": "RUNNING",
+            "host-services:libvirtd": "RUNNING"})
+        box.stop_in_order(supervisord)
+        assert supervisord.stops == [
+            ("hybridhost-watcher", ["hybridhost-watcher:hybridhost-watcher"]),
+            ("hybridhost", ["hybridhost:neutron-openvswitch-agent", KVM_PROGRAM]),
+            ("control-plane", ["control-plane:nova-api"]),
+            ("all", ["host-services:libvirtd", "lab-infra:rabbitmq"])]
+
+    def test_a_box_without_the_lab_or_the_watcher_skips_their_groups(self):
+        supervisord = RecordingSupervisor({KVM_PROGRAM: "RUNNING",
+                                           "host-services:libvirtd": "RUNNING"})
+        box.stop_in_order(supervisord)
+        assert supervisord.stops == [("hybridhost", [KVM_PROGRAM]),
+                                     ("all", ["host-services:libvirtd"])]

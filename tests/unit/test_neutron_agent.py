@@ -12,6 +12,7 @@ import pytest
 from hybridhost.neutron_agent import agent
 from hybridhost.neutron_agent import loop
 from hybridhost.neutron_agent import main as agent_main
+from hybridhost.neutron_agent import shutdown
 
 INTERVAL = 1
 
@@ -202,7 +203,11 @@ def test_the_command_runs_neutrons_main_with_this_agent(monkeypatch):
     command = types.ModuleType(agent_main.NEUTRON_COMMAND)
     command.main = lambda: built.append(agent_main.ovs_neutron_agent.OVSNeutronAgent)
     monkeypatch.setitem(sys.modules, agent_main.NEUTRON_COMMAND, command)
-    monkeypatch.setattr(agent_main.ovs_neutron_agent, "OVSNeutronAgent",
-                        agent_main.ovs_neutron_agent.OVSNeutronAgent)
+    for name in ("OVSNeutronAgent", "OVSPluginApi"):  # restored after the test
+        monkeypatch.setattr(agent_main.ovs_neutron_agent, name,
+                            getattr(agent_main.ovs_neutron_agent, name))
+    monkeypatch.setattr(agent_main.hub, "joinall", agent_main.hub.joinall)
     agent_main.main()
     assert built == [agent.HybridhostOVSAgent]
+    assert agent_main.ovs_neutron_agent.OVSPluginApi is shutdown.QuickStopPluginApi
+    assert agent_main.hub.joinall is shutdown.joinall_waking

@@ -5,6 +5,7 @@ agent in the lab and reads supervisord's verdict."""
 # The agent's internals are what is tested:
 # ruff: noqa: SLF001
 
+import signal
 import threading
 
 from neutron.agent import rpc as agent_rpc
@@ -82,3 +83,27 @@ def test_exit_now_flushes_the_logs_then_ends_without_the_interpreters_wait(monke
     monkeypatch.setattr(shutdown.os, "_exit", lambda status: calls.append(status))
     shutdown.exit_now(0)
     assert calls == ["flush", 0]
+
+
+class TestJoinallWaking:
+    def test_a_signal_delivered_to_another_thread_is_handled_while_it_waits(
+            self, monkeypatch):
+        """A plain join() here never ran the handler (what the agent met on SIGTERM)."""
+        handled = threading.Event()
+        previous = signal.signal(signal.SIGUSR1, lambda *_: handled.set())
+        monkeypatch.setattr(shutdown, "SIGNAL_CHECK_S", 0.05)
+        release, outcome = threading.Event(), {}
+        worker = threading.Thread(target=release.wait, daemon=True)
+        worker.start()
+
+        def deliver_to_the_worker():
+            signal.pthread_kill(worker.ident, signal.SIGUSR1)
+            outcome["handled"] = handled.wait(2)
+            release.set()
+
+        threading.Thread(target=deliver_to_the_worker, daemon=True).start()
+        try:
+            shutdown.joinall_waking([worker])
+        finally:
+            signal.signal(signal.SIGUSR1, previous)
+        assert outcome == {"handled": True}
