@@ -8,6 +8,17 @@ import pytest
 
 IN_CI = os.environ.get("CI") == "true"
 
+#: A test box's [paths], all under ``{d}`` (its temporary directory), with the commands
+#: beside this test's Python (``{bin}``).
+PATHS_SECTION = """\
+[paths]
+config_dir = {d}/etc
+state_root = {d}/state
+log_root = {d}/log
+run_root = {d}/run
+bin_dir = {bin}
+"""
+
 
 def require(condition, reason):
     """Skip (locally) or fail (CI=true) when a real component is missing."""

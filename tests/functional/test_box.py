@@ -38,13 +38,7 @@ total_memory_mb = 8192
 total_disk_gb = 40
 managed_services = ovsdb-server,ovs-vswitchd,dockerd
 
-[paths]
-config_dir = {d}/etc
-state_root = {d}/state
-log_root = {d}/log
-run_root = {d}/run
-bin_dir = {bin}
-
+""" + base.PATHS_SECTION + """
 [docker]
 url = unix://{d}/run/docker.sock
 data_root = {d}/docker

@@ -21,13 +21,7 @@ name = hhp
 kvm_nodename = hhp
 manage_services = false
 
-[paths]
-config_dir = {d}/etc
-state_root = {d}/state
-log_root = {d}/log
-run_root = {d}/run
-bin_dir = {bin}
-
+""" + base.PATHS_SECTION + """
 [ovs]
 of_listen_port = {port}
 """

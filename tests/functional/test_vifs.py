@@ -35,6 +35,7 @@ from hybridhost.virt.docker import ovs
 from hybridhost.virt.docker import vifs
 from tests.contract import net_contract
 from tests.contract import tarballs
+from tests.functional import base as functional_base
 from tests.functional.virt_docker import base
 
 OWNER = "hhtest-vifs-docker"
@@ -110,26 +111,21 @@ class VifsCommandTest(fixtures.TestWithFixtures):
     def _write_conf(self):
         path = os.path.join(self.tmp, "hybridhost.conf")
         with open(path, "w") as handle:
-            handle.write(textwrap.dedent("""\
+            handle.write((textwrap.dedent("""\
                 [host]
                 name = hhtest-vifs
                 docker_compute_host = {owner}
                 total_vcpus = 4
                 total_memory_mb = 8192
                 total_disk_gb = 100
-                [paths]
-                config_dir = {tmp}/etc
-                state_root = {tmp}/state
-                log_root = {tmp}/log
-                run_root = {tmp}/run
-                bin_dir = {bin}
+                """) + functional_base.PATHS_SECTION + textwrap.dedent("""\
                 [docker]
                 url = {docker}
                 [ovs]
                 ovsdb_connection = {ovsdb}
                 integration_bridge = {bridge}
-                """).format(owner=OWNER, tmp=self.tmp, bin=os.path.dirname(sys.executable),
-                            docker=base.DOCKER_URL, ovsdb=base.OVSDB, bridge=self.bridge))
+                """)).format(owner=OWNER, d=self.tmp, bin=os.path.dirname(sys.executable),
+                             docker=base.DOCKER_URL, ovsdb=base.OVSDB, bridge=self.bridge))
         return path
 
     def _remove_containers(self):
