@@ -164,6 +164,9 @@ def check_ports(conf):
     """The box's TCP ports are free, or held by its own supervisord's programs."""
     box_pid = _supervisord_pid(conf)
     taken = listeners.strangers(conf, box_pid)
+    if taken and all(holder.pid is None for holder in taken) and os.geteuid() != 0:
+        return Result("ports", _WARN, "%d port(s) held, by processes this user cannot "
+                      "see" % len(taken), "run 'hybridhost doctor' as root to see who.")
     if taken:
         return _fail("ports", "; ".join(str(holder) for holder in taken),
                      "stop that process (often a program left by a killed supervisord), "

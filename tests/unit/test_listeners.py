@@ -114,6 +114,14 @@ class TestDoctorPorts:
         assert result.failed and "port 19696 ([lab] neutron_port)" in result.detail
         assert "stop that process" in result.fix
 
+    def test_holders_hidden_from_a_user_who_is_not_root_are_a_warning(
+            self, tmp_path, monkeypatch):
+        conf = confutils.load(tmp_path, LAB)
+        _fake_connections(monkeypatch, [_listening(19696, None)])
+        monkeypatch.setattr(os, "geteuid", lambda: 1000)
+        result = doctor.check_ports(conf)
+        assert result.status == "warn" and "as root" in result.fix
+
     def test_free_ports_pass(self, tmp_path, monkeypatch):
         conf = confutils.load(tmp_path, LAB)
         _fake_connections(monkeypatch, [])
