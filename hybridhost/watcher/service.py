@@ -26,6 +26,10 @@ RPC_BATCH = "rpc"
 DEFAULT_EXCHANGE = "openstack"
 #: A check that finds a problem runs again this many rounds later to confirm it.
 RECHECK_ROUNDS = 3
+#: A confirmed problem is looked at again this many rounds later (a minute with the
+#: default check_interval), not only at the check's own interval (vif_interval: 5 min):
+#: the box's health must not stay degraded for minutes after the problem has gone.
+CONFIRMED_RECHECK_ROUNDS = 12
 #: How long a kill-restart waits for supervisord to see the killed process exit.
 KILL_POLLS, KILL_POLL_INTERVAL = 50, 0.1
 
@@ -237,17 +241,23 @@ class Watcher:
                     or part.kind == state.LEDGER):
                 if part.health == repairs.HEALTHY:
                     self._suspects.discard(part.part)
+                elif part.kind != state.LEDGER:
+                    self._bring_forward(name, now, CONFIRMED_RECHECK_ROUNDS)
                 confirmed.append(part)
                 continue
             self._suspects.add(part.part)
-            recheck = now + RECHECK_ROUNDS * self.settings.check_interval
-            self._check_due[name] = min(self._check_due.get(name, recheck), recheck)
+            self._bring_forward(name, now, RECHECK_ROUNDS)
             LOG.info("%s: %s; checking again in about %d s", part.part, part.detail,
                      RECHECK_ROUNDS * self.settings.check_interval)
             confirmed.append(dataclasses.replace(
                 part, state="checking again", health=repairs.HEALTHY,
                 detail="unconfirmed: %s" % part.detail))
         return confirmed
+
+    def _bring_forward(self, name, now, rounds):
+        """Run check ``name`` again at the latest ``rounds`` rounds from ``now``."""
+        recheck = now + rounds * self.settings.check_interval
+        self._check_due[name] = min(self._check_due.get(name, recheck), recheck)
 
     def _check_parts(self, name, answer, wall):
         """A check answers None (no problem), a reason, or ``[(part, kind, ok,

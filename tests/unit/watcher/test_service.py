@@ -209,6 +209,21 @@ def test_a_checks_problem_counts_once_a_sooner_run_finds_it_again(tmp_path):
     assert len(calls) == 3 and box.report()["vifs"]["health"] == "healthy"
 
 
+def test_a_confirmed_problem_is_looked_at_again_within_a_minute_not_its_interval(
+        tmp_path):
+    """vif_interval is 5 min: a container deleted after its VIF was found broken left
+    the box degraded for those 5 min (status exited 1 in an e2e run)."""
+    problem = "1 problem(s) on br-int: vif-broken hhd1"
+    box, calls = _checked_box(tmp_path, [problem, problem, None], interval=300)
+    box.tick()
+    box.tick(advance=service.RECHECK_ROUNDS * 5)
+    assert len(calls) == 2 and box.report()["vifs"]["health"] == "degraded"
+    box.tick(advance=service.CONFIRMED_RECHECK_ROUNDS * 5 - 5)
+    assert len(calls) == 2
+    box.tick(advance=5)
+    assert len(calls) == 3 and box.report()["vifs"]["health"] == "healthy"
+
+
 def test_a_problem_gone_at_the_sooner_run_never_degrades_the_box(tmp_path):
     """A port of a delete in progress: seen once, gone 15 s later."""
     box, calls = _checked_box(tmp_path, ["1 problem(s) on br-int: orphan hhd1", None])
