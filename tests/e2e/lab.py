@@ -74,6 +74,13 @@ def log_size(path):
     return os.path.getsize(path) if os.path.exists(path) else 0
 
 
+def log_since(path, offset):
+    """What ``path`` (a service's log) got since ``offset`` (from :func:`log_size`)."""
+    with open(path, errors="replace") as handle:
+        handle.seek(offset)
+        return handle.read()
+
+
 def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
     """The server once it is ACTIVE; AssertionError when it goes to ERROR,
     DependencyNotReady after ``timeout``."""

@@ -67,4 +67,3 @@ def test_the_agent_wakes_for_new_ports_before_its_polling_interval(lab):
     assert _early_wakes(iterations), (
         "no iteration with ports started within %ss of the previous one: %s" % (
             render_neutron.POLLING_INTERVAL_S, sorted(iterations.items())[-20:]))
-

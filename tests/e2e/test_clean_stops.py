@@ -33,16 +33,10 @@ def test_the_program_exits_on_sigterm(lab, side):
     client.ensure_stopped(full_name, wait=True)
     started_at = e2e.log_size(part.log_file)
     try:
-        said = _read_from(supervisord_log, stopped_at)
+        said = e2e.log_since(supervisord_log, stopped_at)
         assert "stopped: %s (exit status 0)" % part.program in said, said
     finally:
         client.start(full_name, wait=True)
     # Working again before the next test boots through it.
-    e2e.wait_until(lambda: working in _read_from(part.log_file, started_at),
+    e2e.wait_until(lambda: working in e2e.log_since(part.log_file, started_at),
                    timeout=180, what="%s working again" % part.program)
-
-
-def _read_from(path, offset):
-    with open(path, errors="replace") as handle:
-        handle.seek(offset)
-        return handle.read()

@@ -112,22 +112,24 @@ def _unreached(lab, fleet, extra=()):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(pairs)) as pool:
         answered = list(pool.map(one, pairs))
-    return ["%s -> %s" % (fleet.ips[index], address)
+    return [(fleet.ips[index], address)
             for (index, address), ok in zip(pairs, answered, strict=True) if not ok]
 
 
 def _wait_reachable(lab, fleet, timeout, extra=()):
     deadline = time.monotonic() + timeout
     while unreached := _unreached(lab, fleet, extra):
-        assert time.monotonic() < deadline, "not reachable in %d s: %s\n%s" % (
-            timeout, ", ".join(unreached), _wiring(lab, unreached))
+        assert time.monotonic() < deadline, "not reachable in %d s: %s" % (
+            timeout, _described(lab, unreached))
         time.sleep(0.2)
 
 
-def _wiring(lab, unreached):
-    """Both ends of each unreached pair, as neutron and OVS see them."""
-    addresses = sorted({end for pair in unreached for end in pair.split(" -> ")})
-    return "\n".join(e2e.wiring(lab, address) for address in addresses)
+def _described(lab, unreached):
+    """The unreached (source, address) pairs, then both ends of each as neutron and
+    OVS see them."""
+    addresses = sorted({end for pair in unreached for end in pair})
+    return "\n".join([", ".join("%s -> %s" % pair for pair in unreached)]
+                     + [e2e.wiring(lab, address) for address in addresses])
 
 
 # --- measuring -----------------------------------------------------------------------
@@ -187,9 +189,9 @@ def measure(lab, fleet, name, make, timeout=RECOVERY_TIMEOUT, extra=()):
         rounds.append((elapsed, not unreached))
         if made and not unreached:
             break
-        assert elapsed < timeout, "%s: not reachable %d s after the fault: %s\n%s" % (
-            name, timeout, ", ".join(unreached) or "(the fault was still being made)",
-            _wiring(lab, unreached))
+        assert elapsed < timeout, "%s: not reachable %d s after the fault: %s" % (
+            name, timeout, _described(lab, unreached) if unreached
+            else "(the fault was still being made)")
         time.sleep(0.1)
     fault.join()
     if fault.error is not None:

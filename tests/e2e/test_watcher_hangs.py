@@ -49,12 +49,6 @@ def _wait(predicate, timeout, what):
     raise AssertionError("timed out after %s s waiting for %s" % (timeout, what))
 
 
-def _log_since(path, offset):
-    with open(path) as handle:
-        handle.seek(offset)
-        return handle.read()
-
-
 @pytest.mark.parametrize("side", ["docker", "kvm", "agent"])
 def test_a_stopped_program_is_found_hung_and_restarted_by_the_labs_watcher(lab, topo, side):
     assert lab.conf.watcher.enabled, "the lab runs no watcher"
@@ -82,7 +76,7 @@ def test_a_stopped_program_is_found_hung_and_restarted_by_the_labs_watcher(lab, 
         back = time.monotonic() - started
     finally:
         pinger.close()
-    log = _log_since(log_file, offset)
+    log = e2e.log_since(log_file, offset)
     # 'kill-restart' from this tree, 'resume-restart' from a watcher installed before it.
     assert "-restart, because its process %d is stopped (state stopped)" % old in log, \
         log[-3000:]
