@@ -230,11 +230,16 @@ def _require_veth(ipr: IPRoute, index: int, ifname: str) -> None:
 
 
 def _delete_if_present(ipr: IPRoute, ifname: str) -> bool:
+    """Delete our veth ``ifname``; False when there is none.
+
+    A link can vanish between the lookup and the delete: the kernel deletes a veth whose
+    peer was in a container's netns when that netns dies, asynchronously, after the
+    container stopped. Gone is what we wanted, so ENODEV at any step is no error."""
     index = _link_index(ipr, ifname)
     if index is None:
         return False
-    _require_veth(ipr, index, ifname)
     try:
+        _require_veth(ipr, index, ifname)
         ipr.link("del", index=index)
     except NetlinkError as err:
         if err.code not in ENOENT_CODES:

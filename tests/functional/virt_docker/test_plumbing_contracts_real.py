@@ -118,6 +118,20 @@ class RealNetContractTest(net_contract.NetContract, fixtures.TestWithFixtures):
                                     net_contract.MAC, 1500, [], [])
         self.assertIn("host's network namespace", str(error))
 
+    def test_a_veth_whose_netns_just_died_is_created_again(self):
+        """What no fake can tell: the kernel deletes the old pair asynchronously once the
+        container's netns dies, so the old host end can vanish while create_veth deletes
+        it (real only; before the fix, 1 attempt in 600 failed with ENODEV here)."""
+        name = self.name()
+        self.addCleanup(_delete_link, name)
+        for _attempt in range(50):
+            netns = self.make_netns()
+            self.net.create_veth(name, name + "p", net_contract.MAC, 1500)
+            self.net.move_peer(name, name + "p", netns, "eth0", [], [])
+            self.end_netns(netns)
+            index = self.net.create_veth(name, name + "p", net_contract.MAC, 1500)
+            self.assertEqual(index, self.links.host_link(name))
+
     def test_a_link_of_ours_by_name_that_is_no_veth_is_not_touched(self):
         """What no fake can tell: the kind of a link (real only)."""
         name = self.name()

@@ -12,6 +12,7 @@ import unittest
 import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+from pyroute2.netlink.exceptions import NetlinkError
 
 from hybridhost import linknames
 from hybridhost import privileged
@@ -177,3 +178,79 @@ class EntrypointTest(unittest.TestCase):
         from oslo_privsep import capabilities as caps
 
         self.assertEqual((caps.CAP_NET_ADMIN, caps.CAP_SYS_ADMIN), privileged.CAPABILITIES)
+
+
+
+HOST_END = "hhd0123456789a"
+
+
+class VanishingLinkIPRoute:
+    """The IPRoute seam for a host whose old veth ``OLD`` is found by name, then gone at
+    step ``gone_at`` (the kernel deleted it: its peer's netns died meanwhile)."""
+
+    OLD, NEW = 7, 8
+
+    def __init__(self, gone_at, error=19):
+        self.gone_at, self.error = gone_at, error
+        self.links = {HOST_END: self.OLD}
+        self.calls = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def link_lookup(self, ifname):
+        return [self.links[ifname]] if ifname in self.links else []
+
+    def get_links(self, index):
+        self._step("get_links", index)
+        return [_VethLink()]
+
+    def link(self, command, index=None, ifname=None, **kwargs):
+        self._step(command, index)
+        if command == "del":
+            self.links = {k: v for k, v in self.links.items() if v != index}
+        elif command == "add":
+            self.links[ifname] = self.NEW
+
+    def _step(self, name, index):
+        self.calls.append(name)
+        if name == self.gone_at and index == self.OLD:
+            self.links.pop(HOST_END, None)
+            raise NetlinkError(self.error, "No such device")
+
+
+class _VethLink:
+    def get_nested(self, *path):
+        return "veth"
+
+
+class VanishingLinkTest(fixtures.TestWithFixtures):
+    """create_veth deletes a stale pair of the same name first; the kernel may delete
+    it too, asynchronously, after a container stopped. Gone is what the delete wanted."""
+
+    def setUp(self):
+        super().setUp()
+        privileged.net_admin.set_client_mode(False)
+        self.addCleanup(privileged.net_admin.set_client_mode, True)
+
+    def create(self, ipr):
+        self.useFixture(fixtures.MockPatchObject(net, "IPRoute", lambda: ipr))
+        return net.create_veth(HOST_END, HOST_END + "p", "fa:16:3e:00:00:01", 1450)
+
+    def test_a_link_gone_before_its_kind_is_read(self):
+        ipr = VanishingLinkIPRoute(gone_at="get_links")
+        self.assertEqual(ipr.NEW, self.create(ipr))
+        self.assertEqual(["get_links", "add", "set"], ipr.calls)
+
+    def test_a_link_gone_before_the_delete(self):
+        ipr = VanishingLinkIPRoute(gone_at="del")
+        self.assertEqual(ipr.NEW, self.create(ipr))
+        self.assertEqual(["get_links", "del", "add", "set"], ipr.calls)
+
+    def test_other_netlink_errors_are_not_hidden(self):
+        ipr = VanishingLinkIPRoute(gone_at="get_links", error=1)
+        self.assertRaises(NetlinkError, self.create, ipr)
+        self.assertEqual(["get_links"], ipr.calls)
