@@ -44,6 +44,7 @@ import statistics
 import sys
 import time
 
+from bench import api_times
 from hybridhost import exception
 from hybridhost import readiness
 from hybridhost.lab import demo
@@ -243,16 +244,18 @@ def stage_marks(compute_log, agent_log, server_id, marks):
 
 
 def breakdown(lab, runs):
-    """``(stages, saved)``: the median duration of each stage over the runs as
-    ``[(stage, meaning, median_s, n)]``, and each run's time from create to nova-compute
-    saving ACTIVE (its log; the client's observation delay excluded)."""
-    durations, saved = {}, []
+    """``(stages, saved, windows)``: the median duration of each stage over the runs as
+    ``[(stage, meaning, median_s, n)]``, each run's time from create to nova-compute
+    saving ACTIVE (its log; the client's observation delay excluded) and its
+    ``(create, ACTIVE saved)`` wall-clock window."""
+    durations, saved, windows = {}, [], []
     compute_log = _read_lines(lab.plan.docker.log_file)
     agent_log = _read_lines(lab.plan.agent.log_file)
     for server_id, marks in runs:
         found = stage_marks(compute_log, agent_log, server_id, marks)
         if found.get("ACTIVE saved") is not None:
             saved.append(found["ACTIVE saved"] - found["create"])
+            windows.append((found["create"], found["ACTIVE saved"]))
         previous = None
         for stage in STAGE_ORDER:
             if found.get(stage) is None:
@@ -262,7 +265,7 @@ def breakdown(lab, runs):
             previous = stage
     stages = [(stage, STAGE_MEANING[stage], round(statistics.median(durations[stage]), 3),
                len(durations[stage])) for stage in STAGE_ORDER if stage in durations]
-    return stages, saved
+    return stages, saved, windows
 
 
 def docker_runs(lab, count, glance_id):
@@ -327,7 +330,8 @@ def main(argv=None):
     finally:
         lab.conn.image.delete_image(image, ignore_missing=True)
         _forget_docker_copy(lab, image.id)
-    stages, saved = breakdown(lab, runs)
+    stages, saved, windows = breakdown(lab, runs)
+    per_api, per_kind = api_times.inside_apis(lab.conf.paths.log_root, windows)
     rows = [summary("nova create -> ACTIVE", actives),
             summary("nova create -> first ping", pings),
             summary("docker run -d --network none", raw)]
@@ -339,7 +343,12 @@ def main(argv=None):
               "target_p50_active_s": TARGET_P50_ACTIVE,
               "target_met": rows[0]["p50_s"] <= TARGET_P50_ACTIVE,
               "stages": [{"stage": stage, "what": what, "p50_s": p50, "n": n}
-                         for stage, what, p50, n in stages]}
+                         for stage, what, p50, n in stages],
+              "inside_apis": [{"api": api, "p50_s": round(p50, 3)} for api, p50, _ in per_api],
+              "costliest_requests": [{"request": kind, "p50_s": round(p50, 3), "count": count}
+                                     for kind, p50, count in per_kind]}
+    floor = serial_floor(per_api, rows[2]["p50_s"])
+    result["serial_floor_s"] = floor and round(floor, 3)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -353,7 +362,34 @@ def main(argv=None):
     print("where a nova boot's time goes (median per stage, from the services' logs):")
     for stage in result["stages"]:
         print("  -> %-20s %6.3fs  %s" % (stage["stage"], stage["p50_s"], stage["what"]))
+    print_apis(result)
     return 0
+
+
+def serial_floor(per_api, docker_run_p50):
+    """neutron-api's and placement's time in a boot, plus a raw ``docker run``: nova waits
+    for each of their requests in turn (the scheduler's claim, then nova-compute's port
+    create, binding and reads; none nested in another's), and the container starts only
+    after the network allocation. None when the APIs logged no request."""
+    times = dict((api, p50) for api, p50, _ in per_api)
+    if "neutron-api" not in times:
+        return None
+    return times["neutron-api"] + times.get("placement", 0.0) + docker_run_p50
+
+
+def print_apis(result):
+    if not result["inside_apis"]:
+        print("(no request lines in the APIs' logs: a lab rendered before they logged them)")
+        return
+    print("time inside the control plane's APIs per boot (median, from their request logs;"
+          " nested calls count in both):")
+    for row in result["inside_apis"]:
+        print("  %-12s %6.3fs" % (row["api"], row["p50_s"]))
+    print("costliest requests (median per boot):")
+    for row in result["costliest_requests"]:
+        print("  %6.3fs  x%-3g %s" % (row["p50_s"], row["count"], row["request"]))
+    print("serial floor: neutron-api + placement + docker run = %.3fs (target %.1fs)" % (
+        result["serial_floor_s"], TARGET_P50_ACTIVE))
 
 
 if __name__ == "__main__":

@@ -366,6 +366,13 @@ def config_files(conf, plan, secrets):
 # --- supervisord.d/control-plane.conf ---------------------------------------------
 
 
+#: One line per API request in the service's log: when it started (ms since the epoch),
+#: how long it took, and what it was (bench/boot.py reads them). supervisord expands
+#: ``%(name)s`` in a command line, so uwsgi's own ``%(var)`` are doubled.
+REQUEST_LOG_PREFIX = "request"
+REQUEST_LOG_FORMAT = REQUEST_LOG_PREFIX + " %(tmsecs) %(msecs)ms %(status) %(method) %(uri)"
+
+
 def _uwsgi(conf, plan, port, module, extra=()):
     return box_supervisor.command_line(
         os.path.join(plan.bin_dir, "uwsgi"),
@@ -377,7 +384,7 @@ def _uwsgi(conf, plan, port, module, extra=()):
         "--buffer-size", 65535,
         # Without it clients see "Connection reset by peer" on POST.
         "--add-header", "Connection: close",
-        "--disable-logging", *extra)
+        "--logformat", REQUEST_LOG_FORMAT.replace("%", "%%"), *extra)
 
 
 _command = box_supervisor.command_line

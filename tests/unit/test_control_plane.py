@@ -248,3 +248,22 @@ class TestLabScheduler:
         neutron = _ini(lab[2]["conf/lab/neutron/neutron.conf"])
         assert neutron.get("DEFAULT", "rpc_workers") == "1"
         assert neutron.get("DEFAULT", "rpc_state_report_workers") == "0"
+
+
+class TestApiRequestLog:
+    def test_every_api_logs_its_requests_with_their_time_through_supervisord(self, lab):
+        """supervisord expands ``%(name)s`` in a command: what uwsgi gets, once expanded
+        as supervisord does, is the request log format itself (bench/boot.py reads it)."""
+        import shlex
+
+        from supervisor import options
+
+        programs = _ini(lab[2][control_plane.PROGRAM_FILE])
+        apis = [section for section in programs.sections()
+                if "uwsgi" in programs.get(section, "command", fallback="")]
+        assert len(apis) == 5, apis
+        for section in apis:
+            argv = shlex.split(options.expand(programs.get(section, "command"),
+                                              {"here": "/etc"}, "command"))
+            assert "--disable-logging" not in argv, section
+            assert argv[argv.index("--logformat") + 1] == control_plane.REQUEST_LOG_FORMAT
