@@ -33,7 +33,8 @@ def _vifs(topology, seen):
     except Exception as err:  # noqa: BLE001 - the part says why, the others go on
         LOG.warning("vifs: the check failed: %s", err, exc_info=True)
         return {"error": "the check failed: %s: %s" % (type(err).__name__, err)}
-    return {"reason": reason, "seen": check.seen, "figures": figures}
+    return {"reason": reason, "problems": check.problems, "seen": check.seen,
+            "figures": figures}
 
 
 def _libvirt_domains(uri):

@@ -56,8 +56,9 @@ class Watcher:
         # due; the last run's Parts kept.
         self.checks, self._checked, self._check_due = checks or {}, {}, {}
         self._running_checks = {}
-        # Parts a check found wrong in its last run: wrong again at the next, they count.
-        self._suspects = set()
+        # {part: problems} a check found wrong in its last run: wrong again at the next,
+        # with a problem in common (or None: a part that names none), they count.
+        self._suspects = {}
 
     def handle(self, event):
         if event.name.startswith("TICK"):
@@ -234,18 +235,23 @@ class Watcher:
     def _confirm(self, name, parts, now):
         """A check's problem counts once its next run, brought forward to RECHECK_ROUNDS
         rounds later, still finds it: a port of a boot or a delete in progress, or one
-        the driver re-plugs meanwhile, is a problem only for a moment."""
+        the driver re-plugs meanwhile, is a problem only for a moment. A part that names
+        its problems (the VIF check: one per port) counts only when both runs found one
+        of them: another port's passing moment confirms nothing."""
         confirmed = []
-        for part in parts:
-            if (part.health == repairs.HEALTHY or part.part in self._suspects
-                    or part.kind == state.LEDGER):
+        for part, problems in parts:
+            if part.health == repairs.HEALTHY or part.kind == state.LEDGER:
                 if part.health == repairs.HEALTHY:
-                    self._suspects.discard(part.part)
-                elif part.kind != state.LEDGER:
-                    self._bring_forward(name, now, CONFIRMED_RECHECK_ROUNDS)
+                    self._suspects.pop(part.part, None)
                 confirmed.append(part)
                 continue
-            self._suspects.add(part.part)
+            seen_before = (part.part in self._suspects
+                           and _same_problem(self._suspects[part.part], problems))
+            self._suspects[part.part] = problems
+            if seen_before:
+                self._bring_forward(name, now, CONFIRMED_RECHECK_ROUNDS)
+                confirmed.append(part)
+                continue
             self._bring_forward(name, now, RECHECK_ROUNDS)
             LOG.info("%s: %s; checking again in about %d s", part.part, part.detail,
                      RECHECK_ROUNDS * self.settings.check_interval)
@@ -260,15 +266,16 @@ class Watcher:
         self._check_due[name] = min(self._check_due.get(name, recheck), recheck)
 
     def _check_parts(self, name, answer, wall):
-        """A check answers None (no problem), a reason, or ``[(part, kind, ok,
-        detail)]``."""
+        """A check answers None (no problem), a reason, or ``[(part, kind, ok, detail[,
+        problems])]``; ``[(Part, problems or None)]``."""
         found = answer.reason if isinstance(answer.reason, list) else [
             (name, "check", answer.ok, "no problem" if answer.ok else answer.reason)]
         self.metrics.probe("check:%s" % name, probes.Answer(
-            None if all(ok for _p, _k, ok, _d in found) else "problems", answer.latency))
-        return [state.Part(part, kind, "ok" if ok else "problems",
-                           repairs.HEALTHY if ok else repairs.DEGRADED, wall, detail)
-                for part, kind, ok, detail in found]
+            None if all(row[2] for row in found) else "problems", answer.latency))
+        return [(state.Part(row[0], row[1], "ok" if row[2] else "problems",
+                            repairs.HEALTHY if row[2] else repairs.DEGRADED, wall, row[3]),
+                 frozenset(row[4]) if len(row) > 4 and row[4] is not None else None)
+                for row in found]
 
     def _service(self, service, answer, wall):
         self.metrics.probe(_skey(service), answer)
@@ -363,3 +370,8 @@ def _detail(facts, ping, decision):
     if decision.reason:
         bits.append(decision.reason)
     return "; ".join(bits)
+
+
+def _same_problem(earlier, now):
+    """Two runs found the same problem: any in common, or a part that names none."""
+    return earlier is None or now is None or bool(earlier & now)

@@ -56,7 +56,7 @@ class SlowChecks:
         return found
 
     def __call__(self):
-        """``[(part, kind, ok, detail)]``: the rows of one run."""
+        """``[(part, kind, ok, detail[, problems])]``: the rows of one run."""
         found = self.run_child()
         vifs = found.get("vifs")
         if vifs and "seen" in vifs:
@@ -80,7 +80,8 @@ def rows(found):
     vifs = found.get("vifs")
     if vifs is not None:
         problem = vifs.get("error") or vifs.get("reason")
-        found_rows.append(("vifs", "check", problem is None, problem or "no problem"))
+        found_rows.append(("vifs", "check", problem is None, problem or "no problem",
+                           None if vifs.get("error") else vifs.get("problems") or None))
     instances = found.get("instances") or {}
     ledger = found.get("ledger")
     for side in SIDES:

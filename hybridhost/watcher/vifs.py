@@ -28,6 +28,7 @@ class VifCheck:
         # What the last check found to repair ([kind, port, instance]: the child
         # process that runs one check is given the last one's).
         self._seen = {audit.Action(*item) for item in seen}
+        self.problems = []
 
     @property
     def seen(self):
@@ -54,6 +55,7 @@ class VifCheck:
         self._seen = actions - due
         if due and self.repair_them:
             report = self._repair(report, due)
+        self.problems = problem_keys(report)
         return summary(report) if report.problems else None
 
     def _repair(self, report, due):
@@ -75,9 +77,14 @@ def figures(snapshot, report):
             "containers": dict(collections.Counter(c.status for c in snapshot.containers))}
 
 
+def problem_keys(report):
+    """``["<code> <port>", ...]``: each problem's identity, sorted (the watcher confirms
+    a problem when two checks in a row find the same one)."""
+    return sorted({"%s %s" % (problem.code, entry.port) for entry, problem in report.problems})
+
+
 def summary(report):
-    codes = sorted({"%s %s" % (problem.code, entry.port)
-                    for entry, problem in report.problems})
+    codes = problem_keys(report)
     return "%d problem(s) on %s: %s" % (len(report.problems), report.bridge,
                                         ", ".join(codes[:5]) + (", ..." if len(codes) > 5
                                                                 else ""))

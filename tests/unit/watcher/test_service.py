@@ -233,6 +233,26 @@ def test_a_problem_gone_at_the_sooner_run_never_degrades_the_box(tmp_path):
     assert len(calls) == 2 and (part["state"], part["health"]) == ("ok", "healthy")
 
 
+def _vif_rows(*ports):
+    return [("vifs", "check", False, "%d problem(s) on br-int" % len(ports),
+             ["orphan %s" % port for port in ports])]
+
+
+def test_another_ports_passing_problem_confirms_nothing(tmp_path):
+    """A delete in progress leaves an orphan for a moment; the next boot's port, found
+    at the sooner run, is another passing moment, not the same problem seen twice."""
+    box, calls = _checked_box(tmp_path, [_vif_rows("hhd1"), _vif_rows("hhd2"),
+                                         _vif_rows("hhd2", "hhd3")])
+    box.tick()
+    box.tick(advance=service.RECHECK_ROUNDS * 5)
+    part = box.report()["vifs"]
+    assert len(calls) == 2 and (part["state"], part["health"]) == ("checking again",
+                                                                   "healthy")
+    box.tick(advance=service.RECHECK_ROUNDS * 5)
+    part = box.report()["vifs"]
+    assert len(calls) == 3 and (part["state"], part["health"]) == ("problems", "degraded")
+
+
 def test_after_a_dependency_restarts_its_dependents_are_repaired_in_start_order(tmp_path):
     """base <- dep <- compute, all three stopped: one repair per round, each once what
     it needs is RUNNING and healthy (never a dependent before what it needs)."""

@@ -38,7 +38,7 @@ def test_the_childs_answer_becomes_rows_and_metrics():
     check = slow.SlowChecks(_child(ANSWER), m)
     rows = check()
     assert rows == [
-        ("vifs", "check", True, "no problem"),
+        ("vifs", "check", True, "no problem", None),
         ("ledger:docker", "ledger", True, "2 instance(s); VCPU 2/128 vCPU (126 free)"),
         ("ledger:kvm", "ledger", False, "instances unknown (libvirt: refused); "
                                         "MEMORY_MB 9100/9050 MiB (-50 free)")]
@@ -88,3 +88,11 @@ def test_the_real_child_on_a_box_with_nothing_to_read(tmp_path):
     found = watcher_checks.run(topo, [])
     assert set(found) == {"instances"}
     assert found["instances"]["kvm"].startswith("libvirt: ")
+
+
+def test_the_vif_rows_problems_name_each_port_and_an_error_names_none():
+    keys = ["orphan hhd2", "vif-broken hhd1"]
+    vifs_row = slow.rows({"vifs": {"reason": "2 problem(s) on br-int: ...", "problems": keys}})[0]
+    assert vifs_row == ("vifs", "check", False, "2 problem(s) on br-int: ...", keys)
+    vifs_row = slow.rows({"vifs": {"error": "the check failed: OSError: x"}})[0]
+    assert vifs_row == ("vifs", "check", False, "the check failed: OSError: x", None)

@@ -29,8 +29,10 @@ def test_a_missing_vif_is_replugged_at_the_second_check_in_a_row(world):
     check = _check(world)
     first = check()
     assert first.startswith("1 problem(s) on br-int: vif-missing %s" % name)
+    assert check.problems == ["vif-missing %s" % name]
     assert name not in world.ovs.ports
     assert check() is None
+    assert check.problems == []
     assert world.ovs.ports[name].iface_id == fake_box.SPEC_A.port_id
 
 
