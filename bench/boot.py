@@ -306,6 +306,38 @@ def summary(name, samples):
             "max_s": round(max(samples), 3)}
 
 
+def run(lab, count, seed):
+    """Both series, the stages and the APIs' time: the result as --json prints it."""
+    image = bench_image(lab)
+    try:
+        phase = random.Random(seed)
+        actives, pings, glance_id, runs = nova_boots(
+            lab, count, image, lambda: time.sleep(phase.uniform(0, AGENT_LOOP_S)))
+        raw = docker_runs(lab, count, glance_id)
+    finally:
+        lab.conn.image.delete_image(image, ignore_missing=True)
+        _forget_docker_copy(lab, image.id)
+    stages, saved, windows = breakdown(lab, runs)
+    per_api, per_kind = api_times.inside_apis(lab.conf.paths.log_root, windows)
+    rows = [summary("nova create -> ACTIVE", actives),
+            summary("nova create -> first ping", pings),
+            summary("docker run -d --network none", raw)]
+    if saved:
+        rows.append(summary("(create -> ACTIVE saved, log)", saved))
+    floor = serial_floor(per_api, rows[2]["p50_s"])
+    return {"series": rows,
+            "ratio_active_vs_docker_run": round(rows[0]["p50_s"] / rows[2]["p50_s"], 1),
+            "ratio_ping_vs_docker_run": round(rows[1]["p50_s"] / rows[2]["p50_s"], 1),
+            "target_p50_active_s": TARGET_P50_ACTIVE,
+            "target_met": rows[0]["p50_s"] <= TARGET_P50_ACTIVE,
+            "stages": [{"stage": stage, "what": what, "p50_s": p50, "n": n}
+                       for stage, what, p50, n in stages],
+            "inside_apis": [{"api": api, "p50_s": round(p50, 3)} for api, p50, _ in per_api],
+            "costliest_requests": [{"request": kind, "p50_s": round(p50, 3), "count": n}
+                                   for kind, p50, n in per_kind],
+            "serial_floor_s": floor and round(floor, 3)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10, help="containers per series (>= 10)")
@@ -320,38 +352,16 @@ def main(argv=None):
     if reason:
         print("bench/boot.py: %s" % reason, file=sys.stderr)
         return 2
-    lab = e2e.connect(args.config_file)
-    image = bench_image(lab)
-    try:
-        phase = random.Random(args.seed)
-        actives, pings, glance_id, runs = nova_boots(
-            lab, args.count, image, lambda: time.sleep(phase.uniform(0, AGENT_LOOP_S)))
-        raw = docker_runs(lab, args.count, glance_id)
-    finally:
-        lab.conn.image.delete_image(image, ignore_missing=True)
-        _forget_docker_copy(lab, image.id)
-    stages, saved, windows = breakdown(lab, runs)
-    per_api, per_kind = api_times.inside_apis(lab.conf.paths.log_root, windows)
-    rows = [summary("nova create -> ACTIVE", actives),
-            summary("nova create -> first ping", pings),
-            summary("docker run -d --network none", raw)]
-    if saved:
-        rows.append(summary("(create -> ACTIVE saved, log)", saved))
-    result = {"series": rows,
-              "ratio_active_vs_docker_run": round(rows[0]["p50_s"] / rows[2]["p50_s"], 1),
-              "ratio_ping_vs_docker_run": round(rows[1]["p50_s"] / rows[2]["p50_s"], 1),
-              "target_p50_active_s": TARGET_P50_ACTIVE,
-              "target_met": rows[0]["p50_s"] <= TARGET_P50_ACTIVE,
-              "stages": [{"stage": stage, "what": what, "p50_s": p50, "n": n}
-                         for stage, what, p50, n in stages],
-              "inside_apis": [{"api": api, "p50_s": round(p50, 3)} for api, p50, _ in per_api],
-              "costliest_requests": [{"request": kind, "p50_s": round(p50, 3), "count": count}
-                                     for kind, p50, count in per_kind]}
-    floor = serial_floor(per_api, rows[2]["p50_s"])
-    result["serial_floor_s"] = floor and round(floor, 3)
+    result = run(e2e.connect(args.config_file), args.count, args.seed)
     if args.json:
         print(json.dumps(result, indent=2))
-        return 0
+    else:
+        print_result(result)
+    return 0
+
+
+def print_result(result):
+    rows = result["series"]
     for row in rows:
         print("%-32s n=%-3d p50 %6.3fs  p90 %6.3fs  min %6.3fs  max %6.3fs" % (
             row["name"], row["n"], row["p50_s"], row["p90_s"], row["min_s"], row["max_s"]))
@@ -363,7 +373,6 @@ def main(argv=None):
     for stage in result["stages"]:
         print("  -> %-20s %6.3fs  %s" % (stage["stage"], stage["p50_s"], stage["what"]))
     print_apis(result)
-    return 0
 
 
 def serial_floor(per_api, docker_run_p50):

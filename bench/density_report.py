@@ -64,7 +64,7 @@ def _cpu(cpu, boots):
 def _stages(lab, active):
     runs = [(r.server_id, {"create": r.wall_started, "seen active": r.wall_started + r.active_s})
             for r in active]
-    stages, _ = boot.breakdown(lab, runs)
+    stages, _saved, _windows = boot.breakdown(lab, runs)
     return [{"stage": stage, "what": what, "p50_s": p50, "n": n}
             for stage, what, p50, n in stages]
 

@@ -34,6 +34,7 @@ import nova.conf
 
 from hybridhost.virt.docker import driver as driver_mod
 from hybridhost.virt.docker import engine as engine_mod
+from hybridhost.virt.docker import faults
 from hybridhost.virt.docker import limits
 from hybridhost.virt.docker import vifs
 from tests.contract import net_contract
@@ -326,7 +327,7 @@ class DriverLifecycleContract(DriverHelpers):
                       self.driver.check_can_live_migrate_source):
             self.assertRaises(nova_exception.MigrationPreCheckError, check, self.context,
                               instance, {}, {})
-        self.assertRaises(driver_mod.OperationNotSupported, self.driver.live_migration,
+        self.assertRaises(faults.OperationNotSupported, self.driver.live_migration,
                           self.context, instance, "dest", None, None)
         self.assertEqual(power_state.RUNNING, self.state(instance))
 
@@ -339,11 +340,11 @@ class DriverLifecycleContract(DriverHelpers):
 
     def test_rescue_evacuate_and_volumes_are_refused(self):
         instance = self.boot()
-        self.assertRaises(driver_mod.OperationNotSupported, self.driver.rescue, self.context,
+        self.assertRaises(faults.OperationNotSupported, self.driver.rescue, self.context,
                           instance, [], None, "pw", None, None)
-        self.assertRaises(driver_mod.OperationNotSupported, self.driver.attach_volume,
+        self.assertRaises(faults.OperationNotSupported, self.driver.attach_volume,
                           self.context, {}, instance, "/dev/vdb")
-        self.assertRaises(driver_mod.OperationNotSupported, self.driver.rebuild, self.context,
+        self.assertRaises(faults.OperationNotSupported, self.driver.rebuild, self.context,
                           instance, None, [], None, {}, [], None, None, evacuate=True)
         self.assertRaises(NotImplementedError, self.driver.rebuild, self.context, instance, None,
                           [], None, {}, [], None, None)

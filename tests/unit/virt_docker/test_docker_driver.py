@@ -9,6 +9,7 @@ from nova.virt import driver as nova_driver
 from hybridhost import exception
 from hybridhost.virt.docker import driver as driver_mod
 from hybridhost.virt.docker import engine as engine_mod
+from hybridhost.virt.docker import faults
 from hybridhost.virt.docker import limits
 from tests.unit.virt_docker import helpers
 
@@ -147,7 +148,7 @@ class SpawnTest(helpers.DriverUnitTestCase):
         instance = self.instance()
         glance_id = self.images.add(self.tarball)
         bdi = {"block_device_mapping": [{"mount_device": "/dev/vdb"}]}
-        self.assertRaises(driver_mod.OperationNotSupported, self.driver.spawn, self.context,
+        self.assertRaises(faults.OperationNotSupported, self.driver.spawn, self.context,
                           instance, self.image_meta(glance_id), [], None, {}, [], bdi)
         self.assertEqual([], self.images.downloads)
 
@@ -211,7 +212,7 @@ class NetworkTest(helpers.DriverUnitTestCase):
         kept = self.spawn(self.network_info([V4]))
         gone = self.spawn(self.network_info([V4]))
         self.client.remove_container(self.engine.get(gone.uuid).id, force=True)
-        self.driver._sweep_orphan_ports(live_uuids=set())  # noqa: SLF001  the listing missed both
+        self.driver.keeper.sweep_orphan_ports(live_uuids=set())  # the listing missed both
         self.assertEqual({kept.uuid}, {port.vm_uuid for port in self.ovs.list_own_ports()})
         self.assertEqual(1, len(self.net.veths))
 

@@ -142,12 +142,12 @@ class RepairTest(HealTestCase):
             return inspect(container)
 
         self.client.inspect_container = counting_inspect
-        self.assertFalse(self.driver._repair(instance.uuid))  # noqa: SLF001
+        self.assertFalse(self.driver.keeper.repair(instance.uuid))
         self.assertEqual([], inspected)
         container = self.engine.get(instance.uuid).id
         self.client.stop(container)
         self.client.start(container)
-        self.assertTrue(self.driver._repair(instance.uuid))  # noqa: SLF001
+        self.assertTrue(self.driver.keeper.repair(instance.uuid))
         self.assertTrue(self.net.veth_intact(self.host_ifname(network_info),
                                              self.engine.get(instance.uuid).sandbox, "eth0",
                                              network_info[0]["address"]))
@@ -162,7 +162,7 @@ class ScanTest(HealTestCase):
         self.client.stop(container)
         self.client.start(container)
         self.net.calls.clear()
-        broken = self.driver._looking_broken([intact.uuid, restarted.uuid])  # noqa: SLF001
+        broken = self.driver.keeper.looking_broken([intact.uuid, restarted.uuid])
         self.assertEqual([restarted.uuid], broken)
         self.assertEqual([], self.net.calls)  # no privileged call, no namespace entered
 
