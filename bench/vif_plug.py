@@ -236,10 +236,9 @@ class NoWaitVirtAPI:
         yield
 
 
-def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
-    from nova import context as nova_context
+def _bench_driver(conf, api, bridge, workdir):
+    """The Docker driver on the bench's bridge, with nova's control plane faked out."""
     from nova import objects
-    from nova.network import model
 
     from hybridhost.virt.docker import driver as driver_mod
     from tests.contract import nova_objects
@@ -257,10 +256,45 @@ def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
         def download(self, context, image_id, fileobj):
             raise AssertionError("the image must be cached")
 
+    return driver_mod.DockerDriver(NoWaitVirtAPI(), image_service=Images(),
+                                   ovs_ports=ovs.OvsPorts(OVSDB, OWNER, api=api))
+
+
+def _network_info(index, bridge):
+    from nova.network import model
+
+    subnet = model.Subnet(
+        cidr="10.91.0.0/16", gateway=model.IP(address="10.91.0.1"),
+        ips=[model.FixedIP(address=str(ipaddress.ip_address("10.91.1.0") + index))])
+    network = model.Network(id="n", bridge=bridge, meta={"mtu": 1450}, subnets=[subnet])
+    return model.NetworkInfo([model.VIF(
+        id=str(uuidlib.uuid4()), address="fa:16:3e:aa:%02x:%02x" % (index >> 8, index & 255),
+        active=True, type="ovs", network=network, details={"bridge_name": bridge})])
+
+
+def _raw_spawn(client, image_id, floor, uuid, spec):
+    """What the driver's spawn does at the least: create, start, plug the one VIF."""
+    start = time.perf_counter()
+    host_config = client.create_host_config(network_mode="none")
+    created = client.create_container(image_id, labels=LABEL, host_config=host_config)
+    client.start(created["Id"])
+    pid = client.inspect_container(created["Id"])["State"]["Pid"]
+    floor.plug(uuid, pid, spec)
+    took = time.perf_counter() - start
+    floor.unplug(spec)
+    client.remove_container(created["Id"], force=True)
+    return took
+
+
+def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
+    from nova import context as nova_context
+    from nova import objects
+
+    from tests.contract import nova_objects
+
+    drv = _bench_driver(conf, api, bridge, workdir)
     glance_id = str(uuidlib.uuid4())
     client.tag(image_id, "nova-glance/" + glance_id, "latest")
-    drv = driver_mod.DockerDriver(NoWaitVirtAPI(), image_service=Images(),
-                                  ovs_ports=ovs.OvsPorts(OVSDB, OWNER, api=api))
     ctx = nova_context.get_admin_context()
     meta = objects.ImageMeta.from_dict({"id": glance_id, "container_format": "docker",
                                         "disk_format": "raw", "properties": {}})
@@ -268,33 +302,35 @@ def spawn_bench(conf, client, api, image_id, bridge, count, workdir):
     driver_times, raw_times = [], []
     try:
         for i in range(count):
-            port = str(uuidlib.uuid4())
-            subnet = model.Subnet(
-                cidr="10.91.0.0/16", gateway=model.IP(address="10.91.0.1"),
-                ips=[model.FixedIP(address=str(ipaddress.ip_address("10.91.1.0") + i))])
-            network = model.Network(id="n", bridge=bridge, meta={"mtu": 1450}, subnets=[subnet])
-            net_info = model.NetworkInfo([model.VIF(
-                id=port, address="fa:16:3e:aa:%02x:%02x" % (i >> 8, i & 255), active=True,
-                type="ovs", network=network, details={"bridge_name": bridge})])
+            net_info = _network_info(i, bridge)
             instance = nova_objects.instance(OWNER, glance_id, memory_mb=64)
             start = time.perf_counter()
             drv.spawn(ctx, instance, meta, [], None, {}, network_info=net_info)
             driver_times.append(time.perf_counter() - start)
             drv.destroy(ctx, instance, net_info)
-
             spec = drv._specs(net_info)[0]  # noqa: SLF001  the same specs the driver plugs
-            start = time.perf_counter()
-            host_config = client.create_host_config(network_mode="none")
-            created = client.create_container(image_id, labels=LABEL, host_config=host_config)
-            client.start(created["Id"])
-            pid = client.inspect_container(created["Id"])["State"]["Pid"]
-            floor.plug(instance.uuid, pid, spec)
-            raw_times.append(time.perf_counter() - start)
-            floor.unplug(spec)
-            client.remove_container(created["Id"], force=True)
+            raw_times.append(_raw_spawn(client, image_id, floor, instance.uuid, spec))
     finally:
         client.remove_image("nova-glance/%s:latest" % glance_id, force=True)
     return median_ms(driver_times), median_ms(raw_times)
+
+
+def _methods(conf, api, containers, per_container, bridge):
+    """The three ways to plug, each with its own specs on the same containers."""
+    import hybridhost.privileged
+    import hybridhost.privileged.net as privileged_net
+
+    driver_path = vifs.VifPlugger(ovs.OvsPorts(OVSDB, OWNER, api=api), privileged_net)
+    driver_prefix = hybridhost.privileged.vif_prefix(conf)  # all the helper accepts
+    privileged_net.delete_veth(driver_prefix + "warmup")  # the privsep daemon starts untimed
+    methods = {}
+    for offset, (name, method, prefix) in enumerate((
+            ("(a) driver", driver_path, driver_prefix), ("(b) floor", Floor(api), "hbb"),
+            ("(c) shell", Shell(), "hbc"))):
+        methods[name] = (method, make_specs(containers, per_container, bridge, prefix,
+                                            first_index=offset * per_container,
+                                            by_sandbox=name == "(a) driver"))
+    return methods
 
 
 def main():
@@ -306,9 +342,6 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench/vif_plug.py needs root")
     conf = configure_privsep()
-    import hybridhost.privileged
-    import hybridhost.privileged.net as privileged_net
-
     client = docker.APIClient(base_url=DOCKER_URL, version="1.41")
     api = ovs.OvsPorts(OVSDB, OWNER).api
     bridge = "br-hhbench-%d" % (os.getpid() % 10000)
@@ -320,17 +353,7 @@ def main():
         image_id = load_image(client, workdir)
         containers = start_containers(client, image_id, args.containers)
         per_container = -(-args.vifs // args.containers)
-        driver_path = vifs.VifPlugger(ovs.OvsPorts(OVSDB, OWNER, api=api), privileged_net)
-        driver_prefix = hybridhost.privileged.vif_prefix(conf)  # all the helper accepts
-        privileged_net.delete_veth(driver_prefix + "warmup")  # the privsep daemon starts untimed
-        methods = {}
-        for offset, (name, method, prefix) in enumerate((
-                ("(a) driver", driver_path, driver_prefix), ("(b) floor", Floor(api), "hbb"),
-                ("(c) shell", Shell(), "hbc"))):
-            methods[name] = (method, make_specs(containers, per_container, bridge, prefix,
-                                                first_index=offset * per_container,
-                                                by_sandbox=name == "(a) driver"))
-        results = measure(methods)
+        results = measure(_methods(conf, api, containers, per_container, bridge))
         spawn_driver, spawn_raw = spawn_bench(conf, client, api, image_id, bridge, args.spawns,
                                               workdir)
     finally:
