@@ -64,13 +64,13 @@ def per_boot(requests_by_api, windows):
 
 
 def medians(boots, top=6):
-    """``(per_api, per_kind)``: the median over the boots of each API's time, and of the
-    ``top`` costliest request kinds (by median), as ``[(name, median_s, median_count)]``."""
+    """``(per_api, per_kind)``: the median over the boots of each API's time as
+    ``[(api, median_s)]``, and of the ``top`` costliest request kinds (by median) as
+    ``[(kind, median_s, median_count)]``."""
     if not boots:
         return [], []
     apis = sorted({api for totals, _k in boots for api in totals})
-    per_api = [(api, statistics.median(t.get(api, 0.0) for t, _k in boots), None)
-               for api in apis]
+    per_api = [(api, statistics.median(t.get(api, 0.0) for t, _k in boots)) for api in apis]
     kinds = sorted({key for _t, k in boots for key in k})
     per_kind = [("%s %s" % key,
                  statistics.median(k.get(key, (0.0, 0))[0] for _t, k in boots),

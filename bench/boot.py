@@ -332,7 +332,7 @@ def run(lab, count, seed):
             "target_met": rows[0]["p50_s"] <= TARGET_P50_ACTIVE,
             "stages": [{"stage": stage, "what": what, "p50_s": p50, "n": n}
                        for stage, what, p50, n in stages],
-            "inside_apis": [{"api": api, "p50_s": round(p50, 3)} for api, p50, _ in per_api],
+            "inside_apis": [{"api": api, "p50_s": round(p50, 3)} for api, p50 in per_api],
             "costliest_requests": [{"request": kind, "p50_s": round(p50, 3), "count": n}
                                    for kind, p50, n in per_kind],
             "serial_floor_s": floor and round(floor, 3)}
@@ -380,7 +380,7 @@ def serial_floor(per_api, docker_run_p50):
     for each of their requests in turn (the scheduler's claim, then nova-compute's port
     create, binding and reads; none nested in another's), and the container starts only
     after the network allocation. None when the APIs logged no request."""
-    times = dict((api, p50) for api, p50, _ in per_api)
+    times = dict(per_api)
     if "neutron-api" not in times:
         return None
     return times["neutron-api"] + times.get("placement", 0.0) + docker_run_p50

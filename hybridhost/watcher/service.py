@@ -272,10 +272,7 @@ class Watcher:
             (name, "check", answer.ok, "no problem" if answer.ok else answer.reason)]
         self.metrics.probe("check:%s" % name, probes.Answer(
             None if all(row[2] for row in found) else "problems", answer.latency))
-        return [(state.Part(row[0], row[1], "ok" if row[2] else "problems",
-                            repairs.HEALTHY if row[2] else repairs.DEGRADED, wall, row[3]),
-                 frozenset(row[4]) if len(row) > 4 and row[4] is not None else None)
-                for row in found]
+        return [_part_of(row, wall) for row in found]
 
     def _service(self, service, answer, wall):
         self.metrics.probe(_skey(service), answer)
@@ -370,6 +367,15 @@ def _detail(facts, ping, decision):
     if decision.reason:
         bits.append(decision.reason)
     return "; ".join(bits)
+
+
+def _part_of(row, wall):
+    """``(Part, problems or None)`` of one row a check answered."""
+    part, kind, ok, detail, *named = row
+    problems = named[0] if named else None
+    return (state.Part(part, kind, "ok" if ok else "problems",
+                       repairs.HEALTHY if ok else repairs.DEGRADED, wall, detail),
+            None if problems is None else frozenset(problems))
 
 
 def _same_problem(earlier, now):

@@ -81,7 +81,7 @@ def rows(found):
     if vifs is not None:
         problem = vifs.get("error") or vifs.get("reason")
         found_rows.append(("vifs", "check", problem is None, problem or "no problem",
-                           None if vifs.get("error") else vifs.get("problems") or None))
+                           vifs.get("problems") or None))
     instances = found.get("instances") or {}
     ledger = found.get("ledger")
     for side in SIDES:
