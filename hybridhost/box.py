@@ -385,15 +385,26 @@ def down(conf, plan, stop_timeout):
     stop_docker_compute(conf, plan, client)
     containers = stop_containers(conf, plan)
     stop_in_order(client)
+    # Again: a program may have started helpers while stopping (privsep daemons).
+    processes += [p for p in descendants(pid) if p not in processes]
     client.shutdown()
     psutil.wait_procs(processes[:1], timeout=stop_timeout)
-    leftovers = [p for p in processes if p.is_running()]
-    for process in leftovers:
-        LOG.warning("Killing leftover process %(pid)s (%(name)s)",
-                    {"pid": process.pid, "name": process.name()})
+    return containers, kill_leftovers(processes)
+
+
+def kill_leftovers(processes):
+    """Kill those of ``processes`` still running; the ones it killed. A process may end
+    at any moment in between (a privsep daemon whose parent just went): that one is
+    gone, not an error."""
+    killed = []
+    for process in processes:
         try:
+            name = process.name()
             process.kill()
         except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(leftovers, timeout=5)
-    return containers, leftovers
+            continue
+        LOG.warning("Killed leftover process %(pid)s (%(name)s)",
+                    {"pid": process.pid, "name": name})
+        killed.append(process)
+    psutil.wait_procs(killed, timeout=5)
+    return killed

@@ -303,6 +303,8 @@ def _hybridhost(*argv):
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "hybridhost"),
                            "--config-file", e2e.CONFIG] + list(argv),
                           capture_output=True, text=True, timeout=BOX_TIMEOUT, check=False)
+    print("hybridhost %s: exit %d\n%s%s" % (" ".join(argv), proc.returncode, proc.stdout,
+                                           proc.stderr))
     assert proc.returncode == 0, "hybridhost %s: %s%s" % (" ".join(argv), proc.stdout,
                                                            proc.stderr)
     return proc

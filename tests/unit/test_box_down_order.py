@@ -1,7 +1,10 @@
 """'down' powers the containers off only once nova-compute-docker cannot see it happen,
 so nova still records the instances as running and resumes them at the next 'up'."""
 
+import signal
+import subprocess
 
+import psutil
 import pytest
 
 from hybridhost import box
@@ -110,3 +113,23 @@ class TestStopInOrder:
         box.stop_in_order(supervisord)
         assert supervisord.stops == [("hybridhost", [KVM_PROGRAM]),
                                      ("all", ["host-services:libvirtd"])]
+
+
+class TestKillLeftovers:
+    @staticmethod
+    def _sleeper():
+        child = subprocess.Popen(["sleep", "60"])
+        return child, psutil.Process(child.pid)
+
+    def test_a_process_still_running_is_killed(self):
+        child, process = self._sleeper()
+        assert box.kill_leftovers([process]) == [process]
+        assert process.returncode == -signal.SIGKILL  # set by psutil.wait_procs
+
+    def test_a_process_that_ended_meanwhile_is_gone_not_an_error(self):
+        ended, ended_process = self._sleeper()
+        ended.kill()
+        ended.wait()  # reaped: its name can no longer be read
+        child, process = self._sleeper()
+        assert box.kill_leftovers([ended_process, process]) == [process]
+        assert process.returncode == -signal.SIGKILL  # set by psutil.wait_procs
