@@ -183,6 +183,8 @@ def measure(lab, fleet, name, make, timeout=RECOVERY_TIMEOUT, extra=()):
     fault.start()
     rounds = []
     while True:
+        if fault.error is not None:
+            raise fault.error  # at once: the instances may never come back without it
         made = fault.took is not None  # before this round began
         unreached = _unreached(lab, fleet, extra)
         elapsed = time.monotonic() - fault.started_at
