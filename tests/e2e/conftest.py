@@ -11,6 +11,7 @@ def lab():
     base.require_root()
     base.require((reason := e2e.why_not_up()) is None, reason or "")
     lab = e2e.connect()
+    e2e.delete_leftover_servers(lab)
     yield lab
     lab.conn.close()
 

@@ -256,3 +256,20 @@ def delete_servers(lab, servers):
         lab.conn.compute.delete_server(server, ignore_missing=True)
     for server in servers:
         lab.conn.compute.wait_for_delete(server, wait=180)
+
+
+#: Every server an e2e test boots is named so; bench/ and users' servers are not.
+TEST_SERVER_PREFIX = "hh-e2e-"
+
+
+def delete_leftover_servers(lab):
+    """Delete the servers an earlier e2e run left (one killed mid-test keeps its fleet
+    across 'lab down' and 'lab up'): they would take CPU and quota from this run.
+    Returns their names."""
+    leftovers = [server for server in lab.conn.compute.servers(all_projects=True)
+                 if (server.name or "").startswith(TEST_SERVER_PREFIX)]
+    if leftovers:
+        print("deleting %d server(s) an earlier e2e run left: %s" % (
+            len(leftovers), ", ".join(sorted(s.name for s in leftovers))))
+        delete_servers(lab, leftovers)
+    return [server.name for server in leftovers]
