@@ -12,6 +12,7 @@ def lab():
     base.require((reason := e2e.why_not_up()) is None, reason or "")
     lab = e2e.connect()
     e2e.delete_leftover_servers(lab)
+    e2e.delete_leftover_images(lab)
     yield lab
     lab.conn.close()
 

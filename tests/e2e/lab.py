@@ -273,3 +273,18 @@ def delete_leftover_servers(lab):
             len(leftovers), ", ".join(sorted(s.name for s in leftovers))))
         delete_servers(lab, leftovers)
     return [server.name for server in leftovers]
+
+
+def delete_leftover_images(lab):
+    """Delete the images an earlier e2e run left: guests it uploaded and shelve snapshots
+    (``<server>-shelved``, queued when the run was killed mid-shelve) all carry the test
+    prefix. Run after :func:`delete_leftover_servers`, so none is in use. Returns their
+    names."""
+    leftovers = [image for image in lab.conn.image.images()
+                 if (image.name or "").startswith(TEST_SERVER_PREFIX)]
+    if leftovers:
+        print("deleting %d image(s) an earlier e2e run left: %s" % (
+            len(leftovers), ", ".join(sorted(i.name for i in leftovers))))
+    for image in leftovers:
+        lab.conn.image.delete_image(image, ignore_missing=True)
+    return [image.name for image in leftovers]
