@@ -287,7 +287,8 @@ def stage_breakdown(found_runs):
 def outside_driver(found):
     """The seconds of one boot that no Docker driver could save (None when a mark is
     missing): create -> network allocated (nova-api, conductor, scheduler, placement,
-    then nova's network allocation, which the driver can only wait for), spawned ->
+    then nova's network allocation, which the driver can only wait for; it checks the
+    image, already in Docker after the warm-up boot, meanwhile), spawned ->
     ACTIVE saved (nova-compute) and ACTIVE saved -> seen active (the client's poll)."""
     marks = [found.get(stage) for stage in
              ("create", "network allocated", "spawned", "ACTIVE saved", "seen active")]
