@@ -202,7 +202,7 @@ STAGE_MEANING = {
     "container created": "docker create (with the subnets' DNS servers and hosts entry)",
     "container started": "keys and config drive written in, then docker start",
     "port plugged": "veth peer into the container (its OVS port went on before docker start)",
-    "agent saw port": "the OVS agent takes the port up (negative: during docker start)",
+    "agent saw port": "the OVS agent first handles the port (negative: before the plug)",
     "agent reported up": "agent: flows, security groups, update_device_up",
     "spawned": "neutron -> nova network-vif-plugged",
     "ACTIVE saved": "nova-compute saves ACTIVE",
