@@ -258,33 +258,32 @@ def delete_servers(lab, servers):
         lab.conn.compute.wait_for_delete(server, wait=180)
 
 
-#: Every server an e2e test boots is named so; bench/ and users' servers are not.
-TEST_SERVER_PREFIX = "hh-e2e-"
+#: Every server an e2e test boots, and every image it makes, is named so; bench/ and
+#: users' servers and images are not.
+TEST_NAME_PREFIX = "hh-e2e-"
+
+
+def _left_by_tests(kind, resources):
+    """Those of ``resources`` named by an e2e test, announced as about to be deleted."""
+    leftovers = [item for item in resources
+                 if (item.name or "").startswith(TEST_NAME_PREFIX)]
+    if leftovers:
+        print("deleting %d %s(s) an earlier e2e run left: %s" % (
+            len(leftovers), kind, ", ".join(sorted(item.name for item in leftovers))))
+    return leftovers
 
 
 def delete_leftover_servers(lab):
     """Delete the servers an earlier e2e run left (one killed mid-test keeps its fleet
-    across 'lab down' and 'lab up'): they would take CPU and quota from this run.
-    Returns their names."""
-    leftovers = [server for server in lab.conn.compute.servers(all_projects=True)
-                 if (server.name or "").startswith(TEST_SERVER_PREFIX)]
+    across 'lab down' and 'lab up'): they would take CPU and quota from this run."""
+    leftovers = _left_by_tests("server", lab.conn.compute.servers(all_projects=True))
     if leftovers:
-        print("deleting %d server(s) an earlier e2e run left: %s" % (
-            len(leftovers), ", ".join(sorted(s.name for s in leftovers))))
         delete_servers(lab, leftovers)
-    return [server.name for server in leftovers]
 
 
 def delete_leftover_images(lab):
     """Delete the images an earlier e2e run left: guests it uploaded and shelve snapshots
     (``<server>-shelved``, queued when the run was killed mid-shelve) all carry the test
-    prefix. Run after :func:`delete_leftover_servers`, so none is in use. Returns their
-    names."""
-    leftovers = [image for image in lab.conn.image.images()
-                 if (image.name or "").startswith(TEST_SERVER_PREFIX)]
-    if leftovers:
-        print("deleting %d image(s) an earlier e2e run left: %s" % (
-            len(leftovers), ", ".join(sorted(i.name for i in leftovers))))
-    for image in leftovers:
+    prefix. Run after :func:`delete_leftover_servers`, so none is in use."""
+    for image in _left_by_tests("image", lab.conn.image.images()):
         lab.conn.image.delete_image(image, ignore_missing=True)
-    return [image.name for image in leftovers]
