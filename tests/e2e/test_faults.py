@@ -305,10 +305,10 @@ def _hybridhost(*argv):
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "hybridhost"),
                            "--config-file", e2e.CONFIG] + list(argv),
                           capture_output=True, text=True, timeout=BOX_TIMEOUT, check=False)
-    print("hybridhost %s: exit %d\n%s%s" % (" ".join(argv), proc.returncode, proc.stdout,
-                                           proc.stderr))
-    assert proc.returncode == 0, "hybridhost %s: %s%s" % (" ".join(argv), proc.stdout,
-                                                           proc.stderr)
+    said = "hybridhost %s: exit %d\n%s%s" % (" ".join(argv), proc.returncode, proc.stdout,
+                                            proc.stderr)
+    print(said)
+    assert proc.returncode == 0, said
     return proc
 
 
