@@ -7,6 +7,7 @@ reason, except with CI=true, where they fail.
 
 import dataclasses
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import urllib.error
 import urllib.request
 
 from hybridhost import conf as hh_conf
+from hybridhost import exception
 from hybridhost import lab_state
 from hybridhost import plan as box_plan
 from hybridhost import readiness
@@ -24,6 +26,9 @@ from hybridhost.render import control_plane
 
 CONFIG = os.environ.get("HYBRIDHOST_CONFIG", hh_conf.DEFAULT_CONFIG_FILE)
 SERVER_TIMEOUT = 240
+#: How much of each log a failure message quotes about a port.
+LOGGED_LINES, LOGGED_WIDTH = 4, 320
+REQUEST_CONTEXT = re.compile(r"\[(None )?req-[^\]]*\] ")
 
 
 @dataclasses.dataclass
@@ -82,8 +87,8 @@ def log_since(path, offset):
 
 
 def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
-    """The server once it is ACTIVE; AssertionError when it goes to ERROR,
-    DependencyNotReady after ``timeout``."""
+    """The server once it is ACTIVE; AssertionError when it goes to ERROR, or when it is
+    not ACTIVE after ``timeout`` (with its task state and its ports' status)."""
     found = {}
 
     def active():
@@ -93,8 +98,19 @@ def wait_active(conn, server, timeout=SERVER_TIMEOUT, interval=0.2):
             raise AssertionError("server %s ERROR: %s" % (server.id, found["server"].fault))
         return None if status == "ACTIVE" else "still %s" % status
 
-    readiness.wait(active, timeout, "server %s ACTIVE" % server.id, interval=interval)
+    try:
+        readiness.wait(active, timeout, "server %s ACTIVE" % server.id, interval=interval)
+    except exception.DependencyNotReady as err:
+        raise AssertionError("%s\n%s" % (err, _build_state(conn, found["server"]))) from err
     return found["server"]
+
+
+def _build_state(conn, server):
+    """Where a server that is not ACTIVE is: nova's task state, its ports' status."""
+    ports = ["port %s %s on %s" % (port.id, port.status, port.binding_host_id)
+             for port in conn.network.ports(device_id=server.id)]
+    return "task_state %s, power_state %s; %s" % (
+        server.task_state, server.power_state, "; ".join(ports) or "no port")
 
 
 def wait_error(conn, server, timeout=SERVER_TIMEOUT):
@@ -122,18 +138,36 @@ def fixed_ip(server):
 
 def wiring(lab, address):
     """How the port holding ``address`` is wired, for a failure message: its neutron
-    status and host, and its OVS port's name and VLAN tag (4095: cut off by the agent)."""
+    status and host; its OVS port's name, OpenFlow port, error and VLAN tag (none: the
+    agent never wired it; 4095: cut off by the agent); then the last lines the OVS agent
+    and the Docker side's nova-compute logged of it."""
     ports = list(lab.conn.network.ports(fixed_ips="ip_address=%s" % address))
     if not ports:
         return "%s: no neutron port" % address
     port = ports[0]
     rows = lab.ovsdb("Interface", [["external_ids", "includes",
-                                    ["map", [["iface-id", port.id]]]]], ["name"])
-    names = [row["name"] for row in rows]
-    tags = [row["tag"] for name in names
-            for row in lab.ovsdb("Port", [["name", "==", name]], ["tag"])]
-    return "%s: port %s %s on %s, OVS %s tag %s" % (
-        address, port.id, port.status, port.binding_host_id, names or "none", tags or "none")
+                                    ["map", [["iface-id", port.id]]]]],
+                     ["name", "ofport", "error"])
+    switch = ["%s ofport %s error %s tag %s" % (
+        row["name"], row["ofport"], row["error"],
+        [r["tag"] for r in lab.ovsdb("Port", [["name", "==", row["name"]]], ["tag"])])
+        for row in rows]
+    logged = [line for path in (lab.plan.agent.log_file, lab.plan.docker.log_file)
+              for line in log_lines_naming(path, port.id)]
+    return "\n".join(["%s: port %s %s on %s, OVS %s" % (
+        address, port.id, port.status, port.binding_host_id, "; ".join(switch) or "none")]
+        + ["    " + line for line in logged])
+
+
+def log_lines_naming(path, needle, count=LOGGED_LINES, width=LOGGED_WIDTH):
+    """The last ``count`` lines of ``path`` that contain ``needle``, cut to ``width``."""
+    try:
+        with open(path, errors="replace") as handle:
+            found = [REQUEST_CONTEXT.sub("", line.rstrip())[:width] for line in handle
+                     if needle in line]
+    except OSError as err:
+        return ["%s: %s" % (path, err)]
+    return ["%s: %s" % (os.path.basename(path), line) for line in found[-count:]]
 
 
 def ping_from_namespace(argv_prefix, address, count=1, wait=1):
