@@ -63,6 +63,7 @@ class HybridhostOVSAgent(loop.EventDrivenOVSAgent):
         dropped = self._unwired_watch.look(untagged)
         for port in sorted(dropped, key=lambda p: p.name):
             LOG.warning("Port %(port)s (%(name)s) has had no VLAN tag for %(seconds)d s or "
-                        "more: wiring it again", {"port": port.port_id, "name": port.name,
-                                            "seconds": self._unwired_watch.interval})
+                        "more: wiring it again",
+                        {"port": port.port_id, "name": port.name,
+                         "seconds": self._unwired_watch.interval})
         self._rewire = self._rewire | {port.port_id for port in dropped}
