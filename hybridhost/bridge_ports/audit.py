@@ -180,6 +180,14 @@ def _switch_problems(row, repair=None):
     return problems
 
 
+def _unwired(row):
+    """The unwired problem of a VIF with an OpenFlow port and no VLAN tag (the agent has
+    not wired it: a boot in progress, or a port it dropped), as a list."""
+    if row.tag is not None or row.ofport is None or row.ofport <= 0:
+        return []
+    return [Problem("unwired", "no VLAN tag: the OVS agent has not wired it")]
+
+
 def _orphan(row, containers):
     """The orphan problem of a port of ours, or None when its container is alive."""
     container = containers.get(row.vm_uuid)
@@ -201,6 +209,7 @@ def _mismatch(row, vif):
 def _vif_problems(row, vif, snapshot):
     """What is wrong with the port of a running container's saved VIF (all re-pluggable)."""
     problems = _switch_problems(row, REPLUG)
+    problems += _unwired(row)
     mismatch = _mismatch(row, vif)
     if mismatch is not None:
         problems.append(mismatch)
@@ -226,6 +235,8 @@ def _docker_problems(row, snapshot, containers, expected):
 
 def _foreign_problems(row, owner, snapshot, expected):
     problems = _switch_problems(row)
+    if owner == LIBVIRT:
+        problems += _unwired(row)
     if owner == UNKNOWN and row.name.startswith(snapshot.prefix):
         other = row.external_ids.get(OWNER_KEY)
         problems.append(Problem("stray", "named like the Docker side's VIFs but %s" % (

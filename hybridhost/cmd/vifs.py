@@ -20,12 +20,14 @@ Owners: docker (external_ids:hybridhost-owner is the Docker side's host), libvir
 (tap* with an iface-id and a vm-uuid), agent (the bridge's own port, patch ports,
 int-br-*, neutron agents' tap* without a vm-uuid), unknown (anything else).
 
-Problems: dead-vlan (tag 4095), no-ofport (ovs-vswitchd could not open it), orphan
-(ours, but its container is gone or stopped), vif-missing / vif-broken (a running
-container's saved VIF has no port, a wrong one, or the container lost its end),
-unexpected (ours, not among its instance's saved VIFs), bad-name (ours, not named
-[ovs] vif_prefix*), stray (named like ours, owned by another host), name-taken (a
-port of another owner holds the name of one of our VIFs).
+Problems: dead-vlan (tag 4095), no-ofport (ovs-vswitchd could not open it), unwired
+(a running container's VIF or a VM's tap without a VLAN tag: the OVS agent has not
+wired it yet, or dropped it; the box's agent wires a dropped port again within 20 s),
+orphan (ours, but its container is gone or stopped), vif-missing / vif-broken (a
+running container's saved VIF has no port, a wrong one, or the container lost its
+end), unexpected (ours, not among its instance's saved VIFs), bad-name (ours, not
+named [ovs] vif_prefix*), stray (named like ours, owned by another host), name-taken
+(a port of another owner holds the name of one of our VIFs).
 
 --repair fixes what belongs to the Docker side only: it re-plugs a running
 container's missing or broken VIF from the spec the Docker driver saved, and removes

@@ -4,11 +4,12 @@ On a bridge of the test's own (a second one holds the patch peer): three contain
 of a Docker side named for the test, each with a VIF plugged by the driver's own
 plugger and its spec saved where the driver saves it; a "libvirt" tap (an internal
 port with an iface-id and a vm-uuid), a broken "libvirt" tap (no device behind it),
-and an agent-like patch port. The test breaks two of ours (deletes one's OVS row,
-kills another's container), checks that ``vifs`` flags them and exits 1, that
-``--repair`` fixes exactly those two and leaves every other row as it was (compared
-column by column in OVSDB, the traffic counters aside), and that ``vifs`` exits 0
-once the broken foreign tap is gone.
+and an agent-like patch port. No agent serves the bridge: the test tags the VIFs and
+the taps as the OVS agent would (a VIF without a tag is "unwired"). The test breaks two
+of ours (deletes one's OVS row, kills another's container), checks that ``vifs`` flags
+them and exits 1, that ``--repair`` fixes exactly those two and leaves every other row
+as it was (compared column by column in OVSDB, the traffic counters aside), and that
+``vifs`` exits 0 once the re-plugged VIF is tagged and the broken foreign tap is gone.
 """
 
 import contextlib
@@ -39,6 +40,7 @@ from tests.functional import base as functional_base
 from tests.functional.virt_docker import base
 
 OWNER = "hhtest-vifs-docker"
+AGENT_VLAN = 1  # the tag the test gives a port as the agent would
 #: Counters ovs-vswitchd refreshes every few seconds on its own.
 VOLATILE = {"statistics"}
 
@@ -150,7 +152,12 @@ class VifsCommandTest(fixtures.TestWithFixtures):
         self.plugger.plug(uuid, netns, spec)
         self.addCleanup(self._unplug, spec)
         self.store.save(uuid, [spec])
+        self.wire(spec.host_ifname)
         return uuid, spec
+
+    def wire(self, name):
+        """What the OVS agent does to a port it wires (no agent serves this bridge)."""
+        self.api.db_set("Port", name, ("tag", AGENT_VLAN)).execute(check_error=True)
 
     def _unplug(self, spec):
         with contextlib.suppress(Exception):
@@ -169,6 +176,7 @@ class VifsCommandTest(fixtures.TestWithFixtures):
         self.add_foreign(name)
         self.api.db_set("Interface", name, ("external_ids", ids),
                         *interface.items()).execute(check_error=True)
+        self.wire(name)
         return name
 
     def add_patch_pair(self):
@@ -232,7 +240,8 @@ class VifsCommandTest(fixtures.TestWithFixtures):
         self.assertEqual(
             [("remove", spec_b.host_ifname, True), ("replug", spec_a.host_ifname, True)],
             sorted((r["action"], r["port"], r["ok"]) for r in report["repairs"]))
-        self.assertEqual({(broken_tap, "no-ofport")},
+        # Plugged again, spec_a waits for the agent to wire it.
+        self.assertEqual({(broken_tap, "no-ofport"), (spec_a.host_ifname, "unwired")},
                          {(p["port"], q["code"]) for p in report["ports"] for q in p["problems"]})
         self.assertEqual(before, {name: ovsdb_rows(self.api, name) for name in untouched})
         self.assertIsNone(self.ports.get_port(spec_b.host_ifname))
@@ -240,6 +249,7 @@ class VifsCommandTest(fixtures.TestWithFixtures):
         inside = base.KernelLinks.container_link(self.engine.get(uuid_a).sandbox, "eth0")
         self.assertEqual((spec_a.mac, True), (inside["mac"], inside["up"]))
 
+        self.wire(spec_a.host_ifname)
         self.api.del_port(broken_tap).execute(check_error=True)
         net_contract.eventually(lambda: not ovsdb_rows(self.api, broken_tap),
                                 "the IDL to see the deleted row")

@@ -228,3 +228,33 @@ class TestRepairPlan:
         gone = b.healthy_snapshot(replace={b.NAME_A: row}, containers=[])
         assert audit.plan_repair(audit.audit(gone)) == (
             audit.Action(audit.REMOVE, b.NAME_A, b.UUID_A),)
+
+
+class TestUnwired:
+    """A VIF with an OpenFlow port and no VLAN tag: the agent has not wired it (a boot in
+    progress, or a port it dropped). Reported, never repaired: the agent wires it."""
+
+    def test_a_running_containers_vif_without_a_tag(self):
+        snap = b.healthy_snapshot(replace={b.NAME_A: b.docker_row(b.NAME_A, b.UUID_A, tag=None)})
+        report = audit.audit(snap)
+        problem = _entry(report, b.NAME_A).problems[0]
+        assert (problem.code, problem.repair) == ("unwired", None)
+        assert problem.detail == "no VLAN tag: the OVS agent has not wired it"
+        assert audit.plan_repair(report) == ()
+
+    def test_a_vms_tap_without_a_tag(self):
+        snap = b.healthy_snapshot(replace={b.TAP: b.libvirt_row(b.TAP, tag=None)})
+        assert _codes(audit.audit(snap), b.TAP) == ["unwired"]
+
+    @pytest.mark.parametrize("row", [
+        b.PortRow(name="patch-tun", type="patch", ofport=2),  # the agent's: never tagged
+        b.libvirt_row(b.TAP, tag=None, ofport=None),  # no OpenFlow port: that problem only
+    ])
+    def test_ports_without_a_tag_that_are_not_unwired(self, row):
+        report = audit.audit(b.healthy_snapshot(replace={row.name: row}))
+        assert "unwired" not in _codes(report, row.name)
+
+    def test_a_starting_containers_port_is_left_to_the_driver(self):
+        snap = b.snapshot([b.docker_row(b.NAME_A, b.UUID_A, tag=None)],
+                          containers=[audit.Container(b.UUID_A, "created")])
+        assert audit.audit(snap).problems == []
