@@ -207,7 +207,8 @@ def _mismatch(row, vif):
 
 
 def _vif_problems(row, vif, snapshot):
-    """What is wrong with the port of a running container's saved VIF (all re-pluggable)."""
+    """What is wrong with the port of a running container's saved VIF: re-pluggable, but
+    for a missing VLAN tag (the agent's to fix)."""
     problems = _switch_problems(row, REPLUG)
     problems += _unwired(row)
     mismatch = _mismatch(row, vif)
