@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
+from hybridhost import box
 from hybridhost import conf as hh_conf
 from hybridhost import exception
 from hybridhost import lab_state
@@ -126,6 +127,12 @@ def wait_error(conn, server, timeout=SERVER_TIMEOUT):
 
     readiness.wait(failed, timeout, "server %s ERROR" % server.id, interval=1)
     return found["server"]
+
+
+def program(lab, full_name):
+    """The box's supervisord program ``full_name`` (``group:name``) as supervisord has it
+    now."""
+    return next(p for p in box.client_for(lab.conf).programs() if p.full_name == full_name)
 
 
 def fixed_ip(server):

@@ -96,8 +96,9 @@ def _tag(lab, name):
 
 @contextlib.contextmanager
 def _frozen(lab, program):
-    """``program`` (a supervisord program of the box) stopped with SIGSTOP meanwhile."""
-    pid = next(p.pid for p in box.client_for(lab.conf).programs() if p.name == program)
+    """``program`` (``group:name``, a supervisord program of the box) stopped with
+    SIGSTOP meanwhile."""
+    pid = e2e.program(lab, program).pid
     os.kill(pid, signal.SIGSTOP)
     try:
         yield
@@ -118,7 +119,7 @@ def _drop_from_the_agent(lab, name, port_id):
         status = lab.conn.network.get_port(port_id).status
         return None if status == "DOWN" else "port %s is %s" % (port_id, status)
 
-    with _frozen(lab, lab.plan.docker.program):
+    with _frozen(lab, "hybridhost:%s" % lab.plan.docker.program):
         api.del_port(name, if_exists=True).execute(check_error=True)
         readiness.wait(down, DOWN_TIMEOUT, "port %s DOWN" % port_id, interval=0.2)
         api.add_port(lab.conf.ovs.integration_bridge, name).execute(check_error=True)

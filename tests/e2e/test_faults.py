@@ -228,10 +228,6 @@ def _wait_program_running(lab, program, old_pid, timeout=RECOVERY_TIMEOUT):
         time.sleep(0.2)
 
 
-def _program(lab, program):
-    return [p for p in box.client_for(lab.conf).programs() if p.full_name == program][0]
-
-
 # --- the faults ----------------------------------------------------------------------
 
 
@@ -251,7 +247,7 @@ class TestRestarts:
         _assert_active(lab, fleet.servers)
 
     def test_nova_compute_docker_killed(self, lab, fleet):
-        before = _program(lab, DOCKER_COMPUTE)
+        before = e2e.program(lab, DOCKER_COMPUTE)
 
         def make():
             os.kill(before.pid, signal.SIGKILL)
